@@ -1,0 +1,93 @@
+"""crmcore: customer value, lifecycle, satisfaction and loyalty for customer relationship management.
+
+The public surface is re-exported here; code lives in private modules and in the domain
+packages :mod:`crmcore.value`, :mod:`crmcore.lifecycle`, :mod:`crmcore.satisfaction` and
+:mod:`crmcore.loyalty`.
+"""
+
+from crmcore._base import CalibrationHoldout, CustomerBase, PurchaseHistory, compress_rows
+from crmcore._errors import (
+    ConsistencyError,
+    ConvergenceError,
+    ConvergenceWarning,
+    CRMError,
+    CRMWarning,
+    DataError,
+    DateError,
+    DuplicateCustomerError,
+    EmptyDataError,
+    InvalidValueError,
+    LateTransactionError,
+    NotFittedError,
+    PluginError,
+    SerializationError,
+    TimeUnitError,
+    TimeZoneError,
+    UnknownColumnError,
+    UnknownModelError,
+)
+from crmcore._plugins import (
+    available_models,
+    default_model_name,
+    get_model,
+    get_plugin_manager,
+    model_offers,
+)
+from crmcore._serialization import from_json, to_json
+from crmcore._types import (
+    Channel,
+    Complaint,
+    Customer,
+    CustomerId,
+    Interaction,
+    Relationship,
+    SurveyResponse,
+    Transaction,
+    ValueScore,
+)
+from crmcore.hookspecs import hookimpl
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CRMError",
+    "CRMWarning",
+    "CalibrationHoldout",
+    "Channel",
+    "Complaint",
+    "ConsistencyError",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "Customer",
+    "CustomerBase",
+    "CustomerId",
+    "DataError",
+    "DateError",
+    "DuplicateCustomerError",
+    "EmptyDataError",
+    "Interaction",
+    "InvalidValueError",
+    "LateTransactionError",
+    "NotFittedError",
+    "PluginError",
+    "PurchaseHistory",
+    "Relationship",
+    "SerializationError",
+    "SurveyResponse",
+    "TimeUnitError",
+    "TimeZoneError",
+    "Transaction",
+    "UnknownColumnError",
+    "UnknownModelError",
+    "ValueScore",
+    "__version__",
+    "available_models",
+    "compress_rows",
+    "default_model_name",
+    "from_json",
+    "get_model",
+    "get_plugin_manager",
+    "hookimpl",
+    "model_offers",
+    "to_json",
+]

@@ -1,0 +1,605 @@
+"""``CustomerBase``: the columnar summary of many customers that every batch model takes.
+
+One row per customer, in numpy arrays aligned with ``customer_id`` (sorted ascending):
+
+* ``frequency``: repeat purchases, i.e. periods with a purchase after the first one;
+* ``recency``: time from the first to the last purchase period, in ``time_unit``;
+* ``T``: time from the first purchase period to the observation end, in ``time_unit``;
+* ``monetary_value``: mean value of the repeat purchase periods (0 without repeats), as in the
+  buy-till-you-die literature (Fader, Hardie & Lee 2005);
+* ``total_spend`` and ``first_purchase``.
+
+These definitions are those of lifetimes' ``summary_data_from_transaction_data``, and the tests
+check the two agree. A base built from transactions also keeps each customer's purchase
+history per period (:class:`PurchaseHistory`, compressed sparse rows: one entry per period with
+a purchase, so memory grows with purchases, not with customers x periods), from which
+calibration/holdout splits and lifecycle trends are read without going back to the raw log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crmcore._errors import (
+    DataError,
+    DuplicateCustomerError,
+    EmptyDataError,
+    InvalidValueError,
+    LateTransactionError,
+    TimeZoneError,
+    describe_rows,
+)
+from crmcore._frames import read_transactions
+from crmcore._time import check_unit, period_index, period_start, to_datetime64, unit_factor
+
+__all__ = ["CalibrationHoldout", "CustomerBase", "PurchaseHistory", "compress_rows"]
+
+FrameBackend = Literal["pandas", "polars", "pyarrow"]
+
+_FloatArray = NDArray[np.float64]
+_IntArray = NDArray[np.int64]
+
+
+def _frozen_array(values: ArrayLike, dtype: Any) -> NDArray[Any]:
+    array = np.array(values, dtype=dtype, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@attrs.frozen(eq=False)
+class PurchaseHistory:
+    """Each customer's purchases per period, as compressed sparse rows.
+
+    Customer ``i``'s periods are ``period[indptr[i]:indptr[i + 1]]`` (ascending, absolute
+    period numbers of ``freq``; :func:`period_start` turns them into dates), with
+    ``count`` transactions worth ``amount`` in each.
+    """
+
+    indptr: _IntArray
+    period: _IntArray
+    count: _IntArray
+    amount: _FloatArray
+    freq: str
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customers (rows)."""
+        return len(self.indptr) - 1
+
+    def customer_of_entry(self) -> _IntArray:
+        """For each stored period, the row of the customer it belongs to."""
+        return np.repeat(np.arange(self.n_customers, dtype=np.int64), np.diff(self.indptr))
+
+    def period_dates(self) -> NDArray[np.datetime64]:
+        """The first day of each stored period."""
+        return period_start(self.period, self.freq)
+
+    def take(self, rows: _IntArray) -> PurchaseHistory:
+        """The histories of the customers at ``rows``, in that order."""
+        starts, stops = self.indptr[rows], self.indptr[rows + 1]
+        lengths = stops - starts
+        entries = _ranges(starts, lengths)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return PurchaseHistory(
+            indptr=indptr, period=self.period[entries], count=self.count[entries],
+            amount=self.amount[entries], freq=self.freq,
+        )
+
+    def until(self, last_period: int) -> PurchaseHistory:
+        """Only the periods up to and including ``last_period`` (customers keep their rows)."""
+        keep = self.period <= last_period
+        kept = np.add.reduceat(keep.astype(np.int64), self.indptr[:-1]) if len(keep) else (
+            np.zeros(self.n_customers, dtype=np.int64))
+        kept = np.where(np.diff(self.indptr) > 0, kept, 0)
+        indptr = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+        return PurchaseHistory(indptr=indptr, period=self.period[keep], count=self.count[keep],
+                               amount=self.amount[keep], freq=self.freq)
+
+
+def _ranges(starts: _IntArray, lengths: _IntArray) -> _IntArray:
+    """Concatenated ``arange(start, start + length)`` for each pair, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def compress_rows(
+    *columns: ArrayLike,
+) -> tuple[tuple[NDArray[Any], ...], _FloatArray, _IntArray]:
+    """Collapse identical rows of aligned columns into unique patterns with weights.
+
+    Returns ``(unique_columns, weights, inverse)`` such that ``unique_columns[k][inverse]``
+    restores column ``k`` and ``weights`` counts each pattern's rows. Likelihoods of BTYD models
+    depend on a customer only through ``(frequency, recency, T)``, so fitting on patterns gives
+    the same answer for far less work.
+    """
+    arrays = [np.asarray(c) for c in columns]
+    if not arrays:
+        raise ValueError("compress_rows needs at least one column")
+    stacked = np.column_stack([a.astype(np.float64) for a in arrays])
+    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True,
+                                        return_counts=True)
+    restored = tuple(unique[:, k].astype(arrays[k].dtype) for k in range(len(arrays)))
+    return restored, counts.astype(np.float64), inverse.reshape(-1).astype(np.int64)
+
+
+@attrs.frozen(eq=False)
+class CalibrationHoldout:
+    """A base split at a date: the calibration base and what each of its customers did after.
+
+    ``frequency_holdout`` counts periods with a purchase in the holdout (after the split, up to
+    the observation end), ``monetary_value_holdout`` is their mean value (0 without any), and
+    ``duration_holdout`` is the holdout's length in ``time_unit``. Customers whose first purchase
+    falls after the split are not in the calibration base; ``n_excluded`` counts them.
+    """
+
+    calibration: CustomerBase
+    frequency_holdout: _IntArray
+    monetary_value_holdout: _FloatArray
+    duration_holdout: float
+    n_excluded: int
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """Calibration summary and holdout columns in one frame (lifetimes' column names)."""
+        columns = self.calibration._columns()
+        renamed = {("customer_id" if k == "customer_id" else f"{k}_cal"): v
+                   for k, v in columns.items()}
+        renamed["frequency_holdout"] = self.frequency_holdout
+        renamed["monetary_value_holdout"] = self.monetary_value_holdout
+        renamed["duration_holdout"] = np.full(len(self.frequency_holdout),
+                                              self.duration_holdout)
+        return _frame(renamed, backend)
+
+
+@attrs.frozen(eq=False)
+class CustomerBase:
+    """Many customers' purchase summaries as aligned numpy arrays (read-only).
+
+    Build one with :meth:`from_transactions` (from a transaction log) or :meth:`from_summary`
+    (from columns already summarised, such as a published data set).
+    """
+
+    customer_id: NDArray[Any]
+    frequency: _IntArray
+    recency: _FloatArray
+    T: _FloatArray
+    monetary_value: _FloatArray
+    time_unit: str
+    total_spend: _FloatArray | None = None
+    first_purchase: NDArray[np.datetime64] | None = None
+    freq: str | None = None
+    observation_end: np.datetime64 | None = None
+    history: PurchaseHistory | None = None
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_transactions(
+        cls,
+        data: object,
+        *,
+        customer_id: str = "customer_id",
+        datetime: str = "at",
+        monetary_value: str | None = None,
+        freq: str = "D",
+        time_unit: str | None = None,
+        observation_end: dt.datetime | dt.date | str | np.datetime64 | None = None,
+        datetime_format: str | None = None,
+    ) -> CustomerBase:
+        """Summarise a transaction log, one row per customer.
+
+        Parameters
+        ----------
+        data:
+            A pandas, polars or Dask frame, a pyarrow table (anything narwhals reads), or a list
+            of :class:`crmcore.Transaction` (whose amounts are then always used).
+        customer_id, datetime, monetary_value:
+            Column names. Without ``monetary_value`` the spend columns are zero.
+        freq:
+            Period purchases are bucketed into: ``"D"``, ``"W"`` (Monday to Sunday), ``"M"``,
+            ``"Q"`` or ``"Y"``. Purchases in one period count once.
+        time_unit:
+            Unit of ``recency`` and ``T`` (default ``freq``): ``freq="D", time_unit="W"`` gives
+            daily precision expressed in weeks. Days and weeks convert into each other, as do
+            months, quarters and years; days into months do not (no hidden day counts).
+        observation_end:
+            End of the observation window (default: the last purchase). A purchase in a later
+            period raises :class:`crmcore.LateTransactionError`; split a log with
+            :meth:`calibration_holdout` instead.
+        datetime_format:
+            ``strptime`` format for date strings that are not ISO 8601, or for integer dates
+            such as ``19970101`` (``"%Y%m%d"``).
+
+        Raises
+        ------
+        UnknownColumnError, EmptyDataError, DateError, TimeZoneError, InvalidValueError,
+        LateTransactionError, TimeUnitError
+            Each names the column, the offending rows (0-based positions) and what was
+            expected. Nothing is dropped silently.
+        """
+        check_unit(freq, argument="freq")
+        unit = freq if time_unit is None else time_unit
+        factor = unit_factor(freq, unit)
+        columns = read_transactions(
+            data, customer_id=customer_id, datetime=datetime, monetary_value=monetary_value,
+            datetime_format=datetime_format,
+        )
+        ids, times = columns.customer_id, columns.at
+        amounts = columns.amount if columns.amount is not None else np.zeros(len(ids))
+        periods = period_index(times, freq)
+
+        if observation_end is None:
+            end = times.max()
+        else:
+            end = _observation_end(observation_end, columns.time_zone)
+        end_period = int(period_index(np.asarray([end]), freq)[0])
+        late = np.flatnonzero(periods > end_period)
+        if len(late):
+            raise LateTransactionError(
+                f"column {datetime!r} has {len(late)} purchase(s) in periods after the "
+                f"observation end {np.datetime_as_string(end, unit='D')} at "
+                f"{describe_rows(late)}; use calibration_holdout() to split a log, or a later "
+                "observation_end",
+                field=datetime, rows=late.tolist(),
+            )
+
+        try:
+            unique_ids, row = np.unique(ids, return_inverse=True)
+        except TypeError as exc:
+            raise DataError(f"column {customer_id!r} holds ids that cannot be ordered: {exc}",
+                            field=customer_id) from exc
+        row = row.reshape(-1).astype(np.int64)
+        n = len(unique_ids)
+
+        order = np.lexsort((periods, row))
+        row_sorted, period_sorted = row[order], periods[order]
+        new_entry = np.ones(len(order), dtype=bool)
+        new_entry[1:] = (row_sorted[1:] != row_sorted[:-1]) | (
+            period_sorted[1:] != period_sorted[:-1])
+        starts = np.flatnonzero(new_entry)
+        entry_row = row_sorted[starts]
+        history = PurchaseHistory(
+            indptr=np.searchsorted(entry_row, np.arange(n + 1)).astype(np.int64),
+            period=period_sorted[starts].astype(np.int64),
+            count=np.diff(np.append(starts, len(order))).astype(np.int64),
+            amount=np.add.reduceat(amounts[order], starts),
+            freq=freq,
+        )
+        first_purchase = _first_times(row, times, n)
+        return cls._from_history(
+            unique_ids, history, end_period=end_period, time_unit=unit, factor=factor,
+            first_purchase=first_purchase, observation_end=end,
+        )
+
+    @classmethod
+    def _from_history(
+        cls,
+        customer_id: NDArray[Any],
+        history: PurchaseHistory,
+        *,
+        end_period: int,
+        time_unit: str,
+        factor: float,
+        first_purchase: NDArray[np.datetime64],
+        observation_end: np.datetime64,
+    ) -> CustomerBase:
+        indptr = history.indptr
+        n_periods = np.diff(indptr)
+        first = history.period[indptr[:-1]]
+        last = history.period[indptr[1:] - 1]
+        frequency = n_periods - 1
+        totals = np.add.reduceat(history.amount, indptr[:-1])
+        first_amount = history.amount[indptr[:-1]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            monetary = np.where(frequency > 0, (totals - first_amount) / np.maximum(frequency, 1),
+                                0.0)
+        return cls(
+            customer_id=_frozen_array(customer_id, customer_id.dtype),
+            frequency=_frozen_array(frequency, np.int64),
+            recency=_frozen_array((last - first) * factor, np.float64),
+            T=_frozen_array((end_period - first) * factor, np.float64),
+            monetary_value=_frozen_array(monetary, np.float64),
+            time_unit=time_unit,
+            total_spend=_frozen_array(totals, np.float64),
+            first_purchase=_frozen_array(first_purchase, "datetime64[us]"),
+            freq=history.freq,
+            observation_end=observation_end,
+            history=history,
+        )
+
+    @classmethod
+    def from_summary(
+        cls,
+        customer_id: ArrayLike,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        monetary_value: ArrayLike | None = None,
+        *,
+        time_unit: str = "D",
+    ) -> CustomerBase:
+        """A base from columns already summarised (one row per customer).
+
+        Raises
+        ------
+        DuplicateCustomerError
+            An id appears more than once (all duplicated ids are named).
+        InvalidValueError
+            Lengths differ; a value is NaN, infinite or negative; ``frequency`` is not a whole
+            number; ``recency > T``; or ``recency > 0`` with no repeat purchase.
+        """
+        check_unit(time_unit, argument="time_unit")
+        ids = np.asarray(customer_id)
+        if ids.ndim != 1:
+            raise InvalidValueError("customer_id must be one-dimensional", field="customer_id")
+        n = len(ids)
+        if n == 0:
+            raise EmptyDataError("the summary has no customers", field="customer_id")
+        unique, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            dupes = unique[counts > 1]
+            raise DuplicateCustomerError(
+                f"customer_id holds duplicates: {describe_rows(dupes.tolist())} appear more than "
+                "once; a summary has one row per customer",
+                field="customer_id", rows=dupes.tolist(),
+            )
+        arrays = check_summary(frequency, recency, T, monetary_value, n=n)
+        order = np.argsort(ids, kind="stable")
+        return cls(
+            customer_id=_frozen_array(ids[order], ids.dtype),
+            frequency=_frozen_array(arrays[0][order], np.int64),
+            recency=_frozen_array(arrays[1][order], np.float64),
+            T=_frozen_array(arrays[2][order], np.float64),
+            monetary_value=_frozen_array(arrays[3][order], np.float64),
+            time_unit=time_unit,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.customer_id)
+
+    def __repr__(self) -> str:
+        span = "" if self.observation_end is None else (
+            f", observation_end={np.datetime_as_string(self.observation_end, unit='D')}")
+        return (f"<CustomerBase: {len(self)} customers, time_unit={self.time_unit!r}, "
+                f"freq={self.freq!r}{span}>")
+
+    def index_of(self, customer_ids: ArrayLike) -> _IntArray:
+        """Rows of the given customer ids; raises naming any id not in the base."""
+        wanted = np.asarray(customer_ids)
+        rows = np.searchsorted(self.customer_id, wanted)
+        rows = np.clip(rows, 0, len(self) - 1)
+        missing = self.customer_id[rows] != wanted
+        if np.any(missing):
+            raise DataError(
+                f"customer ids not in the base: {describe_rows(wanted[missing].tolist())}",
+                field="customer_id", rows=wanted[missing].tolist(),
+            )
+        return rows.astype(np.int64)
+
+    def take(self, rows: ArrayLike) -> CustomerBase:
+        """The customers at ``rows`` (positions or a boolean mask), kept in id order."""
+        index = np.arange(len(self))[np.asarray(rows)]
+        index = np.unique(index)
+
+        def pick(a: NDArray[Any] | None) -> NDArray[Any] | None:
+            return None if a is None else _frozen_array(a[index], a.dtype)
+
+        return attrs.evolve(
+            self,
+            customer_id=pick(self.customer_id),
+            frequency=pick(self.frequency),
+            recency=pick(self.recency),
+            T=pick(self.T),
+            monetary_value=pick(self.monetary_value),
+            total_spend=pick(self.total_spend),
+            first_purchase=pick(self.first_purchase),
+            history=None if self.history is None else self.history.take(index),
+        )
+
+    def _columns(self) -> dict[str, NDArray[Any]]:
+        columns: dict[str, NDArray[Any]] = {
+            "customer_id": self.customer_id,
+            "frequency": self.frequency,
+            "recency": self.recency,
+            "T": self.T,
+            "monetary_value": self.monetary_value,
+        }
+        if self.total_spend is not None:
+            columns["total_spend"] = self.total_spend
+        if self.first_purchase is not None:
+            columns["first_purchase"] = self.first_purchase
+        return columns
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """The summary as a data frame of ``backend`` (``"pandas"``, ``"polars"`` or
+        ``"pyarrow"``), one row per customer."""
+        return _frame(self._columns(), backend)
+
+    # -- splitting -------------------------------------------------------------------------
+
+    def calibration_holdout(
+        self, split_at: dt.datetime | dt.date | str | np.datetime64
+    ) -> CalibrationHoldout:
+        """Split at ``split_at``: a calibration base observed up to the split, and each of its
+        customers' purchases after it (same numbers as lifetimes'
+        ``calibration_and_holdout_data``)."""
+        if self.history is None or self.freq is None or self.observation_end is None:
+            raise DataError(
+                "calibration_holdout needs the purchase history: build the base with "
+                "CustomerBase.from_transactions",
+                field="history",
+            )
+        split = to_datetime64(split_at)
+        split_period = int(period_index(np.asarray([split]), self.freq)[0])
+        end_period = int(period_index(np.asarray([self.observation_end]), self.freq)[0])
+        if split_period >= end_period:
+            raise InvalidValueError(
+                f"split_at ({np.datetime_as_string(split, unit='D')}) must fall in a period "
+                "before the observation end "
+                f"({np.datetime_as_string(self.observation_end, unit='D')})",
+                field="split_at",
+            )
+        history = self.history
+        first = history.period[history.indptr[:-1]]
+        keep = np.flatnonzero(first <= split_period)
+        if len(keep) == 0:
+            raise EmptyDataError(
+                f"no customer made a first purchase by split_at "
+                f"({np.datetime_as_string(split, unit='D')})",
+                field="split_at",
+            )
+        kept = history.take(keep)
+        factor = unit_factor(self.freq, self.time_unit)
+        assert self.first_purchase is not None
+        calibration = CustomerBase._from_history(
+            self.customer_id[keep], kept.until(split_period), end_period=split_period,
+            time_unit=self.time_unit, factor=factor,
+            first_purchase=self.first_purchase[keep], observation_end=split,
+        )
+        after = kept.period > split_period
+        owner = kept.customer_of_entry()
+        frequency_holdout = np.bincount(owner[after], minlength=len(keep)).astype(np.int64)
+        value_holdout = np.bincount(owner[after], weights=kept.amount[after],
+                                    minlength=len(keep))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            monetary_holdout = np.where(frequency_holdout > 0,
+                                        value_holdout / np.maximum(frequency_holdout, 1), 0.0)
+        return CalibrationHoldout(
+            calibration=calibration,
+            frequency_holdout=_frozen_array(frequency_holdout, np.int64),
+            monetary_value_holdout=_frozen_array(monetary_holdout, np.float64),
+            duration_holdout=float((end_period - split_period) * factor),
+            n_excluded=len(self) - len(keep),
+        )
+
+
+def check_summary(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike | None = None,
+    *,
+    n: int | None = None,
+) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray]:
+    """Check BTYD summary columns and return them as float arrays.
+
+    Models call this on the arrays they are given, so ``fit(frequency, recency, T)`` and
+    ``CustomerBase.from_summary`` refuse the same bad input with the same messages.
+    """
+    named = {"frequency": frequency, "recency": recency, "T": T}
+    if monetary_value is not None:
+        named["monetary_value"] = monetary_value
+    arrays: dict[str, _FloatArray] = {}
+    for name, values in named.items():
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
+        if array.ndim == 0:
+            array = array.reshape(1)
+        if array.ndim != 1:
+            raise InvalidValueError(f"{name} must be one-dimensional, got shape {array.shape}",
+                                    field=name)
+        arrays[name] = array
+    length = n if n is not None else len(arrays["frequency"])
+    for name, array in arrays.items():
+        if len(array) != length:
+            raise InvalidValueError(
+                f"{name} has {len(array)} values, expected {length} (one per customer)",
+                field=name,
+            )
+        bad = np.flatnonzero(~np.isfinite(array))
+        if len(bad):
+            raise InvalidValueError(f"{name} is NaN or infinite at {describe_rows(bad)}",
+                                    field=name, rows=bad.tolist())
+        bad = np.flatnonzero(array < 0)
+        if len(bad):
+            raise InvalidValueError(
+                f"{name} is negative at {describe_rows(bad)} (first: {array[bad[0]]!r})",
+                field=name, rows=bad.tolist(),
+            )
+    freq_, rec, t = arrays["frequency"], arrays["recency"], arrays["T"]
+    bad = np.flatnonzero(freq_ != np.round(freq_))
+    if len(bad):
+        raise InvalidValueError(
+            f"frequency must count whole repeat purchases; not whole at {describe_rows(bad)}",
+            field="frequency", rows=bad.tolist(),
+        )
+    bad = np.flatnonzero(rec > t * (1 + 1e-12))
+    if len(bad):
+        raise InvalidValueError(
+            f"recency exceeds T at {describe_rows(bad)} (first: recency={rec[bad[0]]!r}, "
+            f"T={t[bad[0]]!r}); the last purchase cannot come after the observation end",
+            field="recency", rows=bad.tolist(),
+        )
+    bad = np.flatnonzero((freq_ == 0) & (rec != 0))
+    if len(bad):
+        raise InvalidValueError(
+            f"recency must be 0 when frequency is 0; it is not at {describe_rows(bad)}",
+            field="recency", rows=bad.tolist(),
+        )
+    money = arrays.get("monetary_value", np.zeros(length))
+    return freq_, rec, t, money
+
+
+def _first_times(row: _IntArray, times: NDArray[np.datetime64], n: int
+                 ) -> NDArray[np.datetime64]:
+    order = np.lexsort((times, row))
+    first_of_row = np.ones(len(order), dtype=bool)
+    first_of_row[1:] = row[order][1:] != row[order][:-1]
+    result: NDArray[np.datetime64] = times[order][first_of_row]
+    assert len(result) == n
+    return result
+
+
+def _observation_end(
+    value: dt.datetime | dt.date | str | np.datetime64, data_zone: str | None
+) -> np.datetime64:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        if data_zone is None:
+            raise TimeZoneError(
+                "observation_end is time-zone-aware but the purchase times are naive",
+                field="observation_end",
+            )
+        zone = _zoneinfo(data_zone)
+        value = value.astimezone(zone).replace(tzinfo=None)
+    try:
+        return to_datetime64(value)
+    except ValueError as exc:
+        raise InvalidValueError(f"observation_end {value!r} is not a date: {exc}",
+                                field="observation_end") from exc
+
+
+def _zoneinfo(name: str) -> dt.tzinfo:
+    if name in ("UTC", "utc", "+00:00"):
+        return dt.UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TimeZoneError(f"unknown time zone {name!r} in the purchase times",
+                            field="observation_end") from exc
+
+
+def _frame(columns: Mapping[str, NDArray[Any]], backend: FrameBackend) -> Any:
+    import narwhals.stable.v2 as nw
+
+    data: dict[str, Sequence[Any] | NDArray[Any]] = {}
+    for name, values in columns.items():
+        data[name] = values.tolist() if values.dtype == object else np.asarray(values)
+    try:
+        return nw.from_dict(data, backend=backend).to_native()
+    except ModuleNotFoundError as exc:
+        raise DataError(f"to_frame(backend={backend!r}) needs {exc.name}, which is not "
+                        "installed", field="backend") from exc

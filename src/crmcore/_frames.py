@@ -1,0 +1,250 @@
+"""Reading transaction logs from any data frame (through narwhals) or from ``Transaction`` objects.
+
+Every input becomes three aligned numpy arrays: customer ids, naive ``datetime64[us]`` times
+and (optionally) amounts, after the checks that guarantee nothing downstream meets a missing,
+unparsable or negative value. Rows are named by their 0-based position in the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+import narwhals.stable.v2 as nw
+import numpy as np
+from numpy.typing import NDArray
+
+from crmcore._errors import (
+    DataError,
+    DateError,
+    EmptyDataError,
+    InvalidValueError,
+    TimeZoneError,
+    UnknownColumnError,
+    describe_rows,
+)
+from crmcore._types import Transaction
+
+__all__ = ["TransactionColumns", "read_transactions"]
+
+
+@attrs.frozen(eq=False)
+class TransactionColumns:
+    """A transaction log as aligned columns."""
+
+    customer_id: NDArray[Any]
+    at: NDArray[np.datetime64]
+    amount: NDArray[np.float64] | None
+    time_zone: str | None
+
+
+def read_transactions(
+    data: object,
+    *,
+    customer_id: str,
+    datetime: str,
+    monetary_value: str | None,
+    datetime_format: str | None = None,
+) -> TransactionColumns:
+    """Read and check a transaction log; see :meth:`crmcore.CustomerBase.from_transactions`."""
+    if isinstance(data, list | tuple | Iterator):
+        return _from_objects(data)
+    try:
+        frame: Any = nw.from_native(data)  # type: ignore[call-overload]
+    except TypeError as exc:
+        raise DataError(
+            f"cannot read transactions from a {type(data).__name__}: pass a pandas, polars, "
+            "pyarrow or Dask frame, or an iterable of crmcore.Transaction",
+            field="data",
+        ) from exc
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect()
+    columns = list(frame.columns)
+    for role, name in (("customer_id", customer_id), ("datetime", datetime),
+                       ("monetary_value", monetary_value)):
+        if name is not None and name not in columns:
+            raise UnknownColumnError(name, columns, role=role)
+    if len(frame) == 0:
+        raise EmptyDataError("the transaction log has no rows", field="data")
+
+    ids = _read_ids(frame[customer_id], customer_id)
+    times, zone = _read_times(frame[datetime], datetime, datetime_format)
+    amounts = None if monetary_value is None else _read_amounts(frame[monetary_value],
+                                                                 monetary_value)
+    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone)
+
+
+def _from_objects(records: Iterable[object]) -> TransactionColumns:
+    items = list(records)
+    if not items:
+        raise EmptyDataError("no transactions given", field="data")
+    for position, item in enumerate(items):
+        if not isinstance(item, Transaction):
+            raise DataError(
+                f"item {position} is a {type(item).__name__}, not a crmcore.Transaction",
+                field="data", rows=(position,),
+            )
+    transactions: list[Transaction] = items  # type: ignore[assignment]  # checked just above
+    ids = _id_array([t.customer_id for t in transactions], "customer_id")
+    times, zone = _python_datetimes([t.at for t in transactions], "at")
+    amounts = np.fromiter((t.amount for t in transactions), dtype=np.float64,
+                          count=len(transactions))
+    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone)
+
+
+def _id_array(values: list[Any], column: str) -> NDArray[Any]:
+    kinds = {type(v) for v in values}
+    if kinds <= {int}:
+        return np.asarray(values, dtype=np.int64)
+    if kinds <= {str}:
+        return np.asarray(values, dtype=object)
+    raise DataError(
+        f"column {column!r} mixes id types ({', '.join(sorted(k.__name__ for k in kinds))}); "
+        "customer ids must be all integers or all strings",
+        field=column,
+    )
+
+
+def _read_ids(series: Any, column: str) -> NDArray[Any]:
+    nulls = _positions(series.is_null())
+    if len(nulls):
+        raise InvalidValueError(
+            f"column {column!r} (customer_id) is missing at {describe_rows(nulls)}",
+            field=column, rows=nulls.tolist(),
+        )
+    dtype = series.dtype
+    if dtype.is_integer():
+        return np.asarray(series.to_numpy(), dtype=np.int64)
+    if dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum:
+        return np.asarray(series.cast(nw.String).to_numpy(), dtype=object)
+    return _id_array(series.to_list(), column)
+
+
+def _positions(mask: Any) -> NDArray[np.int64]:
+    return np.flatnonzero(np.asarray(mask.to_numpy(), dtype=bool))
+
+
+def _read_times(
+    series: Any, column: str, datetime_format: str | None
+) -> tuple[NDArray[np.datetime64], str | None]:
+    nulls = _positions(series.is_null())
+    if len(nulls):
+        raise DateError(
+            f"column {column!r} (datetime) is missing at {describe_rows(nulls)}",
+            field=column, rows=nulls.tolist(),
+        )
+    dtype = series.dtype
+    if isinstance(dtype, nw.Datetime):
+        zone = dtype.time_zone
+        if zone is not None:
+            series = series.dt.replace_time_zone(None)  # local wall-clock time in that zone
+        return np.asarray(series.to_numpy()).astype("datetime64[us]"), zone
+    if dtype == nw.Date:
+        return np.asarray(series.cast(nw.Datetime("us")).to_numpy()).astype(
+            "datetime64[us]"), None
+    if dtype == nw.String:
+        return _parse_strings(series.to_list(), column, datetime_format), None
+    if dtype.is_integer() and datetime_format is not None:
+        return _parse_strings([str(v) for v in series.to_list()], column, datetime_format), None
+    values = series.to_list()
+    if all(isinstance(v, dt.datetime | dt.date) for v in values):
+        return _python_datetimes(values, column)
+    raise DateError(
+        f"column {column!r} (datetime) has type {dtype}; expected date-times, dates, or "
+        "strings (give datetime_format for non-ISO strings and for integers like 19970101)",
+        field=column,
+    )
+
+
+def _parse_strings(
+    values: list[str], column: str, datetime_format: str | None
+) -> NDArray[np.datetime64]:
+    if datetime_format is None:
+        try:
+            return np.asarray(values, dtype="datetime64[us]")
+        except ValueError:
+            bad = [i for i, v in enumerate(values) if not _iso_ok(v)]
+            raise DateError(
+                f"column {column!r} (datetime) cannot be parsed as ISO 8601 at "
+                f"{describe_rows(bad)} (first: {values[bad[0]]!r}); give datetime_format",
+                field=column, rows=bad,
+            ) from None
+    parsed: list[dt.datetime] = []
+    bad = []
+    for i, v in enumerate(values):
+        try:
+            parsed.append(dt.datetime.strptime(v, datetime_format))
+        except ValueError:
+            bad.append(i)
+    if bad:
+        raise DateError(
+            f"column {column!r} (datetime) does not match format {datetime_format!r} at "
+            f"{describe_rows(bad)} (first: {values[bad[0]]!r})",
+            field=column, rows=bad,
+        )
+    return _python_datetimes(parsed, column)[0]
+
+
+def _iso_ok(value: str) -> bool:
+    try:
+        np.datetime64(value, "us")
+    except ValueError:
+        return False
+    return True
+
+
+def _python_datetimes(
+    values: list[Any], column: str
+) -> tuple[NDArray[np.datetime64], str | None]:
+    zones: dict[str, list[int]] = {}
+    naive: list[int] = []
+    for i, v in enumerate(values):
+        if isinstance(v, dt.datetime) and v.tzinfo is not None:
+            zones.setdefault(str(v.tzinfo), []).append(i)
+        else:
+            naive.append(i)
+    if zones and naive:
+        aware_rows = next(iter(zones.values()))
+        raise TimeZoneError(
+            f"column {column!r} (datetime) mixes naive date-times ({describe_rows(naive)}) "
+            f"with time-zone-aware ones ({describe_rows(aware_rows)})",
+            field=column, rows=naive,
+        )
+    if len(zones) > 1:
+        listing = "; ".join(f"{zone}: {describe_rows(rows)}" for zone, rows in zones.items())
+        raise TimeZoneError(
+            f"column {column!r} (datetime) mixes time zones ({listing}); convert them to one "
+            "zone first, as the local date of a purchase depends on it",
+            field=column, rows=[r for rows in zones.values() for r in rows],
+        )
+    local = [v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in values]
+    zone = next(iter(zones)) if zones else None
+    return np.asarray(local, dtype="datetime64[us]"), zone
+
+
+def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
+    if not series.dtype.is_numeric():
+        raise InvalidValueError(
+            f"column {column!r} (monetary_value) has type {series.dtype}; expected numbers",
+            field=column,
+        )
+    nulls = _positions(series.is_null())
+    values = np.asarray(series.cast(nw.Float64).to_numpy(), dtype=np.float64)
+    missing = np.union1d(nulls, np.flatnonzero(~np.isfinite(values)))
+    if len(missing):
+        raise InvalidValueError(
+            f"column {column!r} (monetary_value) is missing or not finite at "
+            f"{describe_rows(missing)}",
+            field=column, rows=missing.tolist(),
+        )
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        raise InvalidValueError(
+            f"column {column!r} (monetary_value) is negative at {describe_rows(negative)} "
+            f"(first: {values[negative[0]]!r}); amounts must be >= 0 (record returns apart "
+            "from purchases)",
+            field=column, rows=negative.tolist(),
+        )
+    return values
