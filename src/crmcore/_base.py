@@ -347,8 +347,8 @@ class CustomerBase:
         if (counts > 1).any():
             dupes = unique[counts > 1]
             raise DuplicateCustomerError(
-                f"customer_id holds duplicates: {describe_rows(dupes.tolist())} appear more than "
-                "once; a summary has one row per customer",
+                f"customer_id holds duplicates: {describe_rows(dupes.tolist(), noun='id')} appear "
+                "more than once; a summary has one row per customer",
                 field="customer_id", rows=dupes.tolist(),
             )
         arrays = check_summary(frequency, recency, T, monetary_value, n=n)
@@ -381,7 +381,7 @@ class CustomerBase:
         missing = self.customer_id[rows] != wanted
         if np.any(missing):
             raise DataError(
-                f"customer ids not in the base: {describe_rows(wanted[missing].tolist())}",
+                f"customer ids not in the base: {describe_rows(wanted[missing].tolist(), noun='id')}",
                 field="customer_id", rows=wanted[missing].tolist(),
             )
         return rows.astype(np.int64)

@@ -37,8 +37,13 @@ __all__ = [
 _MAX_ROWS_SHOWN = 5
 
 
-def describe_rows(rows: Iterable[object], *, limit: int = _MAX_ROWS_SHOWN) -> str:
-    """Render row labels for a message: ``"rows 3, 7, 9"`` or ``"rows 3, 7, ... (12 in all)"``."""
+def describe_rows(
+    rows: Iterable[object], *, limit: int = _MAX_ROWS_SHOWN, noun: str = "row"
+) -> str:
+    """Render row labels for a message: ``"rows 3, 7, 9"`` or ``"rows 3, 7, ... (12 in all)"``.
+
+    ``noun`` names what is listed (``"id"`` gives ``"ids 'a', 'b'"``).
+    """
     shown: list[str] = []
     total = 0
     for row in rows:
@@ -46,8 +51,8 @@ def describe_rows(rows: Iterable[object], *, limit: int = _MAX_ROWS_SHOWN) -> st
             shown.append(repr(row) if isinstance(row, str) else str(row))
         total += 1
     if total == 0:
-        return "no rows"
-    noun = "row" if total == 1 else "rows"
+        return f"no {noun}s"
+    noun = noun if total == 1 else f"{noun}s"
     text = ", ".join(shown)
     if total > limit:
         text += f", ... ({total} in all)"

@@ -150,8 +150,8 @@ def model_offers(
     manager = plugin_manager if plugin_manager is not None else get_plugin_manager()
     caller = getattr(manager.hook, f"crmcore_{kind}_models")
     offers: dict[str, ModelOffer] = {}
-    # pluggy lists implementations last-registered first; walk them in registration order.
-    for impl in reversed(caller.get_hookimpls()):
+    # get_hookimpls() lists implementations in registration order (trylast ones first).
+    for impl in caller.get_hookimpls():
         try:
             result: Any = impl.function()
         except Exception as exc:
