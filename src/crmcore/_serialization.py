@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.preconf.json import make_converter
 
-from crmcore._errors import SerializationError
+from crmcore._errors import CRMError, SerializationError
 
 __all__ = ["dump_document", "from_json", "load_document", "to_json"]
 
@@ -48,10 +48,17 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     try:
         return _converter.structure(data, cls)
     except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as exc:
-        details = "; ".join(cattrs.transform_error(exc))
+        own = [str(leaf) for leaf in _leaves(exc) if isinstance(leaf, CRMError)]
+        details = "; ".join(own or cattrs.transform_error(exc))
         raise SerializationError(f"JSON does not describe a {cls.__name__}: {details}") from exc
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"JSON does not describe a {cls.__name__}: {exc}") from exc
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def dump_document(kind: str, version: int, payload: Mapping[str, Any]) -> str:
