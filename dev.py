@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in JOBS:
         print(__doc__)
         return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must run on any Python to say so
         print("crmcore needs Python 3.11 or newer", file=sys.stderr)
         return 2
     python = _python()

@@ -173,7 +173,8 @@ def test_take_and_index_of_keep_history_aligned() -> None:
     rows = base.index_of([5, 2, 1000])
     subset = base.take(rows)
     assert subset.customer_id.tolist() == [2, 5, 1000]
-    assert subset.history is not None and base.history is not None
+    assert subset.history is not None
+    assert base.history is not None
     for i, customer in enumerate(subset.customer_id):
         j = int(base.index_of([customer])[0])
         a = slice(subset.history.indptr[i], subset.history.indptr[i + 1])
@@ -231,7 +232,7 @@ def test_nan_amount_names_rows() -> None:
 
 
 def test_missing_dates_name_rows() -> None:
-    log = LOG.assign(date=[LOG.date[0], pd.NaT, LOG.date[2], pd.NaT])
+    log = LOG.assign(date=pd.Series([LOG.date[0], pd.NaT, LOG.date[2], pd.NaT]))
     with pytest.raises(crmcore.DateError, match="'date' \\(datetime\\) is missing at rows 1, 3"):
         _base(log)
 
@@ -251,7 +252,7 @@ def test_integer_dates_with_a_format() -> None:
 
 
 def test_missing_customer_ids_name_rows() -> None:
-    log = LOG.assign(customer_id=["a", None, "b", "c"])
+    log = LOG.assign(customer_id=pd.Series(["a", None, "b", "c"], dtype=object))
     with pytest.raises(crmcore.InvalidValueError, match="customer_id\\) is missing at row 1"):
         _base(log)
 

@@ -72,7 +72,7 @@ def test_hooks_named_in_the_issue_exist() -> None:
                  "crmcore_satisfaction_models", "crmcore_loyalty_models",
                  "crmcore_default_model"):
         assert hasattr(hookspecs, name)
-    assert getattr(hookspecs.crmcore_default_model, "crmcore_spec")["firstresult"] is True
+    assert getattr(hookspecs.crmcore_default_model, "crmcore_spec")["firstresult"]  # noqa: B009 is True
 
 
 def test_firm_plugin_model_is_listed_and_wins_the_default() -> None:
@@ -103,7 +103,7 @@ def test_name_clash_names_both_plugins() -> None:
     manager = plugin_manager_with(first, second)
     with pytest.raises(crmcore.PluginError, match="'firm-clv' is offered by both") as info:
         crmcore.available_models("value", plugin_manager=manager)
-    assert manager.get_name(first) in str(info.value)
+    assert str(manager.get_name(first)) in str(info.value)
     assert info.value.plugin == manager.get_name(second)
 
 

@@ -1,4 +1,4 @@
-"""crmcore: customer value, lifecycle, satisfaction and loyalty for customer relationship management.
+"""crmcore: customer value, lifecycle, satisfaction and loyalty for relationship management.
 
 The public surface is re-exported here; code lives in private modules and in the domain
 packages :mod:`crmcore.value`, :mod:`crmcore.lifecycle`, :mod:`crmcore.satisfaction` and

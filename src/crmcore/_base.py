@@ -108,7 +108,8 @@ def _ranges(starts: _IntArray, lengths: _IntArray) -> _IntArray:
     if total == 0:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + offsets
+    result: _IntArray = np.arange(total, dtype=np.int64) + offsets
+    return result
 
 
 def compress_rows(
@@ -381,7 +382,8 @@ class CustomerBase:
         missing = self.customer_id[rows] != wanted
         if np.any(missing):
             raise DataError(
-                f"customer ids not in the base: {describe_rows(wanted[missing].tolist(), noun='id')}",
+                "customer ids not in the base: "
+                + describe_rows(wanted[missing].tolist(), noun="id"),
                 field="customer_id", rows=wanted[missing].tolist(),
             )
         return rows.astype(np.int64)
@@ -391,8 +393,11 @@ class CustomerBase:
         index = np.arange(len(self))[np.asarray(rows)]
         index = np.unique(index)
 
-        def pick(a: NDArray[Any] | None) -> NDArray[Any] | None:
-            return None if a is None else _frozen_array(a[index], a.dtype)
+        def pick(a: NDArray[Any]) -> NDArray[Any]:
+            return _frozen_array(a[index], a.dtype)
+
+        def pick_optional(a: NDArray[Any] | None) -> NDArray[Any] | None:
+            return None if a is None else pick(a)
 
         return attrs.evolve(
             self,
@@ -401,8 +406,8 @@ class CustomerBase:
             recency=pick(self.recency),
             T=pick(self.T),
             monetary_value=pick(self.monetary_value),
-            total_spend=pick(self.total_spend),
-            first_purchase=pick(self.first_purchase),
+            total_spend=pick_optional(self.total_spend),
+            first_purchase=pick_optional(self.first_purchase),
             history=None if self.history is None else self.history.take(index),
         )
 

@@ -52,7 +52,7 @@ def read_transactions(
     if isinstance(data, list | tuple | Iterator):
         return _from_objects(data)
     try:
-        frame: Any = nw.from_native(data)  # type: ignore[call-overload]
+        frame: Any = nw.from_native(data)
     except TypeError as exc:
         raise DataError(
             f"cannot read transactions from a {type(data).__name__}: pass a pandas, polars, "

@@ -99,4 +99,5 @@ def to_datetime64(value: dt.datetime | dt.date | str | np.datetime64) -> np.date
     """A single date or date-time as ``datetime64[us]`` (naive; the caller handles zones)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         value = value.replace(tzinfo=None)
-    return np.datetime64(value, "us")
+    result: np.datetime64 = np.datetime64(value, "us")  # type: ignore[call-overload]
+    return result

@@ -138,6 +138,14 @@ def _not_before(
         )
 
 
+def _attribute_dict(values: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    return dict(values)
+
+
+def _answer_dict(values: Mapping[str, float]) -> dict[str, float]:
+    return dict(values)
+
+
 # -- the records ------------------------------------------------------------------------------
 
 
@@ -158,7 +166,7 @@ class Customer:
     id: CustomerId = attrs.field(validator=_customer_id)
     acquired_at: dt.datetime | None = attrs.field(default=None, validator=_datetime)
     attributes: Mapping[str, AttributeValue] = attrs.field(
-        factory=dict, converter=dict, hash=False
+        factory=dict, converter=_attribute_dict, hash=False
     )
 
     @classmethod
@@ -283,7 +291,7 @@ class SurveyResponse:
     customer_id: CustomerId = attrs.field(validator=_customer_id)
     at: dt.datetime = attrs.field(validator=_datetime)
     answers: Mapping[str, float] = attrs.field(
-        factory=dict, converter=dict, validator=_answers, hash=False
+        factory=dict, converter=_answer_dict, validator=_answers, hash=False
     )
 
 

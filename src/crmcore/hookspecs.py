@@ -123,7 +123,7 @@ def crmcore_loyalty_models() -> Mapping[str, ModelFactory]:  # type: ignore[empt
 
 
 @hookspec(firstresult=True)
-def crmcore_default_model(kind: ModelKind) -> str | None:  # type: ignore[empty-body]
+def crmcore_default_model(kind: ModelKind) -> str | None:
     """Choose the model used for ``kind`` when the caller names none.
 
     Parameters
