@@ -360,3 +360,16 @@ def test_summary_invariants(rows: list[tuple[int, int, float]], freq: str) -> No
     assert base.history is not None
     assert int(base.history.count.sum()) == len(rows)
     assert np.all(np.diff(base.history.indptr) == base.frequency + 1)
+
+
+def test_first_purchase_is_the_earliest_time_whatever_the_row_order() -> None:
+    log = pd.DataFrame({
+        "customer_id": ["b", "a", "a", "a", "b"],
+        "at": pd.to_datetime(["2020-01-05 08:00", "2020-01-02 15:00", "2020-01-02 09:00",
+                              "2020-01-01 23:00", "2020-01-05 07:00"]),
+    })
+    base = crmcore.CustomerBase.from_transactions(log)
+    assert base.first_purchase is not None
+    assert base.first_purchase.astype(str).tolist() == ["2020-01-01T23:00:00.000000",
+                                                        "2020-01-05T07:00:00.000000"]
+    assert base.frequency.tolist() == [1, 0]

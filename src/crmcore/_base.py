@@ -260,21 +260,29 @@ class CustomerBase:
         row = row.reshape(-1).astype(np.int64)
         n = len(unique_ids)
 
-        order = np.lexsort((periods, row))
+        # One sort on a combined (customer, period) key; within a key order does not matter.
+        lowest = int(periods.min())
+        span = int(periods.max()) - lowest + 1
+        order = np.argsort(row * span + (periods - lowest))
         row_sorted, period_sorted = row[order], periods[order]
         new_entry = np.ones(len(order), dtype=bool)
         new_entry[1:] = (row_sorted[1:] != row_sorted[:-1]) | (
             period_sorted[1:] != period_sorted[:-1])
         starts = np.flatnonzero(new_entry)
         entry_row = row_sorted[starts]
+        indptr = np.searchsorted(entry_row, np.arange(n + 1)).astype(np.int64)
         history = PurchaseHistory(
-            indptr=np.searchsorted(entry_row, np.arange(n + 1)).astype(np.int64),
+            indptr=indptr,
             period=period_sorted[starts].astype(np.int64),
             count=np.diff(np.append(starts, len(order))).astype(np.int64),
             amount=np.add.reduceat(amounts[order], starts),
             freq=freq,
         )
-        first_purchase = _first_times(row, times, n)
+        # Each customer's first purchase time: the earliest time in their first period's entry.
+        times_sorted = times[order]
+        first_entry_start = starts[indptr[:-1]]
+        first_entry_stop = np.append(starts, len(order))[indptr[:-1] + 1]
+        first_purchase = _segment_min(times_sorted, first_entry_start, first_entry_stop)
         return cls._from_history(
             unique_ids, history, end_period=end_period, time_unit=unit, factor=factor,
             first_purchase=first_purchase, observation_end=end,
@@ -557,13 +565,14 @@ def check_summary(
     return freq_, rec, t, money
 
 
-def _first_times(row: _IntArray, times: NDArray[np.datetime64], n: int
+def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntArray
                  ) -> NDArray[np.datetime64]:
-    order = np.lexsort((times, row))
-    first_of_row = np.ones(len(order), dtype=bool)
-    first_of_row[1:] = row[order][1:] != row[order][:-1]
-    result: NDArray[np.datetime64] = times[order][first_of_row]
-    assert len(result) == n
+    """Minimum of ``values[starts[i]:stops[i]]`` for each i (non-empty, ascending segments)."""
+    as_int = np.append(values.astype(np.int64), 0)  # a sentinel so a stop may equal len
+    bounds = np.empty(2 * len(starts), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = starts, stops
+    mins = np.minimum.reduceat(as_int, bounds)[0::2]
+    result: NDArray[np.datetime64] = mins.astype(values.dtype)
     return result
 
 
