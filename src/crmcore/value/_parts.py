@@ -1,0 +1,405 @@
+"""The three parts of a customer's value (客户价值的构成, seed 003) and the drivers of CLV.
+
+* **Historical value** (历史价值): the margin already realised, each period's margin
+  compounded to the observation end at the discount rate, as Kumar & Reinartz's *past
+  customer value* (Kumar & Reinartz 2006, *Customer Relationship Management: A Databased
+  Approach*, ch. 5: ``PCV = sum_t GC_t (1 + r)^(T - t)``).
+* **Current value** (当前价值): what the customer brings if today's behaviour continues; the
+  residual lifetime value from the chosen value model (:func:`crmcore.score` fills it in).
+* **Potential value** (潜在价值): what cross-buying, up-selling and referrals could add. It is
+  estimated by a pluggable :class:`PotentialValueModel`; the default,
+  :class:`WalletReferralPotential`, uses only what the data has and answers NaN, with the
+  reason, where it cannot estimate.
+
+The five drivers of lifetime value seed 003 lists (影响客户终生价值的因素) are laid out per
+customer by :func:`clv_drivers`, so a reader can see why a customer is worth what the score says.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crmcore._base import CustomerBase
+from crmcore._errors import DataError, InvalidValueError, describe_rows
+from crmcore._time import check_unit, period_index, unit_factor
+
+__all__ = [
+    "CLVDrivers",
+    "PotentialInputs",
+    "PotentialValue",
+    "PotentialValueModel",
+    "WalletReferralPotential",
+    "clv_drivers",
+    "historical_value",
+    "margin_rates",
+]
+
+_FloatArray = NDArray[np.float64]
+
+
+def _readonly(array: NDArray[Any]) -> NDArray[Any]:
+    array.flags.writeable = False
+    return array
+
+
+def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
+    """The contribution margin rate per customer (revenue minus variable cost, over revenue).
+
+    A single number applies to everyone; an array gives one rate per customer, aligned with the
+    base's rows. Rates must be finite; a negative rate (a loss-making customer) is allowed.
+    """
+    try:
+        rates = np.asarray(margin, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"margin must be numeric: {exc}", field="margin") from exc
+    if rates.ndim == 0:
+        rates = np.full(n, float(rates))
+    if rates.shape != (n,):
+        raise InvalidValueError(
+            f"margin has shape {rates.shape}; give one rate, or one per customer ({n})",
+            field="margin")
+    bad = np.flatnonzero(~np.isfinite(rates))
+    if len(bad):
+        raise InvalidValueError(f"margin is NaN or infinite at {describe_rows(bad)}",
+                                field="margin", rows=bad.tolist())
+    return rates
+
+
+def _check_rate(discount_rate: float) -> float:
+    if isinstance(discount_rate, bool) or not isinstance(discount_rate, int | float) or not (
+            np.isfinite(discount_rate) and discount_rate > -1.0):
+        raise InvalidValueError(
+            f"discount_rate must be a finite number > -1 (a rate per time unit), got "
+            f"{discount_rate!r}", field="discount_rate")
+    return float(discount_rate)
+
+
+def _history_of(base: CustomerBase, what: str) -> tuple[Any, str, np.datetime64]:
+    if base.history is None or base.freq is None or base.observation_end is None:
+        raise DataError(
+            f"{what} needs each customer's purchase history; build the base with "
+            "CustomerBase.from_transactions (a base from a summary has no history)",
+            field="history")
+    return base.history, base.freq, base.observation_end
+
+
+def historical_value(
+    base: CustomerBase,
+    *,
+    margin: float | ArrayLike,
+    discount_rate: float,
+    time_unit: str | None = None,
+) -> _FloatArray:
+    """Historical value (历史价值, seed 003): realised margin compounded to the observation end.
+
+    .. math::
+
+        HV_i = \\sum_p m_i \\, a_{ip} \\, (1 + d)^{(P - p)\\,u}
+
+    over the periods ``p`` with a purchase (amount ``a``), ``P`` the observation end's period,
+    ``u`` the length of a period in ``time_unit`` and ``d`` the discount rate per
+    ``time_unit`` (Kumar & Reinartz 2006, past customer value).
+
+    Parameters
+    ----------
+    base:
+        A base built from transactions (the purchase history is needed).
+    margin:
+        Contribution margin rate, one for all or one per customer. The purchase history holds
+        revenue per period only; margin per purchase would need a margin column in
+        :class:`crmcore.PurchaseHistory`.
+    discount_rate:
+        Rate per ``time_unit`` at which past margin is compounded (> -1; 0 sums the margin).
+    time_unit:
+        Unit of ``discount_rate`` (default: the base's ``time_unit``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per customer, aligned with ``base.customer_id``.
+
+    Raises
+    ------
+    DataError
+        The base has no purchase history.
+    InvalidValueError
+        A bad margin or discount rate (named).
+    """
+    history, freq, end = _history_of(base, "historical_value")
+    unit = check_unit(base.time_unit if time_unit is None else time_unit, argument="time_unit")
+    rate = _check_rate(discount_rate)
+    rates = margin_rates(margin, len(base))
+    end_period = int(period_index(np.asarray([end]), freq)[0])
+    elapsed = (end_period - history.period) * unit_factor(freq, unit)
+    owner = history.customer_of_entry()
+    compounded = history.amount * rates[owner] * np.power(1.0 + rate, elapsed)
+    result = np.bincount(owner, weights=compounded, minlength=len(base))
+    return _readonly(result.astype(np.float64))
+
+
+# -- potential value --------------------------------------------------------------------------
+
+
+def _optional_array(values: ArrayLike | None, *, field: str, n: int, two_d: bool = False
+                    ) -> _FloatArray | None:
+    if values is None:
+        return None
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"{field} must be numeric: {exc}", field=field) from exc
+    if array.ndim == 0:
+        array = np.full(n, float(array))
+    shapes_ok = array.shape == (n,) or (two_d and array.ndim == 2 and array.shape[0] == n)
+    if not shapes_ok:
+        raise InvalidValueError(
+            f"{field} has shape {array.shape}; expected one value per customer ({n},)"
+            + (f" or one per customer and category ({n}, k)" if two_d else ""), field=field)
+    bad = np.flatnonzero(np.isinf(array).reshape(n, -1).any(axis=1)
+                         | (array < 0).reshape(n, -1).any(axis=1))
+    if len(bad):
+        raise InvalidValueError(f"{field} is negative or infinite at {describe_rows(bad)} "
+                                "(NaN marks an unknown value)", field=field, rows=bad.tolist())
+    return array
+
+
+@attrs.frozen(eq=False)
+class PotentialInputs:
+    """What the data tells about a customer's untapped value, aligned with the base's rows.
+
+    Every field is optional; NaN marks a value unknown for that customer.
+
+    Parameters
+    ----------
+    wallet:
+        The customer's whole spend on what the firm sells, with every supplier (share-of-wallet
+        data, e.g. from a survey), over the window the potential value is wanted for. One value
+        per customer, or one per customer and category (cross-buying).
+    spend:
+        What the customer spends with the firm over the same window, in the same shape. Default
+        for a one-dimensional ``wallet``: the base's ``total_spend``.
+    referrals:
+        Number of new customers the customer is expected to refer (or has referred, as an
+        indication).
+    referral_value:
+        Value to the firm of one referred customer (one for all or one per customer).
+    """
+
+    wallet: ArrayLike | None = None
+    spend: ArrayLike | None = None
+    referrals: ArrayLike | None = None
+    referral_value: ArrayLike | None = None
+
+
+@attrs.frozen(eq=False)
+class PotentialValue:
+    """Estimated potential value per customer, with its parts and what held it back.
+
+    Attributes
+    ----------
+    value:
+        Potential value; NaN where it could not be estimated.
+    cross_buying:
+        The share-of-wallet headroom part (cross-buying and up-selling); NaN where unknown.
+    referral:
+        The referral part; NaN where unknown.
+    reason:
+        Why ``value`` is NaN, per customer (empty where it was estimated).
+    model:
+        Name of the model that estimated it.
+    """
+
+    value: _FloatArray
+    cross_buying: _FloatArray
+    referral: _FloatArray
+    reason: NDArray[np.str_]
+    model: str
+
+    @property
+    def estimated(self) -> NDArray[np.bool_]:
+        """Which customers have an estimate."""
+        return np.asarray(~np.isnan(self.value))
+
+
+@runtime_checkable
+class PotentialValueModel(Protocol):
+    """A potential-value model: turns a base, margins and inputs into :class:`PotentialValue`.
+
+    Implementations work on the whole base at once and answer NaN with a reason, never a
+    made-up number, where the data does not allow an estimate.
+    """
+
+    name: str
+
+    def estimate(self, base: CustomerBase, *, margin: _FloatArray,
+                 inputs: PotentialInputs) -> PotentialValue:
+        """Potential value of every customer of ``base`` (``margin``: rate per customer)."""
+        ...
+
+
+@attrs.frozen
+class WalletReferralPotential:
+    """The default potential-value model: share-of-wallet headroom plus referral value.
+
+    .. math::
+
+        PV_i = c \\, m_i \\sum_k \\max(W_{ik} - S_{ik}, 0) + R_i \\, v_i
+
+    with ``W`` the customer's wallet and ``S`` the firm's share of it per category ``k`` (the
+    headroom that cross-buying and up-selling could win, at margin rate ``m``), ``c`` the share
+    of that headroom the firm expects it could capture, ``R`` expected referrals and ``v`` the
+    value of one referred customer. Share of wallet as the measure of untapped value follows
+    Du, Kamakura & Mela (2007), "Size and share of customer wallet", *Journal of Marketing*
+    71(2), 94-113; referral value follows Kumar, Petersen & Leone (2007), "How valuable is word
+    of mouth?", *Harvard Business Review* 85(10), 139-146.
+
+    Only the parts the caller gave data for count. A customer gets NaN (with the reason) when
+    no part was given at all, or when a part that was given is unknown (NaN) for that
+    customer: a sum missing one of its parts would understate the potential silently.
+
+    Parameters
+    ----------
+    capture:
+        Share of the wallet headroom the firm could realistically win, in [0, 1] (default 1:
+        the whole headroom, an upper bound).
+    """
+
+    capture: float = attrs.field(default=1.0)
+    name: str = "wallet-referral"
+
+    @capture.validator
+    def _check_capture(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise InvalidValueError(f"capture must lie in [0, 1], got {value!r}",
+                                    field="capture")
+
+    def estimate(self, base: CustomerBase, *, margin: _FloatArray,
+                 inputs: PotentialInputs) -> PotentialValue:
+        """Potential value of every customer of ``base``."""
+        n = len(base)
+        wallet = _optional_array(inputs.wallet, field="wallet", n=n, two_d=True)
+        spend = _optional_array(inputs.spend, field="spend", n=n, two_d=True)
+        referrals = _optional_array(inputs.referrals, field="referrals", n=n)
+        referral_value = _optional_array(inputs.referral_value, field="referral_value", n=n)
+
+        reason = np.full(n, "", dtype=object)
+        nan = np.full(n, np.nan)
+        cross = nan.copy()
+        if wallet is not None:
+            if spend is None:
+                if wallet.ndim == 2:
+                    raise InvalidValueError(
+                        "spend per category is needed with a wallet per category", field="spend")
+                if base.total_spend is None:
+                    raise DataError("give spend with wallet: the base holds no total_spend",
+                                    field="spend")
+                spend = np.asarray(base.total_spend, dtype=np.float64)
+            if spend.shape != wallet.shape:
+                raise InvalidValueError(
+                    f"spend has shape {spend.shape} but wallet has {wallet.shape}",
+                    field="spend")
+            headroom = np.maximum(wallet - spend, 0.0).reshape(n, -1).sum(axis=1)
+            cross = self.capture * margin * headroom
+            reason[np.isnan(cross)] = "wallet or spend unknown"
+        referral = nan.copy()
+        if (referrals is None) != (referral_value is None):
+            raise InvalidValueError("give referrals and referral_value together",
+                                    field="referrals" if referrals is None else "referral_value")
+        if referrals is not None and referral_value is not None:
+            referral = referrals * referral_value
+            unknown = np.isnan(referral)
+            reason[unknown] = np.where(reason[unknown] == "", "referrals unknown",
+                                       reason[unknown] + "; referrals unknown")
+        if wallet is None and referrals is None:
+            value = nan.copy()
+            reason[:] = "no share-of-wallet or referral data given"
+        else:
+            value = np.where(np.isnan(cross), 0.0, cross) + np.where(
+                np.isnan(referral), 0.0, referral)
+            if wallet is not None:
+                value[np.isnan(cross)] = np.nan
+            if referrals is not None:
+                value[np.isnan(referral)] = np.nan
+        return PotentialValue(
+            value=_readonly(value), cross_buying=_readonly(cross), referral=_readonly(referral),
+            reason=_readonly(reason.astype(str)), model=self.name,
+        )
+
+
+# -- drivers ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(eq=False)
+class CLVDrivers:
+    """The five drivers of lifetime value (影响客户终生价值的因素, seed 003), per customer.
+
+    Attributes
+    ----------
+    initial_margin:
+        (1) Revenue of the first purchase period minus its variable cost (margin rate x
+        revenue); NaN for a base without purchase history.
+    purchase_rate:
+        (2) Purchase frequency: repeat purchases per ``time_unit`` over the time observed since
+        the first purchase (0 for a customer observed for no time).
+    tenure:
+        (3) Length of the buying life so far, in ``time_unit`` (``T``).
+    cross_buying:
+        (4) Value of buying other products: the share-of-wallet headroom part of potential
+        value (NaN where unknown).
+    referral:
+        (5) Value of referring others (NaN where unknown).
+    time_unit:
+        Unit of ``purchase_rate`` and ``tenure``.
+    """
+
+    initial_margin: _FloatArray
+    purchase_rate: _FloatArray
+    tenure: _FloatArray
+    cross_buying: _FloatArray
+    referral: _FloatArray
+    time_unit: str
+
+
+def clv_drivers(
+    base: CustomerBase,
+    *,
+    margin: float | ArrayLike,
+    potential: PotentialValue | None = None,
+) -> CLVDrivers:
+    """The drivers of lifetime value of seed 003 for every customer of ``base``.
+
+    Parameters
+    ----------
+    base:
+        The customers.
+    margin:
+        Contribution margin rate, one for all or one per customer.
+    potential:
+        A potential-value estimate, whose cross-buying and referral parts become drivers 4
+        and 5 (NaN without one).
+    """
+    n = len(base)
+    rates = margin_rates(margin, n)
+    if base.history is not None:
+        first_amount = base.history.amount[base.history.indptr[:-1]]
+        initial = rates * first_amount
+    else:
+        initial = np.full(n, np.nan)
+    t = np.asarray(base.T, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(t > 0, base.frequency / np.where(t > 0, t, 1.0), 0.0)
+    if potential is not None and len(potential.value) != n:
+        raise InvalidValueError(
+            f"potential has {len(potential.value)} customers, the base {n}", field="potential")
+    cross = np.full(n, np.nan) if potential is None else potential.cross_buying
+    referral = np.full(n, np.nan) if potential is None else potential.referral
+    return CLVDrivers(
+        initial_margin=_readonly(initial.astype(np.float64)),
+        purchase_rate=_readonly(rate.astype(np.float64)),
+        tenure=_readonly(t.copy()), cross_buying=cross, referral=referral,
+        time_unit=base.time_unit,
+    )
