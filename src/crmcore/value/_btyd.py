@@ -1,0 +1,191 @@
+"""What the continuous-time buy-till-you-die models (BG/NBD, MBG/NBD, Pareto/NBD) share.
+
+Each customer is summarised by ``x`` (``frequency``, repeat purchases), ``t_x`` (``recency``,
+time of the last repeat purchase since the first purchase) and ``T`` (time since the first
+purchase), in one time unit. The models differ only in their likelihood and predictions; the
+fitting arguments, input checks, the fit-check histogram and the customer-base conveniences
+live here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crmcore._base import CustomerBase, check_summary
+from crmcore._errors import InvalidValueError, describe_rows
+from crmcore.value._likelihood import LikelihoodModel
+
+__all__ = ["ContinuousBTYDModel"]
+
+FloatArray = NDArray[np.float64]
+Summary = tuple[FloatArray, FloatArray, FloatArray]
+
+
+def customer_arrays(
+    base_or_frequency: CustomerBase | ArrayLike,
+    recency: ArrayLike | None,
+    T: ArrayLike | None,
+) -> Summary:
+    """``(x, t_x, T)`` as float arrays from a base or three aligned arrays (checked)."""
+    if isinstance(base_or_frequency, CustomerBase):
+        if recency is not None or T is not None:
+            raise InvalidValueError(
+                "pass either a CustomerBase or the arrays frequency, recency and T, not both",
+                field="recency" if recency is not None else "T")
+        base = base_or_frequency
+        return (np.asarray(base.frequency, dtype=np.float64), np.asarray(base.recency),
+                np.asarray(base.T))
+    if recency is None or T is None:
+        raise InvalidValueError(
+            "recency and T are required with a frequency array (or pass a CustomerBase)",
+            field="recency" if recency is None else "T")
+    x, tx, t_obs, _ = check_summary(base_or_frequency, recency, T)
+    return x, tx, t_obs
+
+
+def check_horizon(t: ArrayLike, name: str = "t") -> FloatArray:
+    """A non-negative, finite time span (scalar or array)."""
+    try:
+        array = np.asarray(t, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
+    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)) | (array.reshape(-1) < 0))
+    if len(bad):
+        raise InvalidValueError(f"{name} must be finite and >= 0; not at {describe_rows(bad)}",
+                                field=name, rows=bad.tolist())
+    return array
+
+
+def check_rate(discount_rate: float) -> float:
+    """A continuously compounded discount rate per time unit, > 0."""
+    rate = float(discount_rate)
+    if not math.isfinite(rate) or rate <= 0:
+        raise InvalidValueError(
+            f"discount_rate must be finite and > 0 (continuously compounded, per time unit), "
+            f"got {discount_rate!r}", field="discount_rate")
+    return rate
+
+
+def check_counts(k: ArrayLike) -> FloatArray:
+    """Whole, non-negative purchase counts."""
+    array = np.asarray(k, dtype=np.float64)
+    flat = array.reshape(-1)
+    bad = np.flatnonzero(~np.isfinite(flat) | (flat < 0) | (flat != np.round(flat)))
+    if len(bad):
+        raise InvalidValueError(f"k must be whole numbers >= 0; not at {describe_rows(bad)}",
+                                field="k", rows=bad.tolist())
+    return array
+
+
+class ContinuousBTYDModel(LikelihoodModel):
+    """Base of the continuous-time BTYD models: fitting arguments and shared predictions.
+
+    Subclasses implement the likelihood (see :class:`LikelihoodModel`) and the predictions
+    ``p_alive``, ``expected_purchases``, ``expected_purchases_unconditional`` and
+    ``probability_of_purchases``.
+    """
+
+    def fit(
+        self,
+        base_or_frequency: CustomerBase | ArrayLike,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
+    ) -> Self:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        base_or_frequency:
+            A :class:`crmcore.CustomerBase`, or the repeat purchases ``x`` per customer (then
+            ``recency`` and ``T`` are required), in lifetimes' argument order.
+        recency, T:
+            Time of the last repeat purchase and length of observation since the first
+            purchase, in one time unit.
+        weights:
+            Number of customers each row stands for (default one each).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InvalidValueError
+            Bad input (negative or non-whole frequency, NaN, ``recency > T``, ...), naming
+            the field and rows.
+        ConvergenceError
+            The optimiser did not find a finite maximum; ``diagnostics`` says what it tried.
+        """
+        x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
+        unit = base_or_frequency.time_unit if isinstance(base_or_frequency,
+                                                         CustomerBase) else None
+        return self._fit_patterns((x, tx, t_obs), weights, time_unit=unit)
+
+    def _initial_params(self, data: tuple[FloatArray, ...], weights: FloatArray) -> FloatArray:
+        x, _, t_obs = data
+        total_x = float(weights @ x)
+        rate = max(total_x, 0.1 * float(weights.sum())) / max(float(weights @ t_obs), 1e-12)
+        start: dict[str, float] = {"r": 1.0, "alpha": 1.0 / rate, "a": 1.0, "b": 1.0,
+                                   "s": 1.0, "beta": max(float(np.average(t_obs, weights=weights)),
+                                                         1e-6)}
+        return np.array([start[name] for name in self.param_names])
+
+    # -- shared predictions ----------------------------------------------------------------
+
+    def probability_of_purchases(self, k: ArrayLike, t: ArrayLike) -> FloatArray:
+        """P(X(t) = k): probability that a new customer makes exactly ``k`` repeat purchases
+        in ``(0, t]`` (unconditional; broadcast over ``k`` and ``t``)."""
+        raise NotImplementedError  # pragma: no cover - each model implements it
+
+    def expected_repeat_purchase_counts(
+        self, T: CustomerBase | ArrayLike, max_k: int = 7
+    ) -> FloatArray:
+        """Expected number of customers with 0, 1, ..., ``max_k - 1`` and ``max_k`` or more
+        repeat purchases, given each customer's observation length ``T``.
+
+        Comparing this with the observed histogram of ``frequency`` is the usual check of a
+        BTYD model's fit (Fader, Hardie & Lee 2005, figure 3).
+        """
+        if isinstance(T, CustomerBase):
+            t_obs = np.asarray(T.T)
+        else:
+            t_obs = check_horizon(T, "T").reshape(-1)
+        if int(max_k) != max_k or max_k < 1:
+            raise InvalidValueError(f"max_k must be a whole number >= 1, got {max_k!r}",
+                                    field="max_k")
+        (unique_t,), counts, _ = _unique(t_obs)
+        k = np.arange(max_k, dtype=np.float64)
+        probs = self.probability_of_purchases(k[:, None], unique_t[None, :])
+        expected = probs @ counts
+        rest = counts.sum() - expected.sum()
+        return np.append(expected, max(rest, 0.0))
+
+    def _param_dict(self) -> dict[str, float]:
+        return self.params_
+
+    def _vector(self, *arrays: Any) -> tuple[FloatArray, ...]:
+        """Broadcast prediction inputs against each other."""
+        return tuple(np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in arrays]))
+
+
+def _unique(values: FloatArray) -> tuple[tuple[FloatArray], FloatArray, NDArray[np.int64]]:
+    unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return (unique,), counts.astype(np.float64), inverse.astype(np.int64)
+
+
+def log1mexp(x: FloatArray) -> FloatArray:
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate near 0 and for very negative ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(x > -math.log(2), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+def gauss_laguerre(n: int = 80) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights of ``n``-point Gauss-Laguerre quadrature (weight ``e^-u``)."""
+    nodes, weights = np.polynomial.laguerre.laggauss(n)
+    return nodes.astype(np.float64), weights.astype(np.float64)

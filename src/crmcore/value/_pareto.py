@@ -1,0 +1,306 @@
+"""The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+While alive, a customer buys at Poisson rate ``lambda``; her lifetime is exponential with rate
+``mu``. Across customers ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (shape,
+rate), independently.
+
+Likelihood (Fader & Hardie 2005, "A Note on Deriving the Pareto/NBD Model and Related
+Expressions", http://brucehardie.com/notes/009/, eq. 10-11)::
+
+    L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [ (alpha+T)^-(r+x) (beta+T)^-s  +  s I ]
+    I = integral_{t_x}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau
+      = [F(z(t_x)) / (rho+t_x)^m - F(z(T)) / (rho+T)^m] / m,     m = r+s+x,
+
+with ``rho = max(alpha, beta)``, ``F(z) = 2F1(m, k; m+1; z)`` where ``k = s+1, z(t) =
+(alpha-beta)/(alpha+t)`` if ``alpha >= beta`` and ``k = r+x, z(t) = (beta-alpha)/(beta+t)``
+otherwise. ``0 <= z < 1`` always. Euler's transformation ``F(z) = (1-z)^(1-k) 2F1(1, m+1-k;
+m+1; z)`` leaves a series with positive terms whose ratio is below ``z``, summed here together
+with its derivatives in ``m+1-k``, ``m+1`` and ``z`` (digamma-type sums), which gives the exact
+gradient of the log-likelihood. Everything is combined in log space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import digamma, gammaln, hyperu, roots_legendre
+
+from crmcore._base import CustomerBase
+from crmcore.value._btyd import (
+    ContinuousBTYDModel,
+    FloatArray,
+    check_counts,
+    check_horizon,
+    check_rate,
+    customer_arrays,
+    log1mexp,
+)
+
+__all__ = ["ParetoNBD"]
+
+_SERIES_TOLERANCE = 1e-17
+_SERIES_MAX_TERMS = 100_000
+
+
+def _series(
+    m: FloatArray, c: FloatArray, z: FloatArray, *, derivatives: bool
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``G = 2F1(1, m; c; z) = sum_n [(m)_n / (c)_n] z^n`` for ``0 <= z < 1``, ``0 < m < c``,
+    with ``dG/dm``, ``dG/dc`` and ``dG/dz`` (zeros unless ``derivatives``).
+
+    Terms are positive and shrink by at least ``z`` each step; the loop runs over the index
+    ``n`` (vectorised over customers) and drops customers as their sums converge.
+    """
+    g = np.ones_like(z)
+    g_m, g_c, g_z = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
+    active = np.flatnonzero(z > 0)
+    m_a, c_a, z_a = m[active], c[active], z[active]
+    term = np.ones_like(z_a)  # c_n z^n
+    h_m, h_c = np.zeros_like(z_a), np.zeros_like(z_a)
+    s_g, s_m, s_c, s_z = (np.zeros_like(z_a) for _ in range(4))
+    n = 0
+    while len(active) and n < _SERIES_MAX_TERMS:
+        ratio = (m_a + n) / (c_a + n)
+        if derivatives:
+            s_z += (n + 1) * term * ratio  # (n+1) c_{n+1} z^n
+            h_m += 1.0 / (m_a + n)
+            h_c += 1.0 / (c_a + n)
+        term = term * ratio * z_a
+        s_g += term
+        if derivatives:
+            s_m += term * h_m
+            s_c -= term * h_c
+        n += 1
+        done = term <= _SERIES_TOLERANCE * (1.0 + s_g)
+        if (n % 8 == 0 or done.all()) and done.any():
+            idx = active[done]
+            g[idx] += s_g[done]
+            g_m[idx], g_c[idx], g_z[idx] = s_m[done], s_c[done], s_z[done]
+            keep = ~done
+            active = active[keep]
+            m_a, c_a, z_a, term = m_a[keep], c_a[keep], z_a[keep], term[keep]
+            h_m, h_c = h_m[keep], h_c[keep]
+            s_g, s_m, s_c, s_z = s_g[keep], s_m[keep], s_c[keep], s_z[keep]
+    if len(active):  # geometric tail estimate for the (pathological) unfinished sums
+        ratio = z_a * (m_a + n) / (c_a + n)
+        g[active] += s_g + term * ratio / (1.0 - ratio)
+        g_m[active], g_c[active], g_z[active] = s_m, s_c, s_z
+    g_z = np.where(z > 0, g_z, m / c)
+    return g, g_m, g_c, g_z
+
+
+def _log_f(
+    params: FloatArray, x: FloatArray, t: FloatArray, *, derivatives: bool
+) -> tuple[FloatArray, NDArray[np.float64] | None]:
+    """``B(t) = log F(z(t)) - m log(rho + t)`` and its gradient in ``(r, alpha, s, beta)``."""
+    r, alpha, s, beta = params
+    m = r + s + x
+    if alpha >= beta:
+        rho, k, mm = alpha, s + 1.0, r + x
+        z = (alpha - beta) / (alpha + t)
+    else:
+        rho, k, mm = beta, r + x, s + 1.0
+        z = (beta - alpha) / (beta + t)
+    mm = mm + np.zeros_like(x)
+    g, g_m, g_c, g_z = _series(mm, m + 1.0, z, derivatives=derivatives)
+    log1mz = np.log1p(-z)
+    log_rho_t = np.log(rho + t)
+    value = (1.0 - k) * log1mz + np.log(g) - m * log_rho_t
+    if not derivatives:
+        return value, None
+    dlg_m, dlg_c, dlg_z = g_m / g, g_c / g, g_z / g
+    # d log F / dz including the (1-z)^(1-k) prefactor
+    dz_total = (k - 1.0) / (1.0 - z) + dlg_z
+    if alpha >= beta:  # k = s+1, mm = r+x, z = (alpha-beta)/(alpha+t)
+        d_r = dlg_m + dlg_c - log_rho_t
+        d_s = -log1mz + dlg_c - log_rho_t
+        d_alpha = dz_total * (beta + t) / (alpha + t) ** 2 - m / (alpha + t)
+        d_beta = dz_total * (-1.0 / (alpha + t))
+    else:  # k = r+x, mm = s+1, z = (beta-alpha)/(beta+t)
+        d_r = -log1mz + dlg_c - log_rho_t
+        d_s = dlg_m + dlg_c - log_rho_t
+        d_alpha = dz_total * (-1.0 / (beta + t))
+        d_beta = dz_total * (alpha + t) / (beta + t) ** 2 - m / (beta + t)
+    return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
+
+
+class ParetoNBD(ContinuousBTYDModel):
+    """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
+
+    Parameters
+    ----------
+    penalizer:
+        Ridge penalty on the parameters (0 = maximum likelihood).
+
+    Attributes
+    ----------
+    params_:
+        ``{"r", "alpha", "s", "beta"}``: ``lambda ~ Gamma(r, alpha)``, ``mu ~ Gamma(s,
+        beta)``; ``alpha`` and ``beta`` are in the time unit of the data.
+    """
+
+    param_names = ("r", "alpha", "s", "beta")
+
+    def _parts(
+        self, params: FloatArray, x: FloatArray, tx: FloatArray, t_obs: FloatArray, *,
+        gradient: bool,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray | None,
+               FloatArray | None]:
+        """Log of the constant, of the alive-at-T term and of the ``s I`` term, with
+        gradients."""
+        r, alpha, s, beta = params
+        m = r + s + x
+        log_const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        log_alive = -(r + x) * np.log(alpha + t_obs) - s * np.log(beta + t_obs)
+        b1, g1 = _log_f(params, x, tx, derivatives=gradient)
+        b2, g2 = _log_f(params, x, t_obs, derivatives=gradient)
+        with np.errstate(divide="ignore"):
+            gap = np.minimum(b2 - b1, 0.0)
+            log_diff = b1 + log1mexp(gap)  # log(e^B1 - e^B2), -inf when t_x = T
+        log_dead = np.log(s) - np.log(m) + log_diff
+        if not gradient:
+            return log_const, log_alive, log_dead, None, None, None
+        assert g1 is not None
+        assert g2 is not None
+        d_const = np.column_stack([
+            digamma(r + x) - digamma(r) + np.log(alpha), np.full_like(x, r / alpha),
+            np.full_like(x, np.log(beta)), np.full_like(x, s / beta)])
+        d_alive = np.column_stack([
+            -np.log(alpha + t_obs), -(r + x) / (alpha + t_obs), -np.log(beta + t_obs),
+            np.full_like(x, -s) / (beta + t_obs)])
+        q = np.exp(gap)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_diff = (g1 - q * g2) / (1.0 - q)
+        d_diff = np.where(np.isfinite(log_diff)[:, None], d_diff, 0.0)
+        d_dead = d_diff + np.column_stack([-1.0 / m, np.zeros_like(x), 1.0 / s - 1.0 / m,
+                                           np.zeros_like(x)])
+        return log_const, log_alive, log_dead, d_const, d_alive, d_dead
+
+    def _log_likelihood_terms(
+        self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        x, tx, t_obs = data
+        log_const, log_alive, log_dead, d_const, d_alive, d_dead = self._parts(
+            params, x, tx, t_obs, gradient=gradient)
+        log_bracket = np.logaddexp(log_alive, log_dead)
+        ll = log_const + log_bracket
+        if not gradient:
+            return ll, None
+        assert d_const is not None
+        assert d_alive is not None
+        assert d_dead is not None
+        w_alive = np.exp(log_alive - log_bracket)[:, None]
+        grad = d_const + w_alive * d_alive + (1.0 - w_alive) * d_dead
+        return ll, grad
+
+    # -- predictions -----------------------------------------------------------------------
+
+    def _log_p_alive(self, x: FloatArray, tx: FloatArray, t_obs: FloatArray) -> FloatArray:
+        _, log_alive, log_dead, *_ = self._parts(self._param_array(), x, tx, t_obs,
+                                                 gradient=False)
+        return np.asarray(log_alive - np.logaddexp(log_alive, log_dead), dtype=np.float64)
+
+    def p_alive(
+        self,
+        base_or_frequency: CustomerBase | ArrayLike,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """P(alive at T | x, t_x, T): the alive-at-T term's share of the likelihood
+        (Fader & Hardie 2005 note 009, eq. 13; Schmittlein et al. 1987, eq. 11)."""
+        x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
+        return np.exp(self._log_p_alive(x, tx, t_obs))
+
+    def _lifetime_factor(self, t: FloatArray, c: FloatArray) -> FloatArray:
+        """``c [1 - (c/(c+t))^(s-1)] / (s-1)`` (its limit ``c log(1 + t/c)`` at ``s = 1``)."""
+        s = self._param_array()[2]
+        log_ratio = np.log1p(t / c)
+        if abs(s - 1.0) < 1e-10:
+            return np.asarray(c * log_ratio, dtype=np.float64)
+        return np.asarray(c * -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0), dtype=np.float64)
+
+    def expected_purchases(
+        self,
+        t: ArrayLike,
+        base_or_frequency: CustomerBase | ArrayLike,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """E[Y(t) | x, t_x, T] (conditional; Fader & Hardie 2005 note 009, eq. 22):
+        ``(r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)] P(alive)``."""
+        horizon = check_horizon(t)
+        x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
+        r, alpha, _, beta = self._param_array()
+        p = np.exp(self._log_p_alive(x, tx, t_obs))
+        h, x, t_obs, p = self._vector(horizon, x, t_obs, p)
+        result = (r + x) / (alpha + t_obs) * self._lifetime_factor(h, beta + t_obs) * p
+        return np.asarray(result, dtype=np.float64)
+
+    def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
+        """E[X(t)] = ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]`` (Schmittlein et
+        al. 1987, eq. 17; note 009, eq. 18)."""
+        horizon = check_horizon(t)
+        r, alpha, _, beta = self._param_array()
+        result = r / alpha * self._lifetime_factor(horizon, np.full_like(horizon, beta))
+        return np.asarray(result, dtype=np.float64)
+
+    def probability_of_purchases(self, k: ArrayLike, t: ArrayLike, *,
+                                 n_nodes: int = 96) -> FloatArray:
+        """P(X(t) = k) for a new customer (unconditional).
+
+        Sum of "alive through t with k purchases", ``NB(k; r, alpha/(alpha+t)) (beta/
+        (beta+t))^s``, and "died at tau < t after k purchases", ``Gamma(r+k) alpha^r s
+        beta^s / (Gamma(r) k!) integral_0^t tau^k (alpha+tau)^-(r+k) (beta+tau)^-(s+1)
+        dtau`` (the decomposition of Fader & Hardie's note 012 on P(X(t)=x)); the integral is
+        computed by ``n_nodes``-point Gauss-Legendre quadrature in log space.
+        """
+        counts = check_counts(k)
+        horizon = check_horizon(t)
+        r, alpha, s, beta = self._param_array()
+        kk, tt = np.broadcast_arrays(counts, horizon)
+        kk, tt = kk.astype(np.float64), tt.astype(np.float64)
+        log_coef = gammaln(r + kk) - gammaln(r) - gammaln(kk + 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_alive = (log_coef + r * (np.log(alpha) - np.log(alpha + tt))
+                         + kk * (np.log(tt) - np.log(alpha + tt))
+                         + s * (np.log(beta) - np.log(beta + tt)))
+        log_alive = np.where((kk == 0) & (tt == 0), 0.0, log_alive)
+        nodes, weights = roots_legendre(n_nodes)
+        tau = (tt[..., None] * (nodes + 1.0) / 2.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_integrand = (kk[..., None] * np.log(tau) - (r + kk[..., None])
+                             * np.log(alpha + tau) - (s + 1.0) * np.log(beta + tau))
+            log_integrand = np.where((kk[..., None] == 0) & (tau == 0),
+                                     -(r * np.log(alpha) + (s + 1.0) * np.log(beta)),
+                                     log_integrand)
+            top = np.max(log_integrand, axis=-1, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            integral = np.sum(weights * np.exp(log_integrand - top), axis=-1) * tt / 2.0
+            log_dead = (log_coef + r * np.log(alpha) + np.log(s) + s * np.log(beta)
+                        + top[..., 0] + np.log(integral))
+        return np.asarray(np.exp(log_alive) + np.exp(log_dead), dtype=np.float64)
+
+    def dert(
+        self,
+        discount_rate: float,
+        base_or_frequency: CustomerBase | ArrayLike,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and
+        CLV: Using Iso-Value Curves for Customer Base Analysis", JMR 42(4), eq. 2):
+
+        ``DERT = alpha^r beta^s delta^(s-1) Gamma(r+x+1) U(s, s; delta (beta+T)) /
+        (Gamma(r) (alpha+T)^(r+x+1) L)``, i.e. ``P(alive) (r+x)/(alpha+T) E[1/(delta+mu)]``
+        with ``mu ~ Gamma(s, beta+T)``; ``U`` is the confluent hypergeometric function of the
+        second kind and ``delta`` the continuously compounded ``discount_rate`` per time unit.
+        """
+        delta = check_rate(discount_rate)
+        x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
+        r, alpha, s, beta = self._param_array()
+        p = np.exp(self._log_p_alive(x, tx, t_obs))
+        y = delta * (beta + t_obs)
+        # E[1/(delta+mu)] = (beta+T)^s delta^(s-1) U(s, s, y) = y^s U(s, s, y) / delta
+        mean_discount = np.exp(s * np.log(y)) * hyperu(s, s, y) / delta
+        return np.asarray(p * (r + x) / (alpha + t_obs) * mean_discount, dtype=np.float64)
+
