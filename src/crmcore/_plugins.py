@@ -32,7 +32,9 @@ __all__ = [
     "model_offers",
 ]
 
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "crmcore.loyalty._plugin",
+)
 """Modules holding crmcore's built-in models, registered under their module names."""
 
 ENTRY_POINT_GROUP = "crmcore"

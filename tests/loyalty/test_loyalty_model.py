@@ -1,0 +1,131 @@
+"""The built-in loyalty model: plugin registration, batch scoring of a base, JSON round trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pluggy
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import crmcore
+from crmcore import SurveyResponse, Transaction
+from crmcore.loyalty import INDICATOR_NAMES, UnknownIndicatorError, WeightedLoyaltyIndex
+from crmcore.loyalty import _plugin as loyalty_plugin
+
+
+@pytest.fixture
+def loyalty_only(monkeypatch: pytest.MonkeyPatch) -> pluggy.PluginManager:
+    """A manager with the loyalty plugin alone, so these tests do not hang on other packages."""
+    monkeypatch.delenv(crmcore._plugins.DISABLE_ENV_VAR, raising=False)
+    others = [p for p in crmcore._plugins.DEFAULT_PLUGINS if p != "crmcore.loyalty._plugin"]
+    return crmcore.get_plugin_manager(load_entry_points=False, disabled=others)
+
+
+def test_registered_as_the_default_loyalty_model(loyalty_only: pluggy.PluginManager) -> None:
+    plugin_manager = loyalty_only
+    assert "crmcore.loyalty._plugin" in crmcore._plugins.DEFAULT_PLUGINS
+    assert "weighted-index" in crmcore.available_models("loyalty", plugin_manager=plugin_manager)
+    assert crmcore.default_model_name("loyalty", plugin_manager=plugin_manager) == (
+        "weighted-index")
+    model = crmcore.get_model("loyalty", plugin_manager=plugin_manager,
+                              weights={"category_share": 1.0})
+    assert isinstance(model, WeightedLoyaltyIndex)
+
+
+def test_plugin_answers_only_for_loyalty() -> None:
+    assert loyalty_plugin.crmcore_default_model(kind="loyalty") == "weighted-index"
+    assert loyalty_plugin.crmcore_default_model(kind="value") is None
+
+
+def test_a_firm_plugin_can_take_over_the_default(loyalty_only: pluggy.PluginManager) -> None:
+    plugin_manager = loyalty_only
+    class FirmPlugin:
+        @crmcore.hookimpl
+        def crmcore_loyalty_models(self) -> dict[str, type[WeightedLoyaltyIndex]]:
+            return {"firm-index": WeightedLoyaltyIndex}
+
+        @crmcore.hookimpl
+        def crmcore_default_model(self, kind: str) -> str | None:
+            return "firm-index" if kind == "loyalty" else None
+
+    plugin_manager.register(FirmPlugin())
+    assert crmcore.default_model_name("loyalty", plugin_manager=plugin_manager) == "firm-index"
+
+
+def test_bad_hyperparameters_fail_when_the_model_is_built() -> None:
+    with pytest.raises(UnknownIndicatorError, match=r"weights: unknown indicator 'nps'"):
+        WeightedLoyaltyIndex(weights={"nps": 1.0})
+    with pytest.raises(UnknownIndicatorError, match=r"scales: unknown indicator 'age'"):
+        WeightedLoyaltyIndex(scales={"age": (0, 100)})
+
+
+def _day(d: int) -> dt.datetime:
+    return dt.datetime(2024, 1, 1) + dt.timedelta(days=d)
+
+
+def test_score_a_base_from_transactions_and_survey_answers() -> None:
+    # Customer "a": buys in days 0, 1, 3 of a window ending on day 3 -> 2 repeats in 3 days
+    #   after the first: rate 2/3; 1 of 3 purchases on promotion -> 1/3.
+    # Customer "b": buys on days 2 and 3 -> 1 repeat in 1 day: rate 1; both on promotion -> 1.
+    # Survey (1-5): "a" answers identification 5 -> 1.0; "b" does not answer.
+    transactions = [
+        Transaction("a", _day(0), 10.0, on_promotion=False),
+        Transaction("a", _day(1), 10.0, on_promotion=True),
+        Transaction("a", _day(3), 10.0, on_promotion=False),
+        Transaction("b", _day(2), 5.0, on_promotion=True),
+        Transaction("b", _day(3), 5.0, on_promotion=True),
+    ]
+    base = crmcore.CustomerBase.from_transactions(transactions)
+    responses = [SurveyResponse("a", _day(3), {"q_ident": 5})]
+    model = WeightedLoyaltyIndex(
+        weights={"repeat_purchases": 2, "price_sensitivity": 1, "product_identification": 1},
+        survey_items={"product_identification": "q_ident"},
+    )
+    result = model.score(base, transactions=transactions, responses=responses)
+    # "a": weights 0.5, 0.25, 0.25: 100 * (0.5 * 2/3 + 0.25 * (1 - 1/3) + 0.25 * 1) = 75.
+    # "b": identification missing: 100 * (0.5 * 1 + 0.25 * 0) / 0.75 = 66.67, coverage 0.75.
+    np.testing.assert_allclose(result.index, [75.0, 200 / 3])
+    np.testing.assert_allclose(result.coverage, [1.0, 0.75])
+    assert result.names == ("repeat_purchases", "price_sensitivity", "product_identification")
+
+
+def test_score_with_equal_weights_uses_whatever_can_be_derived() -> None:
+    transactions = [Transaction("a", _day(0), 1.0), Transaction("a", _day(2), 1.0),
+                    Transaction("b", _day(1), 1.0), Transaction("b", _day(2), 1.0)]
+    base = crmcore.CustomerBase.from_transactions(transactions)
+    result = WeightedLoyaltyIndex().score(base, transactions=transactions)
+    # No promotion flags recorded: only the repeat rate: a 1/2, b 1/1; coverage 1/8 each.
+    assert result.names == ("repeat_purchases",)
+    np.testing.assert_allclose(result.index, [50.0, 100.0])
+    np.testing.assert_allclose(result.coverage, [0.125, 0.125])
+
+
+weight_maps = st.dictionaries(st.sampled_from(INDICATOR_NAMES), st.floats(0.1, 10.0),
+                              min_size=1)
+
+
+@given(weight_maps, st.sampled_from(["count", "amount"]))
+def test_json_round_trip(weights: dict[str, float], by: str) -> None:
+    model = WeightedLoyaltyIndex(weights=weights, scales={"choice_time": (1, 7)},
+                                 survey_items={"choice_time": ["q1", "q2"]},
+                                 survey_scale=(1, 7), promotion_by=by)  # type: ignore[arg-type]
+    again = WeightedLoyaltyIndex.from_json(model.to_json())
+    assert again.to_json() == model.to_json()
+    values = {name: np.array([0.3, 0.7]) for name in weights}
+    if "choice_time" in values:
+        values["choice_time"] = np.array([2.0, 5.0])
+    np.testing.assert_allclose(again.index(values), model.index(values))
+
+
+def test_loading_something_else_is_refused() -> None:
+    with pytest.raises(crmcore.SerializationError, match=r"expected a saved WeightedLoyalty"):
+        WeightedLoyaltyIndex.from_json('{"crmcore": "BGNBD", "schema_version": 1}')
+    with pytest.raises(crmcore.SerializationError, match=r"has fields"):
+        WeightedLoyaltyIndex.from_json(
+            '{"crmcore": "WeightedLoyaltyIndex", "schema_version": 1, "weights": null}')
+    with pytest.raises(crmcore.SerializationError, match=r"schema version 2"):
+        WeightedLoyaltyIndex.from_json('{"crmcore": "WeightedLoyaltyIndex", '
+                                       '"schema_version": 2}')
