@@ -216,7 +216,7 @@ class PotentialValue:
     value: _FloatArray
     cross_buying: _FloatArray
     referral: _FloatArray
-    reason: NDArray[np.str_]
+    reason: NDArray[Any]
     model: str
 
     @property
