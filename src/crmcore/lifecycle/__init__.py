@@ -1,1 +1,69 @@
-"""crmcore.lifecycle"""
+"""crmcore.lifecycle: where each customer relationship stands, how it moves, and what to do.
+
+Stages of the customer relationship lifecycle (seeds 000, 001), the rule that assigns them
+from each customer's purchase history, stage migration over time, churn risk and reasons,
+retention and win-back decisions, and the Markov-chain lifetime value of Pfeifer & Carraway
+(2000).
+"""
+
+from crmcore.lifecycle._churn import (
+    ChurnReason,
+    ChurnRecord,
+    ChurnRisk,
+    ChurnSummary,
+    RetentionOffer,
+    RetentionPlan,
+    WinBackList,
+    churn_risk,
+    plan_retention,
+    summarise_churn,
+    winback_candidates,
+)
+from crmcore.lifecycle._classify import (
+    RULES,
+    LifecycleClassifier,
+    StageExplanation,
+    StageResult,
+    classify,
+)
+from crmcore.lifecycle._markov import MarkovCLV
+from crmcore.lifecycle._migration import (
+    MIGRATION_STATES,
+    StageMigration,
+    recency_state,
+    recency_transitions,
+    stage_migration,
+    transition_probabilities,
+)
+from crmcore.lifecycle._protocols import PAliveModel, StageClassifier
+from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
+
+__all__ = [
+    "MIGRATION_STATES",
+    "RULES",
+    "ChurnReason",
+    "ChurnRecord",
+    "ChurnRisk",
+    "ChurnSummary",
+    "LifecycleClassifier",
+    "LifecycleStage",
+    "LoyaltyDeterminant",
+    "MarkovCLV",
+    "PAliveModel",
+    "RetentionOffer",
+    "RetentionPlan",
+    "StageClassifier",
+    "StageExplanation",
+    "StageMigration",
+    "StageResult",
+    "WinBackList",
+    "churn_risk",
+    "classify",
+    "plan_retention",
+    "recency_state",
+    "recency_transitions",
+    "stage_migration",
+    "summarise_churn",
+    "transition_probabilities",
+    "winback_candidates",
+]

@@ -1,0 +1,93 @@
+"""What the lifecycle package needs from other models, as structural protocols.
+
+Lifecycle code asks a value model only for P(alive) and never names a class, so any model with
+a ``p_alive(frequency, recency, T)`` method works: crmcore's BG/NBD, a firm's own plugin, or a
+test double.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crmcore._errors import InvalidValueError, PluginError, describe_rows
+
+if TYPE_CHECKING:
+    from crmcore._base import CustomerBase
+    from crmcore.lifecycle._classify import StageResult
+
+__all__ = ["PAliveModel", "StageClassifier"]
+
+
+@runtime_checkable
+class PAliveModel(Protocol):
+    """A fitted model that gives each customer's probability of still being active.
+
+    ``frequency`` (repeat purchases), ``recency`` and ``T`` are the buy-till-you-die summary
+    columns of :class:`crmcore.CustomerBase`, in the unit the model was fitted in.
+    """
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any, /) -> Any:
+        """P(alive) per customer, an array of probabilities aligned with the inputs."""
+
+
+@runtime_checkable
+class StageClassifier(Protocol):
+    """A lifecycle-stage classifier, as offered through the ``crmcore_lifecycle_models`` hook.
+
+    ``classify`` returns a :class:`crmcore.lifecycle.StageResult` aligned with
+    ``base.customer_id``; ``as_of`` is a cut-off date (``None``: the observation end) and
+    ``value_model`` an optional :class:`PAliveModel`.
+    """
+
+    def classify(
+        self, base: CustomerBase, *, value_model: PAliveModel | None = None,
+        as_of: Any = None,
+    ) -> StageResult:
+        """One lifecycle stage per customer of ``base``."""
+
+
+def model_name(model: object) -> str:
+    """A readable name for a model in messages."""
+    return type(model).__name__
+
+
+def checked_p_alive(
+    value_model: object, frequency: NDArray[np.float64], recency: NDArray[np.float64],
+    T: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Ask ``value_model`` for P(alive) and check the answer is one probability per customer.
+
+    Raises
+    ------
+    InvalidValueError
+        ``value_model`` has no ``p_alive`` method.
+    PluginError
+        The answer is not an array of finite probabilities of the right length (the model is
+        named).
+    """
+    if not isinstance(value_model, PAliveModel):
+        raise InvalidValueError(
+            f"value_model {model_name(value_model)} has no p_alive(frequency, recency, T) "
+            "method; pass a fitted value model such as crmcore.value.BGNBD",
+            field="value_model",
+        )
+    answer = np.asarray(value_model.p_alive(frequency, recency, T), dtype=np.float64)
+    answer = answer.reshape(-1) if answer.ndim == 0 else answer
+    name = model_name(value_model)
+    if answer.shape != frequency.shape:
+        raise PluginError(
+            f"value model {name} returned {answer.shape[0] if answer.ndim else 1} P(alive) "
+            f"values for {len(frequency)} customers",
+            plugin=name,
+        )
+    bad = np.flatnonzero(~np.isfinite(answer) | (answer < 0) | (answer > 1))
+    if len(bad):
+        raise PluginError(
+            f"value model {name} returned P(alive) outside [0, 1] or not finite at "
+            f"{describe_rows(bad)} (first: {answer[bad[0]]!r})",
+            plugin=name,
+        )
+    return answer
