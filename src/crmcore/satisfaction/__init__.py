@@ -1,1 +1,125 @@
-"""crmcore.satisfaction"""
+"""crmcore.satisfaction: turning survey answers into weighted, explainable satisfaction scores.
+
+Satisfaction is perceived experience compared with expectation (seeds 001, 004). This package
+weights indicator systems (AHP with consistency checks, entropy, given and combined weights),
+holds them as :class:`IndicatorTree` objects of any depth (with templates from seeds 001 and
+002), and scores answers through them: a weighted 0-100 index, fuzzy comprehensive evaluation,
+expectation-disconfirmation and SERVQUAL gaps, importance-performance analysis, the ACSI form,
+NPS, CSAT and CES.
+"""
+
+from crmcore.satisfaction._ahp import (
+    RANDOM_INDEX_TABLES,
+    AHPMethod,
+    AHPResult,
+    ahp,
+    group_judgements,
+    pairwise_matrix,
+    random_index,
+)
+from crmcore.satisfaction._answers import Answers
+from crmcore.satisfaction._fuzzy import (
+    FUZZY_OPERATORS,
+    FuzzyEvaluation,
+    FuzzyOperator,
+    fuzzy_evaluate,
+    fuzzy_evaluate_tree,
+    membership_from_answers,
+)
+from crmcore.satisfaction._indices import (
+    CSATResult,
+    Disconfirmation,
+    EffortResult,
+    IPAQuadrant,
+    IPAResult,
+    NPSResult,
+    ServqualGap,
+    acsi_index,
+    ces,
+    csat,
+    disconfirmation,
+    importance_performance,
+    nps,
+    servqual_gap,
+)
+from crmcore.satisfaction._models import (
+    ACSIModel,
+    FuzzySatisfactionIndex,
+    SatisfactionModel,
+    WeightedSatisfactionIndex,
+)
+from crmcore.satisfaction._scoring import SatisfactionIndex, normalise_answers, satisfaction_index
+from crmcore.satisfaction._templates import (
+    logistics_customer_value_tree,
+    logistics_satisfaction_tree,
+    logistics_service_quality_tree,
+    satisfaction_factors_tree,
+)
+from crmcore.satisfaction._tree import (
+    Direction,
+    HierarchyConsistency,
+    IndicatorTree,
+    LevelConsistency,
+    LocalConsistency,
+    Node,
+    Scale,
+)
+from crmcore.satisfaction._weights import (
+    EntropyResult,
+    combine_weights,
+    entropy_weights,
+    normalise_weights,
+)
+
+__all__ = [
+    "FUZZY_OPERATORS",
+    "RANDOM_INDEX_TABLES",
+    "ACSIModel",
+    "AHPMethod",
+    "AHPResult",
+    "Answers",
+    "CSATResult",
+    "Direction",
+    "Disconfirmation",
+    "EffortResult",
+    "EntropyResult",
+    "FuzzyEvaluation",
+    "FuzzyOperator",
+    "FuzzySatisfactionIndex",
+    "HierarchyConsistency",
+    "IPAQuadrant",
+    "IPAResult",
+    "IndicatorTree",
+    "LevelConsistency",
+    "LocalConsistency",
+    "NPSResult",
+    "Node",
+    "SatisfactionIndex",
+    "SatisfactionModel",
+    "Scale",
+    "ServqualGap",
+    "WeightedSatisfactionIndex",
+    "acsi_index",
+    "ahp",
+    "ces",
+    "combine_weights",
+    "csat",
+    "disconfirmation",
+    "entropy_weights",
+    "fuzzy_evaluate",
+    "fuzzy_evaluate_tree",
+    "group_judgements",
+    "importance_performance",
+    "logistics_customer_value_tree",
+    "logistics_satisfaction_tree",
+    "logistics_service_quality_tree",
+    "membership_from_answers",
+    "normalise_answers",
+    "normalise_weights",
+    "nps",
+    "pairwise_matrix",
+    "random_index",
+    "satisfaction_factors_tree",
+    "satisfaction_index",
+    "servqual_gap",
+]
