@@ -34,6 +34,7 @@ __all__ = [
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "crmcore.loyalty._plugin",
+    "crmcore.satisfaction._plugin",
     "crmcore.lifecycle._plugin",
 )
 """Modules holding crmcore's built-in models, registered under their module names."""
