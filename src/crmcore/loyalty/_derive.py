@@ -67,11 +67,16 @@ def _rows_of(ids: NDArray[Any], universe: NDArray[Any], *, what: str) -> NDArray
     if np.any(missing):
         strays = np.unique(ids[missing]).tolist()
         raise DataError(
-            f"{what} name customers not among the customers scored: {describe_rows(strays)}",
+            f"{what} name customers not among the customers scored: {_describe_ids(strays)}",
             field="customer_id", rows=strays,
         )
     rows: NDArray[np.int64] = order[found].astype(np.int64)
     return rows
+
+
+def _describe_ids(ids: Sequence[object], limit: int = 5) -> str:
+    shown = ", ".join(map(repr, ids[:limit]))
+    return shown if len(ids) <= limit else f"{shown}, ... ({len(ids)} in all)"
 
 
 def _transaction_columns(
@@ -445,7 +450,8 @@ def attitudinal_indicators(
             raise IndicatorScaleError(
                 f"survey item {item!r} is answered outside its scale [{scales[item][0]:g}, "
                 f"{scales[item][1]:g}] by customers "
-                f"{describe_rows(universe[rows[bad]].tolist())} (first: {float(values[bad[0]])!r})",
+                f"{_describe_ids(universe[rows[bad]].tolist())} (first: "
+                f"{float(values[bad[0]])!r})",
                 indicator=item, scale=scales[item], rows=universe[rows[bad]].tolist(),
             )
         order = np.lexsort((np.array(when), codes, rows))

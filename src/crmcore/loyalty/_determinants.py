@@ -105,7 +105,7 @@ def _check_table(table: Mapping[str, Mapping[str, float]]) -> NDArray[np.float64
                                     f"{', '.join(STAGE_NAMES)}", field="stage_weights")
         for name, weight in row.items():
             if name not in DETERMINANT_NAMES:
-                raise UnknownIndicatorError(name, DETERMINANT_NAMES,
+                raise UnknownIndicatorError(name, DETERMINANT_NAMES, noun="determinant",
                                             field=f"stage_weights[{stage!r}]")
             value = float(weight)
             if not np.isfinite(value) or value < 0:
@@ -239,9 +239,11 @@ def determinant_index(
         lengths that differ, or a customer whose stage gives no weight to any determinant
         present.
     """
-    names, matrix = read_table(determinants, known=DETERMINANT_NAMES, field="determinants")
+    names, matrix = read_table(determinants, known=DETERMINANT_NAMES, field="determinants",
+                               noun="determinant")
     table = _check_table(DEFAULT_STAGE_WEIGHTS if stage_weights is None else stage_weights)
-    all_scales = resolve_scales(scales, known=DETERMINANT_NAMES, field="scales")
+    all_scales = resolve_scales(scales, known=DETERMINANT_NAMES, field="scales",
+                                noun="determinant")
     stage_array = np.asarray(stages, dtype=object)
     if stage_array.ndim == 0:
         stage_array = np.full(len(matrix), stage_array.item(), dtype=object)

@@ -25,10 +25,12 @@ class UnknownIndicatorError(DataError, LookupError):
         The names that would have been accepted.
     """
 
-    def __init__(self, name: object, known: Iterable[str], *, field: str) -> None:
+    def __init__(
+        self, name: object, known: Iterable[str], *, field: str, noun: str = "indicator"
+    ) -> None:
         known = tuple(known)
         super().__init__(
-            f"{field}: unknown indicator {name!r}; known indicators: {', '.join(known)}",
+            f"{field}: unknown {noun} {name!r}; known {noun}s: {', '.join(known)}",
             field=field,
         )
         self.name = name

@@ -10,7 +10,8 @@ same cells sustainable (可持续忠诚), emotional (精神忠诚) and behaviour
 from __future__ import annotations
 
 import enum
-from typing import Final, overload
+from collections.abc import Sequence
+from typing import Any, Final, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -94,6 +95,30 @@ def loyalty_form(
     attitude_scale: tuple[float, float] = ...,
     patronage_scale: tuple[float, float] = ...,
 ) -> LoyaltyForm: ...
+
+
+@overload
+def loyalty_form(
+    relative_attitude: Sequence[float] | NDArray[Any],
+    repeat_patronage: ArrayLike,
+    *,
+    attitude_threshold: float | None = ...,
+    patronage_threshold: float | None = ...,
+    attitude_scale: tuple[float, float] = ...,
+    patronage_scale: tuple[float, float] = ...,
+) -> NDArray[np.object_]: ...
+
+
+@overload
+def loyalty_form(
+    relative_attitude: ArrayLike,
+    repeat_patronage: Sequence[float] | NDArray[Any],
+    *,
+    attitude_threshold: float | None = ...,
+    patronage_threshold: float | None = ...,
+    attitude_scale: tuple[float, float] = ...,
+    patronage_scale: tuple[float, float] = ...,
+) -> NDArray[np.object_]: ...
 
 
 @overload

@@ -144,6 +144,7 @@ def resolve_scales(
     known: tuple[str, ...] = INDICATOR_NAMES,
     defaults: Mapping[str, Scale] | None = None,
     field: str = "scales",
+    noun: str = "indicator",
 ) -> dict[str, Scale]:
     """Each known name's scale: the caller's where given, else the default (``(0, 1)``).
 
@@ -160,6 +161,6 @@ def resolve_scales(
     }
     for name, scale in (scales or {}).items():
         if name not in resolved:
-            raise UnknownIndicatorError(name, known, field=field)
+            raise UnknownIndicatorError(name, known, field=field, noun=noun)
         resolved[name] = check_scale(name, scale, field=field)
     return resolved

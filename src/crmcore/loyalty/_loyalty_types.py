@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 import numpy as np
@@ -61,9 +61,12 @@ held by the incentive."""
 
 _ORDER: Final = tuple(LoyaltyType)
 
+Evidence: TypeAlias = ArrayLike | Sequence[float | bool | None] | None
+"""One value per customer (or a scalar for all); ``None`` or NaN marks unknown evidence."""
+
 
 def _evidence_input(
-    values: ArrayLike | None, name: str, *, boolean: bool
+    values: Evidence, name: str, *, boolean: bool
 ) -> NDArray[np.float64] | None:
     if values is None:
         return None
@@ -165,13 +168,13 @@ class LoyaltyTypeAssignment:
 
 def classify_loyalty_type(
     *,
-    no_alternative: ArrayLike | None = None,
-    social_ties: ArrayLike | None = None,
-    incentive_share: ArrayLike | None = None,
-    habitual: ArrayLike | None = None,
-    trust: ArrayLike | None = None,
-    attitude: ArrayLike | None = None,
-    is_customer: ArrayLike | None = None,
+    no_alternative: Evidence = None,
+    social_ties: Evidence = None,
+    incentive_share: Evidence = None,
+    habitual: Evidence = None,
+    trust: Evidence = None,
+    attitude: Evidence = None,
+    is_customer: Evidence = None,
     incentive_threshold: float = 0.5,
     trust_threshold: float = 0.5,
     attitude_threshold: float = 0.5,

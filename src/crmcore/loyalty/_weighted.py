@@ -28,7 +28,7 @@ BoolArray = NDArray[np.bool_]
 
 
 def read_table(
-    values: object, *, known: Sequence[str], field: str
+    values: object, *, known: Sequence[str], field: str, noun: str = "indicator"
 ) -> tuple[tuple[str, ...], FloatArray]:
     """Named columns as a float matrix ``(n, k)``, NaN where a value is missing.
 
@@ -43,7 +43,7 @@ def read_table(
     arrays: list[FloatArray] = []
     for name, raw in columns.items():
         if name not in known:
-            raise UnknownIndicatorError(name, known, field=field)
+            raise UnknownIndicatorError(name, known, field=field, noun=noun)
         try:
             array = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as exc:
