@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "crmcore.value._plugin",
+    "crmcore.value._lifetimes_plugin",
     "crmcore.loyalty._plugin",
     "crmcore.satisfaction._plugin",
     "crmcore.lifecycle._plugin",

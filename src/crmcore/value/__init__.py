@@ -1,5 +1,12 @@
 """crmcore.value: customer value, lifetime value, value parts and segmentation."""
 
+from crmcore.value._bgbb import BGBB
+from crmcore.value._bgnbd import BGNBD, MBGNBD
+from crmcore.value._btyd import ContinuousBTYDModel
+from crmcore.value._clv import LifetimeValue, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._gamma_gamma import GammaGamma
+from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
+from crmcore.value._pareto import ParetoNBD
 from crmcore.value._parts import (
     CLVDrivers,
     PotentialInputs,
@@ -10,6 +17,7 @@ from crmcore.value._parts import (
     historical_value,
     margin_rates,
 )
+from crmcore.value._sbg import ShiftedBetaGeometric
 from crmcore.value._segmentation import (
     FAMILY_CARD_THRESHOLDS,
     PERSONAL_CARD_THRESHOLDS,
@@ -37,26 +45,38 @@ from crmcore.value._segmentation import (
     rfm_segments,
     threshold_tiers,
 )
+from crmcore.value._simulate import simulate_bgnbd, simulate_mbgnbd, simulate_pareto_nbd
 
 __all__ = [
+    "BGBB",
+    "BGNBD",
     "FAMILY_CARD_THRESHOLDS",
+    "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
     "BankClass",
     "CLVDrivers",
     "CardTier",
+    "ContinuousBTYDModel",
+    "GammaGamma",
     "ImportanceTier",
     "InvestmentQuadrant",
+    "LifetimeValue",
+    "LikelihoodModel",
     "LoyaltyLadder",
+    "ParameterSummary",
+    "ParetoNBD",
     "PortfolioQuadrant",
     "PotentialInputs",
     "PotentialValue",
     "PotentialValueModel",
+    "PredictionInterval",
     "PyramidTier",
     "RFMScores",
     "RFMSegment",
     "Segment",
     "SegmentRow",
     "Segmentation",
+    "ShiftedBetaGeometric",
     "Split",
     "WalletReferralPotential",
     "bank_classes",
@@ -65,11 +85,17 @@ __all__ = [
     "historical_value",
     "importance",
     "investment_quadrant",
+    "lifetime_value",
     "loyalty_ladder",
     "margin_rates",
     "portfolio",
     "pyramid",
+    "retention_clv",
     "rfm_scores",
     "rfm_segments",
+    "sbg_clv",
+    "simulate_bgnbd",
+    "simulate_mbgnbd",
+    "simulate_pareto_nbd",
     "threshold_tiers",
 ]

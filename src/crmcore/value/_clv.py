@@ -1,0 +1,387 @@
+"""Customer lifetime value from a purchase model, a spend model, a margin and a discount rate.
+
+Non-contractual setting (:func:`lifetime_value`): a customer's residual lifetime value is
+
+``CLV = margin * E[spend per transaction] * sum_k (E[X(t_k)] - E[X(t_{k-1})]) (1 + d)^(-t_k)``
+
+over a finite horizon cut into steps ``t_k`` (transactions of a step are discounted at its
+end, as in lifetimes' ``customer_lifetime_value``), or, to infinity,
+``CLV = margin * E[spend] * DERT`` with the discounted expected residual transactions of the
+purchase model (Fader, Hardie & Lee 2005, "RFM and CLV: Using Iso-Value Curves for Customer
+Base Analysis", *JMR* 42(4), eq. 2; Fader, Hardie & Shang 2010, eq. 14 for the BG/BB). Spend is
+independent of the purchase process in the gamma-gamma model, so the expectation factorises
+(Fader, Hardie & Lee 2005, section "Linking RFM with CLV").
+
+Time units are explicit: the discount rate, horizon and step are stated in ``time_unit``; the
+purchase model predicts in the data's unit; the two are converted only where the conversion is
+exact (days and weeks; months, quarters and years), never through an assumed "30 days a month".
+To reproduce lifetimes' monthly figures on daily data, state the 30-day step yourself:
+``time_unit="D", step=30, horizon=360, discount_rate=(1 + monthly) ** (1 / 30) - 1``.
+
+Contractual setting: :func:`retention_clv` (constant retention) and :func:`sbg_clv` (the
+shifted-beta-geometric, via DEL and DERL of Fader & Hardie 2010).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crmcore._base import CustomerBase, _frame, check_summary
+from crmcore._errors import CRMError, InvalidValueError, TimeUnitError
+from crmcore._time import check_unit, unit_factor
+from crmcore._types import ValueScore
+from crmcore.value._likelihood import LikelihoodModel
+from crmcore.value._parts import margin_rates
+from crmcore.value._sbg import ShiftedBetaGeometric
+
+__all__ = ["LifetimeValue", "lifetime_value", "retention_clv", "sbg_clv"]
+
+_FloatArray = NDArray[np.float64]
+
+
+@attrs.frozen(eq=False)
+class LifetimeValue:
+    """Per-customer lifetime values and the facts they rest on (from :func:`lifetime_value`).
+
+    ``clv`` and ``current_value`` are the same number here: the expected discounted margin of
+    the customer's *future* transactions (residual lifetime value, the seed texts' 当前价值);
+    margin already earned is :func:`crmcore.value.historical_value`. ``lower`` and ``upper``
+    (when intervals were asked for) come from a parametric bootstrap of both models'
+    parameters; they reflect estimation uncertainty only.
+    """
+
+    customer_id: NDArray[Any] | None
+    clv: _FloatArray
+    p_alive: _FloatArray
+    expected_spend: _FloatArray
+    discounted_purchases: _FloatArray
+    expected_purchases: _FloatArray | None
+    time_unit: str
+    horizon: float | None
+    step: float
+    discount_rate: float
+    model: str
+    lower: _FloatArray | None = None
+    upper: _FloatArray | None = None
+    level: float | None = None
+    n_draws: int = 0
+    method: str | None = None
+
+    @property
+    def current_value(self) -> _FloatArray:
+        """Residual lifetime value (the same as ``clv``)."""
+        return self.clv
+
+    def __len__(self) -> int:
+        return len(self.clv)
+
+    def value_scores(self) -> list[ValueScore]:
+        """One :class:`crmcore.ValueScore` per customer (needs ``customer_id``)."""
+        if self.customer_id is None:
+            raise InvalidValueError("value_scores needs customer ids; pass customer_id= or a "
+                                    "CustomerBase to lifetime_value", field="customer_id")
+        expected = self.expected_purchases
+        return [
+            ValueScore(
+                customer_id=cid.item() if isinstance(cid, np.generic) else cid,
+                current_value=float(value), clv=float(value),
+                p_alive=float(min(max(alive, 0.0), 1.0)),
+                expected_purchases=None if expected is None else float(expected[i]),
+                model=self.model, time_unit=self.time_unit, horizon=self.horizon,
+            )
+            for i, (cid, value, alive) in enumerate(
+                zip(self.customer_id, self.clv, self.p_alive, strict=True))
+        ]
+
+    def to_frame(self, backend: str = "pandas") -> Any:
+        """The results as a data frame (``"pandas"``, ``"polars"`` or ``"pyarrow"``)."""
+        columns: dict[str, NDArray[Any]] = {}
+        if self.customer_id is not None:
+            columns["customer_id"] = np.asarray(self.customer_id)
+        columns.update(clv=self.clv, p_alive=self.p_alive, expected_spend=self.expected_spend,
+                       discounted_purchases=self.discounted_purchases)
+        if self.expected_purchases is not None:
+            columns["expected_purchases"] = self.expected_purchases
+        if self.lower is not None and self.upper is not None:
+            columns.update(lower=self.lower, upper=self.upper)
+        return _frame(columns, backend)  # type: ignore[arg-type]
+
+
+def _data(data: CustomerBase | Sequence[ArrayLike], customer_id: ArrayLike | None,
+          discrete: bool) -> tuple[tuple[_FloatArray, ...], _FloatArray | None, NDArray[Any] | None,
+                                   str | None]:
+    """``((frequency, recency, T), monetary_value, customer_id, data unit)``."""
+    if isinstance(data, CustomerBase):
+        base_ids = data.customer_id if customer_id is None else np.asarray(customer_id)
+        return ((data.frequency.astype(np.float64), data.recency, data.T), data.monetary_value,
+                base_ids, data.time_unit)
+    columns = list(data)
+    if len(columns) not in (3, 4):
+        raise InvalidValueError(
+            "data must be a CustomerBase or (frequency, recency, T[, monetary_value]) arrays; "
+            f"got {len(columns)} columns", field="data")
+    money = None if len(columns) == 3 else columns[3]
+    m: _FloatArray | None
+    if discrete:
+        from crmcore.value._bgbb import check_discrete
+
+        f, r, t = check_discrete(*columns[:3])
+        m = None if money is None else check_summary(f, np.zeros_like(f), np.ones_like(f),
+                                                     money)[3]
+    else:
+        f, r, t, m_checked = check_summary(columns[0], columns[1], columns[2], money)
+        m = None if money is None else m_checked
+    ids = None if customer_id is None else np.asarray(customer_id)
+    if ids is not None and len(ids) != len(f):
+        raise InvalidValueError(f"customer_id has {len(ids)} values, expected {len(f)}",
+                                field="customer_id")
+    return (f, r, t), m, ids, None
+
+
+def _number(value: float, name: str, *, positive: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"{name} must be a number, got {value!r}", field=name) from exc
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise InvalidValueError(
+            f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value!r}",
+            field=name)
+    return number
+
+
+def _name(model: Any) -> str:
+    return type(model).__name__
+
+
+def lifetime_value(
+    purchase_model: Any,
+    spend_model: Any,
+    data: CustomerBase | Sequence[ArrayLike],
+    *,
+    margin: float | ArrayLike,
+    discount_rate: float,
+    time_unit: str,
+    horizon: float | None = None,
+    step: float = 1.0,
+    data_time_unit: str | None = None,
+    customer_id: ArrayLike | None = None,
+    level: float | None = None,
+    n_draws: int = 200,
+    seed: int | np.random.Generator | None = None,
+) -> LifetimeValue:
+    """Residual customer lifetime value from a fitted purchase model and a spend model.
+
+    Parameters
+    ----------
+    purchase_model:
+        A fitted model with ``expected_purchases(t, frequency, recency, T)`` and
+        ``p_alive(frequency, recency, T)`` (BG/NBD, Pareto/NBD, BG/BB, the lifetimes-backed
+        ones, ...). For ``horizon=None`` it also needs ``dert(rate, frequency, recency, T)``.
+    spend_model:
+        A fitted model with ``expected_spend(frequency, monetary_value)`` (gamma-gamma), or a
+        number: the spend per transaction for everyone.
+    data:
+        A :class:`crmcore.CustomerBase`, or ``(frequency, recency, T, monetary_value)``
+        arrays in the purchase model's time unit (``monetary_value`` may be left out when
+        ``spend_model`` is a number).
+    margin:
+        Contribution margin as a share of spend (revenue minus variable cost over revenue),
+        one number or one per customer.
+    discount_rate:
+        Discount rate per ``time_unit`` (compounded: a cash flow ``t`` units ahead is worth
+        ``(1 + discount_rate)^-t`` today).
+    time_unit:
+        Unit of ``discount_rate``, ``horizon`` and ``step``: ``"D"``, ``"W"``, ``"M"``,
+        ``"Q"`` or ``"Y"``. It is converted into the data's unit exactly (days <-> weeks,
+        months <-> quarters <-> years) or refused with :class:`crmcore.TimeUnitError`.
+    horizon:
+        Length of the horizon in ``time_unit``; ``None`` sums to infinity through the
+        purchase model's DERT.
+    step:
+        Length of one cash-flow step in ``time_unit`` (finite horizon): transactions expected
+        in ``((k-1) step, k step]`` are discounted at ``k step``; a last partial step ends at
+        ``horizon``.
+    data_time_unit:
+        Unit of ``recency`` and ``T`` when ``data`` are bare arrays and the purchase model does
+        not know its own unit (``time_unit_``).
+    customer_id:
+        Ids for the rows (default: the base's).
+    level, n_draws, seed:
+        With ``level`` (e.g. ``0.9``), also a ``level`` prediction interval by parametric
+        bootstrap: ``n_draws`` parameter vectors are drawn for each model from the asymptotic
+        normal distribution of its log-parameters (inverse observed information), and the
+        interval is the quantiles of the CLV over the draws. Both models must be crmcore
+        likelihood models fitted with ``fit`` (a number as spend model is held fixed).
+
+    Returns
+    -------
+    LifetimeValue
+        ``clv`` (= ``current_value``), ``p_alive``, ``expected_spend``,
+        ``discounted_purchases`` and (finite horizon) undiscounted ``expected_purchases``.
+
+    Raises
+    ------
+    TimeUnitError
+        Unknown units, units with no exact conversion, or a base and a model in different
+        units.
+    InvalidValueError
+        A negative or non-finite rate, horizon or step; a step that is not a whole number of
+        periods for a discrete-time model; bad data.
+    CRMError
+        ``horizon=None`` with a purchase model that has no DERT, or intervals asked of models
+        without a parameter covariance.
+    """
+    discrete = bool(getattr(purchase_model, "discrete", False))
+    (f, r, t_obs), money, ids, base_unit = _data(data, customer_id, discrete)
+    rate = _number(discount_rate, "discount_rate")
+    check_unit(time_unit, argument="time_unit")
+    model_unit = getattr(purchase_model, "time_unit_", None)
+    if base_unit is not None and model_unit is not None and base_unit != model_unit:
+        raise TimeUnitError(
+            f"the data are in time_unit={base_unit!r} but {_name(purchase_model)} was fitted "
+            f"in {model_unit!r}; rebuild the base in {model_unit!r}")
+    unit = base_unit or model_unit or data_time_unit
+    if unit is None:
+        raise TimeUnitError(
+            "the data's time unit is unknown: pass data_time_unit= (the unit of recency and T) "
+            "or a CustomerBase")
+    per_data_unit = 1.0 / unit_factor(unit, time_unit)  # data units in one time_unit
+    margins = margin_rates(margin, len(f))
+
+    if horizon is None:
+        if rate == 0:
+            raise InvalidValueError("discount_rate must be > 0 for a lifetime to infinity",
+                                    field="discount_rate")
+        if not hasattr(purchase_model, "dert"):
+            raise CRMError(f"{_name(purchase_model)} has no discounted expected residual "
+                           "transactions (DERT); give a finite horizon")
+        grid: _FloatArray | None = None
+    else:
+        span = _number(horizon, "horizon", positive=True)
+        width = _number(step, "step", positive=True)
+        count = math.ceil(span / width - 1e-9)
+        grid = np.minimum(np.arange(1, count + 1) * width, span)
+        if discrete:
+            periods = grid * per_data_unit
+            if np.any(np.abs(periods - np.round(periods)) > 1e-9):
+                raise InvalidValueError(
+                    f"{_name(purchase_model)} counts whole periods of {unit!r}; step and "
+                    f"horizon must be whole numbers of them", field="step")
+
+    def purchases(model: Any) -> tuple[_FloatArray, _FloatArray | None]:
+        if grid is None:
+            if discrete:
+                per_period = (1.0 + rate) ** (1.0 / per_data_unit) - 1.0
+                return np.asarray(model.dert(per_period, f, r, t_obs), dtype=np.float64), None
+            delta = math.log1p(rate) / per_data_unit
+            return np.asarray(model.dert(delta, f, r, t_obs), dtype=np.float64), None
+        cumulative = np.stack([
+            np.asarray(model.expected_purchases(g * per_data_unit, f, r, t_obs),
+                       dtype=np.float64) for g in grid])
+        increments = np.diff(cumulative, axis=0, prepend=0.0)
+        discount = (1.0 + rate) ** -grid
+        return discount @ increments, cumulative[-1]
+
+    def spend(model: Any) -> _FloatArray:
+        if isinstance(model, int | float):
+            return np.full(len(f), _number(model, "spend_model"))
+        if money is None:
+            raise InvalidValueError("the spend model needs monetary_value; pass it with the "
+                                    "data", field="monetary_value")
+        return np.asarray(model.expected_spend(f, money), dtype=np.float64)
+
+    discounted, expected = purchases(purchase_model)
+    spend_values = spend(spend_model)
+    clv = margins * spend_values * discounted
+    alive = np.asarray(purchase_model.p_alive(f, r, t_obs), dtype=np.float64)
+
+    lower = upper = None
+    if level is not None:
+        lower, upper = _bootstrap(purchase_model, spend_model, purchases, spend, margins,
+                                  level, n_draws, seed)
+    spend_name = (f"{float(spend_model):g} per transaction"
+                  if isinstance(spend_model, int | float) else _name(spend_model))
+    return LifetimeValue(
+        customer_id=ids, clv=clv, p_alive=alive, expected_spend=spend_values,
+        discounted_purchases=discounted, expected_purchases=expected, time_unit=time_unit,
+        horizon=None if horizon is None else float(horizon), step=float(step),
+        discount_rate=rate, model=f"{_name(purchase_model)} + {spend_name}", lower=lower,
+        upper=upper, level=level, n_draws=n_draws if level is not None else 0,
+        method="parametric bootstrap" if level is not None else None,
+    )
+
+
+def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any,
+               margins: _FloatArray, level: float, n_draws: int,
+               seed: int | np.random.Generator | None) -> tuple[_FloatArray, _FloatArray]:
+    """Quantiles of the CLV over joint draws of both models' parameters."""
+    if not 0 < level < 1:
+        raise InvalidValueError(f"level must be in (0, 1), got {level!r}", field="level")
+    if n_draws < 2:
+        raise InvalidValueError(f"n_draws must be at least 2, got {n_draws}", field="n_draws")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    models = [purchase_model] + ([] if isinstance(spend_model, int | float) else [spend_model])
+    for model in models:
+        if not isinstance(model, LikelihoodModel):
+            raise CRMError(f"prediction intervals need crmcore likelihood models; "
+                           f"{_name(model)} has no parameter covariance")
+    p_draws = purchase_model._draw_params(n_draws, rng)
+    s_draws = (None if isinstance(spend_model, int | float)
+               else spend_model._draw_params(n_draws, rng))
+    values = np.empty((n_draws, len(margins)))
+    for i in range(n_draws):
+        p_model = purchase_model._with_params(p_draws[i])
+        s_model = spend_model if s_draws is None else spend_model._with_params(s_draws[i])
+        values[i] = margins * spend(s_model) * purchases(p_model)[0]
+    lower, upper = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return np.asarray(lower), np.asarray(upper)
+
+
+def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: ArrayLike, *,
+                  include_current: bool = True) -> _FloatArray:
+    """Lifetime value with a constant retention rate ``r``, margin ``m`` per period and
+    discount rate ``d`` per period: ``m (1 + d) / (1 + d - r)`` when the current period's
+    margin is received now (``include_current=True``), else the residual ``m r / (1 + d - r)``
+    (e.g. Gupta & Lehmann 2003, "Customers as Assets", *J. Interactive Marketing* 17(1); Fader
+    & Hardie 2010 show why a single ``r`` undervalues a heterogeneous base: use
+    :func:`sbg_clv`).
+    """
+    m, r, d = (np.asarray(v, dtype=np.float64) for v in (margin, retention_rate, discount_rate))
+    for name, values in (("margin", m), ("retention_rate", r), ("discount_rate", d)):
+        if not np.all(np.isfinite(values)):
+            raise InvalidValueError(f"{name} must be finite", field=name)
+    if np.any((r < 0) | (r > 1)):
+        raise InvalidValueError("retention_rate must be in [0, 1]", field="retention_rate")
+    if np.any(d < 0) or np.any((d == 0) & (r == 1)):
+        raise InvalidValueError("discount_rate must be >= 0, and > 0 when retention is 1",
+                                field="discount_rate")
+    out: _FloatArray = np.atleast_1d(
+        m * ((1.0 + d) if include_current else r) / (1.0 + d - r))
+    return out
+
+
+def sbg_clv(model: ShiftedBetaGeometric, *, margin: ArrayLike, discount_rate: float,
+            renewals: ArrayLike | None = None) -> _FloatArray:
+    """Contractual lifetime value under the shifted-beta-geometric model (Fader & Hardie
+    2010, "Customer-Base Valuation in a Contractual Setting", *Marketing Science* 29(1)).
+
+    With ``renewals=None``: a new customer's expected CLV, ``m * DEL(d)`` (eq. 4), the first
+    payment received now. With ``renewals`` (one number or one per customer): the residual
+    value of customers who have made that many renewals and are about to decide on the next,
+    ``m * DERL(d | renewals)`` (eq. 6), the next payment undiscounted.
+    """
+    m = np.asarray(margin, dtype=np.float64)
+    if not np.all(np.isfinite(m)):
+        raise InvalidValueError("margin must be finite", field="margin")
+    if renewals is None:
+        out: _FloatArray = m * model.discounted_expected_lifetime(discount_rate)
+        return out
+    residual: _FloatArray = m * model.derl(discount_rate, renewals)
+    return residual

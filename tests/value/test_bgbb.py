@@ -1,0 +1,228 @@
+"""BG/BB (Fader, Hardie & Shang 2010) against the paper's donations estimates and lifetimes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pluggy
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lifetimes import BetaGeoBetaBinomFitter
+from scipy.special import betaln
+
+import crmcore
+from crmcore import CustomerBase, InvalidValueError, NotFittedError, SerializationError
+from crmcore.datasets import load_donations
+from crmcore.value import BGBB
+from crmcore.value._bgbb import log_likelihood_terms
+
+
+def _params(values: Any) -> dict[str, Any]:
+    return {str(k): float(v) for k, v in dict(values).items()}
+
+
+@pytest.fixture(scope="module")
+def donations_model() -> BGBB:
+    return BGBB().fit(load_donations())
+
+
+@pytest.fixture(scope="module")
+def lifetimes_model() -> BetaGeoBetaBinomFitter:
+    data = load_donations()
+    return BetaGeoBetaBinomFitter().fit(
+        pd.Series(data.frequency), pd.Series(data.recency), pd.Series(data.n_periods),
+        weights=pd.Series(data.weights))
+
+
+def test_reproduces_published_donations_estimates(donations_model: BGBB) -> None:
+    # Fader, Hardie & Shang (2010), Marketing Science 29(6), section 4 (the 1995 cohort of
+    # 11,104 donors, six annual opportunities 1996-2001): alpha = 1.204, beta = 0.750,
+    # gamma = 0.657, delta = 2.783, LL = -33,225.6.
+    params = donations_model.params_
+    assert params["alpha"] == pytest.approx(1.204, abs=5e-4)
+    assert params["beta"] == pytest.approx(0.750, abs=5e-4)
+    assert params["gamma"] == pytest.approx(0.657, abs=5e-4)
+    assert params["delta"] == pytest.approx(2.783, abs=5e-4)
+    assert donations_model.log_likelihood_ == pytest.approx(-33225.6, abs=0.05)
+    assert donations_model.n_obs_ == 11104
+
+
+def test_expected_repeat_counts_sum_to_cohort(donations_model: BGBB) -> None:
+    data = load_donations()
+    expected = donations_model.expected_repeat_purchase_counts(data)
+    observed = np.bincount(data.frequency, weights=data.weights, minlength=7)
+    assert expected.sum() == pytest.approx(11104)
+    # Figure 3 of the paper: the fit is close for every count (within 3% of the cohort).
+    assert np.max(np.abs(expected - observed)) < 0.03 * 11104
+    mean_repeat = float(np.arange(7) @ expected) / 11104
+    unconditional = donations_model.expected_purchases_unconditional(6)[0]
+    assert mean_repeat == pytest.approx(float(unconditional))
+
+
+def test_agrees_with_lifetimes(donations_model: BGBB,
+                               lifetimes_model: BetaGeoBetaBinomFitter) -> None:
+    for name, value in donations_model.params_.items():
+        assert value == pytest.approx(lifetimes_model.params_[name], rel=1e-4)
+    data = load_donations()
+    x, tx, n = data.frequency, data.recency, data.n_periods
+    lx, ltx, ln = (pd.Series(a) for a in (x, tx, n))
+    fixed = BGBB.from_params(**_params(lifetimes_model.params_))
+    for ahead in (0, 1, 5):
+        np.testing.assert_allclose(fixed.p_alive(x, tx, n, periods_ahead=ahead),
+                                   lifetimes_model.conditional_probability_alive(ahead, lx, ltx,
+                                                                                 ln),
+                                   rtol=1e-10)
+    for t in (1, 5, 10):
+        np.testing.assert_allclose(
+            fixed.expected_purchases(t, x, tx, n),
+            lifetimes_model.conditional_expected_number_of_purchases_up_to_time(t, lx, ltx, ln),
+            rtol=1e-10)
+
+
+def test_dert_matches_direct_sum(donations_model: BGBB) -> None:
+    data = load_donations()
+    x, tx, n = (a.astype(float) for a in (data.frequency, data.recency, data.n_periods))
+    a, b, g, d = donations_model._param_array()
+    ll, _ = log_likelihood_terms(donations_model._param_array(), x, tx, n, gradient=False)
+    lead = np.exp(betaln(a + x + 1, b + n - x) - betaln(a, b) - ll)
+    i = np.arange(1, 5000, dtype=float)[:, None]
+    direct = lead * (np.exp(betaln(g, d + n + i) - betaln(g, d)) / 1.1**i).sum(axis=0)
+    np.testing.assert_allclose(donations_model.dert(0.1, x, tx, n), direct, rtol=1e-10)
+
+
+def test_closed_form_expectation_matches_sum_over_opportunities(donations_model: BGBB) -> None:
+    # eq. 13 equals sum_{i=1}^{t} P(transaction at n + i | data), and increases with t
+    x, tx, n = np.array([3.0]), np.array([4.0]), np.array([6.0])
+    steps = [donations_model.expected_purchases(t, x, tx, n)[0] for t in range(8)]
+    assert steps[0] == 0
+    assert np.all(np.diff(steps) > 0)
+
+
+def test_gamma_near_one_uses_the_limit() -> None:
+    near = BGBB.from_params(alpha=1.0, beta=1.0, gamma=1.0 + 1e-12, delta=2.0)
+    off = BGBB.from_params(alpha=1.0, beta=1.0, gamma=1.0 + 1e-5, delta=2.0)
+    a = near.expected_purchases(10, [2], [3], [6])
+    b = off.expected_purchases(10, [2], [3], [6])
+    assert np.isfinite(a).all()
+    assert a[0] == pytest.approx(b[0], rel=1e-4)
+    assert near.expected_purchases_unconditional(5)[0] == pytest.approx(
+        off.expected_purchases_unconditional(5)[0], rel=1e-4)
+
+
+def test_gradient_is_exact() -> None:
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 12, 40).astype(float)
+    tx = np.floor(rng.uniform(0, 1, 40) * (n + 1))
+    x = np.where(tx > 0, np.maximum(1, np.floor(rng.uniform(0, 1, 40) * (tx + 1))), 0)
+    x = np.minimum(x, tx)
+    params = np.array([1.3, 0.8, 0.6, 2.5])
+    _, grad = log_likelihood_terms(params, x, tx, n)
+    assert grad is not None
+    for k in range(4):
+        h = 1e-6 * params[k]
+        up, down = params.copy(), params.copy()
+        up[k] += h
+        down[k] -= h
+        numeric = (log_likelihood_terms(up, x, tx, n, gradient=False)[0]
+                   - log_likelihood_terms(down, x, tx, n, gradient=False)[0]) / (2 * h)
+        np.testing.assert_allclose(grad[:, k], numeric, rtol=1e-5, atol=1e-7)
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> tuple[int, int, int]:
+    n = draw(st.integers(0, 2000))
+    tx = draw(st.integers(0, n))
+    x = 0 if tx == 0 else draw(st.integers(1, tx))
+    return x, tx, n
+
+
+@given(pattern=patterns(),
+       params=st.tuples(*[st.floats(0.05, 50.0)] * 4),
+       ahead=st.integers(0, 50))
+def test_probabilities_and_expectations_are_sane(
+        pattern: tuple[int, int, int], params: tuple[float, float, float, float],
+        ahead: int) -> None:
+    model = BGBB.from_params(**_params(dict(zip(BGBB.param_names, params, strict=True))))
+    x, tx, n = ([float(v)] for v in pattern)
+    ll, grad = log_likelihood_terms(np.array(params), np.array(x), np.array(tx), np.array(n))
+    assert np.isfinite(ll).all()
+    assert ll[0] <= 0
+    assert grad is not None
+    assert np.isfinite(grad).all()
+    alive_now = model.p_alive(x, tx, n)[0]
+    alive_later = model.p_alive(x, tx, n, periods_ahead=ahead)[0]
+    assert 0 <= alive_later <= alive_now <= 1
+    e5, e10 = model.expected_purchases(5, x, tx, n)[0], model.expected_purchases(10, x, tx, n)[0]
+    assert 0 <= e5 <= e10 <= 10
+    assert np.isfinite(model.dert(0.1, x, tx, n)).all()
+
+
+def test_customer_base_input_matches_arrays() -> None:
+    base = CustomerBase.from_summary(np.arange(4), [0, 1, 3, 2], [0, 2, 5, 6], [6, 6, 6, 6],
+                                     time_unit="Y")
+    model = BGBB.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.8)
+    np.testing.assert_allclose(model.p_alive(base), model.p_alive([0, 1, 3, 2], [0, 2, 5, 6],
+                                                                  [6, 6, 6, 6]))
+    fitted = BGBB().fit(load_donations())
+    assert fitted.time_unit_ is None
+
+
+@pytest.mark.parametrize(
+    ("frequency", "recency", "n_periods", "field", "words"),
+    [
+        ([-1], [0], [6], "frequency", "whole number"),
+        ([1.5], [2], [6], "frequency", "whole number"),
+        ([float("nan")], [0], [6], "frequency", "NaN"),
+        ([3], [2], [6], "frequency", "cannot exceed recency"),
+        ([2], [7], [6], "recency", "cannot exceed n_periods"),
+        ([0], [2], [6], "recency", "must be 0 when frequency is 0"),
+        ([1, 2], [1, 2, 3], [6, 6], "n_periods", "one value per customer"),
+    ],
+)
+def test_bad_input_raises_named_errors(frequency: list[float], recency: list[float],
+                                       n_periods: list[float], field: str, words: str) -> None:
+    with pytest.raises(InvalidValueError, match=words) as info:
+        BGBB().fit(frequency, recency, n_periods)
+    assert info.value.field == field
+
+
+def test_unfitted_and_bad_arguments() -> None:
+    with pytest.raises(NotFittedError, match="BGBB is not fitted"):
+        BGBB().p_alive([1], [1], [6])
+    model = BGBB.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.8)
+    with pytest.raises(InvalidValueError, match="discount_rate") as info:
+        model.dert(0.0, [1], [1], [6])
+    assert info.value.field == "discount_rate"
+    with pytest.raises(InvalidValueError, match="periods_ahead"):
+        model.p_alive([1], [1], [6], periods_ahead=-1)
+    with pytest.raises(InvalidValueError, match="recency"):
+        model.fit([1, 2, 3])
+    assert model.probability_of_purchases(7, 6)[0] == 0
+
+
+def test_json_round_trip(donations_model: BGBB, tmp_path: Path) -> None:
+    path = tmp_path / "bgbb.json"
+    donations_model.save(path)
+    loaded = BGBB.load(path)
+    assert loaded.params_ == donations_model.params_
+    assert loaded.log_likelihood_ == donations_model.log_likelihood_
+    assert loaded.standard_errors_ == pytest.approx(donations_model.standard_errors_)
+    with pytest.raises(SerializationError):
+        crmcore.value.GammaGamma.from_json(donations_model.to_json())
+
+
+def test_p_alive_interval_brackets_estimate(donations_model: BGBB) -> None:
+    interval = donations_model.interval(lambda m: m.p_alive([3, 0], [5, 0], [6, 6]),
+                                        n_draws=100, seed=1)
+    assert np.all(interval.lower <= interval.estimate)
+    assert np.all(interval.estimate <= interval.upper)
+    assert np.all((interval.lower >= 0) & (interval.upper <= 1))
+
+
+def test_registered_under_bgbb(plugin_manager: pluggy.PluginManager) -> None:
+    model = crmcore.get_model("value", "bgbb", plugin_manager=plugin_manager)
+    assert isinstance(model, BGBB)
