@@ -127,7 +127,9 @@ def loyalty_breakdown(
         ``None`` for equal weights over all eight indicators; a mapping indicator name ->
         weight; an array aligned with the order of ``indicators``; or an object with a
         ``weights`` attribute holding one of those (an AHP or entropy result from
-        :mod:`crmcore.satisfaction`). Only ratios matter. Indicators the scheme weights but the
+        :mod:`crmcore.satisfaction`; an AHP result whose ``labels`` are indicator names is
+        read by label, otherwise its weights follow the order of ``indicators``). Only
+        ratios matter. Indicators the scheme weights but the
         input lacks lower the coverage; the rest are re-weighted to fill the gap.
     scales:
         Indicator name -> ``(low, high)``, overriding the default ``(0, 1)``; e.g.

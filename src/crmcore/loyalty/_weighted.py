@@ -98,11 +98,18 @@ def read_weights(
 
     ``weights`` is ``None`` (equal weights over every known input), a mapping name ->
     weight, an array aligned with ``given``, or an object with a ``weights`` attribute holding
-    one of those (such as an AHP result). Weights are finite and non-negative; only their
-    ratios matter.
+    one of those (such as an AHP result; when its ``labels`` are all input names, the weights
+    are read by label). Weights are finite and non-negative; only their ratios matter.
     """
     if weights is not None and not isinstance(weights, Mapping) and hasattr(weights, "weights"):
-        weights = weights.weights
+        # An AHP result whose items were labelled with the input names is read by label.
+        labels = getattr(weights, "labels", None)
+        values = weights.weights
+        if labels is not None and len(labels) > 0 and all(label in known for label in labels):
+            weights = dict(zip(labels, np.asarray(values, dtype=np.float64).tolist(),
+                               strict=True))
+        else:
+            weights = values
     if weights is None:
         scheme = dict.fromkeys(known, 1.0)
     elif isinstance(weights, Mapping):
