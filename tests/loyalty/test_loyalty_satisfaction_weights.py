@@ -17,7 +17,7 @@ from crmcore.satisfaction import ahp, entropy_weights
 NAMES = ("repeat_purchases", "category_share", "price_sensitivity")
 # repeat purchases 3x as important as category share and 5x price sensitivity; category share
 # 2x price sensitivity (a consistent-enough 3x3 judgement matrix, CR < 0.1).
-MATRIX = [[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]
+MATRIX: list[list[float]] = [[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]
 VALUES = {"repeat_purchases": [0.2, 0.9, 0.5], "category_share": [0.4, 0.8, 0.1],
           "price_sensitivity": [0.9, 0.1, 0.5]}
 
