@@ -168,7 +168,15 @@ def satisfaction_index(
         sub = 100.0 * numerator / denominator
     sub = np.where(denominator > 0, sub, np.nan)
     nodes = {name: sub[:, r].copy() for r, name in enumerate(names)}
-    index = np.asarray(100.0 * (filled @ weights) / (answered @ weights), dtype=np.float64)
+    answered_weight = answered @ weights
+    weightless = np.flatnonzero(answered_weight <= 0)
+    if len(weightless):
+        raise InvalidValueError(
+            f"answers: {describe_rows(weightless.tolist())} answered only indicators of "
+            "weight 0",
+            field="answers", rows=weightless.tolist(),
+        )
+    index = np.asarray(100.0 * (filled @ weights) / answered_weight, dtype=np.float64)
     nodes[tree.root.name] = index
     return SatisfactionIndex(index=index, overall=float(index.mean()), nodes=nodes,
                              respondents=respondents)
