@@ -34,6 +34,7 @@ from crmcore._errors import (
 from crmcore._serialization import dump_document, load_document
 from crmcore.lifecycle._migration import (
     StageMigration,
+    _history_in,
     recency_state,
     recency_transitions,
     transition_probabilities,
@@ -242,8 +243,7 @@ class MarkovCLV:
         if self.rewards is not None:
             rewards = _rewards(self.rewards, k)
         else:
-            assert base.history is not None
-            amount = base.history.amount
+            amount = _history_in(base, self.freq)[0].amount  # per period of the chain
             mean_amount = float(amount.mean()) if len(amount) else 0.0
             rewards = np.full(k, 0.0 - float(self.cost_per_period))
             rewards[0] += self.margin * mean_amount
@@ -288,19 +288,10 @@ class MarkovCLV:
         d = _discount(self.discount_rate)
         step = matrix / (1.0 + d)
         if horizon is None:
-            system = np.eye(len(matrix)) - step
             if d == 0:
-                self._check_convergent(matrix, rewards)
-            try:
-                solved = np.asarray(np.linalg.solve(system, rewards), dtype=np.float64)
-            except np.linalg.LinAlgError as exc:
-                raise InvalidValueError(
-                    "the infinite-horizon value diverges: with discount_rate=0 some "
-                    "customers keep bringing rewards forever; use a discount rate > 0 or a "
-                    "finite horizon",
-                    field="discount_rate",
-                ) from exc
-            return solved
+                return self._undiscounted(matrix, rewards)
+            solved = np.linalg.solve(np.eye(len(matrix)) - step, rewards)
+            return np.asarray(solved, dtype=np.float64)
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or (
                 horizon < 0):
             raise InvalidValueError(f"horizon must be None or a whole number >= 0, got "
@@ -313,16 +304,25 @@ class MarkovCLV:
         return total
 
     @staticmethod
-    def _check_convergent(matrix: _FloatArray, rewards: _FloatArray) -> None:
-        # Undiscounted value is finite only if every state reachable in the long run brings
-        # no reward: the limit of P^t R must vanish.
-        power = np.linalg.matrix_power(matrix, 2 ** 12)
-        if np.any(np.abs(power @ rewards) > 1e-9 * max(1.0, float(np.abs(rewards).max()))):
-            raise InvalidValueError(
-                "the infinite-horizon value diverges: with discount_rate=0 some customers "
-                "keep bringing rewards forever; use a discount rate > 0 or a finite horizon",
-                field="discount_rate",
-            )
+    def _undiscounted(matrix: _FloatArray, rewards: _FloatArray) -> _FloatArray:
+        # I - P is singular whenever a state absorbs, so sum the series instead, doubling the
+        # number of terms each round: S <- S + P^n S, P^n <- P^2n. It converges exactly when
+        # the rewards die out along every path (e.g. customers end in a reward-free state).
+        total = rewards.copy()
+        power = matrix.copy()
+        scale = max(1.0, float(np.abs(rewards).max()))
+        for _ in range(64):
+            tail = power @ total
+            total = total + tail
+            if float(np.abs(tail).max()) <= 1e-13 * scale * max(1.0, float(
+                    np.abs(total).max()) / scale):
+                return total
+            power = power @ power
+        raise InvalidValueError(
+            "the infinite-horizon value diverges: with discount_rate=0 some customers keep "
+            "bringing rewards forever; use a discount rate > 0 or a finite horizon",
+            field="discount_rate",
+        )
 
     def state_distribution(self, start: int | str, periods: int) -> _FloatArray:
         """Probability of being in each state after ``periods`` periods, from state ``start``
