@@ -33,6 +33,7 @@ from crmcore._plugins import (
     get_plugin_manager,
     model_offers,
 )
+from crmcore._scoring import Scores, ScoresSummary, score
 from crmcore._serialization import from_json, to_json
 from crmcore._types import (
     Channel,
@@ -72,6 +73,8 @@ __all__ = [
     "PluginError",
     "PurchaseHistory",
     "Relationship",
+    "Scores",
+    "ScoresSummary",
     "SerializationError",
     "SurveyResponse",
     "TimeUnitError",
@@ -89,5 +92,6 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "model_offers",
+    "score",
     "to_json",
 ]
