@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, expit, gammaln
 
 from crmcore._base import CustomerBase
 from crmcore.value._btyd import (
@@ -33,6 +33,7 @@ from crmcore.value._btyd import (
     check_rate,
     customer_arrays,
     gauss_laguerre,
+    hyp2f1_stable,
 )
 
 __all__ = ["BGNBD", "MBGNBD"]
@@ -111,15 +112,32 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
 
     def _conditional(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                      log_p_alive: FloatArray) -> FloatArray:
-        r, alpha, a, b = self._param_array()
+        _, _, a, b = self._param_array()
         c0 = a + b + x - (0.0 if self._modified else 1.0)
+        result = self._conditional_at(t, x, t_obs, log_p_alive, c0)
+        # BG/NBD with x = 0 and a + b <= 1: c0 = a + b - 1 may sit on a pole of 2F1 (0, -1,
+        # ...), where c0 * 2F1 has a finite limit; take it as the mean of two neighbours.
+        near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
+        if np.any(near_pole):
+            h = 1e-5
+            idx = np.flatnonzero(near_pole)
+            args = (t[idx], x[idx], t_obs[idx], log_p_alive[idx])
+            result = result.copy()
+            result[idx] = 0.5 * (self._conditional_at(*args, np.round(c0[idx]) + h)
+                                 + self._conditional_at(*args, np.round(c0[idx]) - h))
+        return result
+
+    def _conditional_at(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
+                        log_p_alive: FloatArray, c0: FloatArray) -> FloatArray:
+        r, alpha, a, _ = self._param_array()
         # FHL 2005 eq. 10 is c0/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-        # 2F1(r+x, b+x; c0; t/(alpha+T+t))] P(alive). Two Euler transformations turn the
-        # prefactor and 2F1 into ((alpha+T)/(alpha+T+t))^(a-1) 2F1(a-1, c0-r-x; c0; z),
-        # whose parameters no longer grow with x (no overflow for x in the thousands).
+        # 2F1(r+x, b+x; c0; t/(alpha+T+t))] P(alive) with c0 = a+b+x-1 (MBG/NBD: a+b+x).
+        # Two Euler transformations turn the prefactor and 2F1 into
+        # ((alpha+T)/(alpha+T+t))^(a-1) 2F1(a-1, c0-r-x; c0; z), whose parameters no longer
+        # grow with x (no overflow for x in the thousands).
         z = t / (alpha + t_obs + t)
         log_q = (a - 1.0) * (np.log(alpha + t_obs) - np.log(alpha + t_obs + t))
-        f = hyp2f1(a - 1.0, c0 - r - x, c0, z)
+        f = hyp2f1_stable(a - 1.0, c0 - r - x, c0, z)
         factor = -np.expm1(log_q) - np.exp(log_q) * (f - 1.0)  # 1 - q F, with care near t = 0
         return np.asarray(c0 / (a - 1.0) * factor * np.exp(log_p_alive), dtype=np.float64)
 
@@ -207,6 +225,10 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         log_alive = -np.logaddexp(0.0, self._log_odds_dead(x, tx, t_obs))
         nodes, weights = gauss_laguerre(n_nodes)
+        # E[Y(t)] is concave and grows at most linearly, so a node's share of the sum is at
+        # most about e * w * u: nodes with w * u < 1e-15 cannot matter and are skipped.
+        keep = weights * nodes >= 1e-15
+        nodes, weights = nodes[keep], weights[keep]
         total = np.zeros_like(x)
         for u, w in zip(nodes, weights, strict=True):
             total += w * self._conditional(np.full_like(x, u / delta), x, t_obs, log_alive)

@@ -189,3 +189,63 @@ def gauss_laguerre(n: int = 80) -> tuple[FloatArray, FloatArray]:
     """Nodes and weights of ``n``-point Gauss-Laguerre quadrature (weight ``e^-u``)."""
     nodes, weights = np.polynomial.laguerre.laggauss(n)
     return nodes.astype(np.float64), weights.astype(np.float64)
+
+
+def _hyp2f1_series(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray,
+                   max_terms: int) -> FloatArray:
+    """Gauss's series for ``2F1(a, b; c; z)``, summed until the terms stop mattering
+    (vectorised over the arguments; customers drop out of the loop as they converge)."""
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    active = np.flatnonzero(z != 0)
+    a_, b_, c_, z_, term_, sum_ = a[active], b[active], c[active], z[active], term[active], (
+        total[active])
+    n = 0
+    while len(active) and n < max_terms:
+        term_ = term_ * (a_ + n) * (b_ + n) / ((c_ + n) * (n + 1.0)) * z_
+        sum_ = sum_ + term_
+        n += 1
+        done = (np.abs(term_) <= 1e-17 * np.abs(sum_)) & (
+            np.abs((a_ + n) * (b_ + n) / ((c_ + n) * (n + 1.0)) * z_) < 1)
+        if done.any() or n == max_terms:
+            finished = done | (n == max_terms)
+            total[active[finished]] = sum_[finished]
+            keep = ~finished
+            active = active[keep]
+            a_, b_, c_, z_, term_, sum_ = (a_[keep], b_[keep], c_[keep], z_[keep], term_[keep],
+                                           sum_[keep])
+    return total
+
+
+def hyp2f1_stable(a: ArrayLike, b: ArrayLike, c: ArrayLike, z: ArrayLike) -> FloatArray:
+    """``2F1(a, b; c; z)`` for ``0 <= z < 1``, robust where scipy's ``hyp2f1`` is not.
+
+    Small ``z`` goes through Gauss's series (fast and accurate whatever the parameters);
+    larger ``z`` through :func:`scipy.special.hyp2f1`, retried through Pfaff's transformation
+    ``(1-z)^(-a) 2F1(a, c-b; c; z/(z-1))`` and then through the series when scipy returns a
+    non-finite value (it does for some large ``c`` with negative ``a`` and ``b``).
+    """
+    from scipy.special import hyp2f1
+
+    a_, b_, c_, z_ = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(a, b, c, z))
+    shape = z_.shape
+    a_, b_, c_, z_ = a_.reshape(-1), b_.reshape(-1), c_.reshape(-1), z_.reshape(-1)
+    out = np.empty_like(z_)
+    small = z_ <= 0.6
+    if small.any():
+        out[small] = _hyp2f1_series(a_[small], b_[small], c_[small], z_[small], 5000)
+    big = ~small
+    if big.any():
+        value = hyp2f1(a_[big], b_[big], c_[big], z_[big])
+        bad = ~np.isfinite(value)
+        if bad.any():
+            idx = np.flatnonzero(big)[bad]
+            w = z_[idx] / (z_[idx] - 1.0)
+            value[bad] = np.exp(-a_[idx] * np.log1p(-z_[idx])) * hyp2f1(
+                a_[idx], c_[idx] - b_[idx], c_[idx], w)
+            still = ~np.isfinite(value)
+            if still.any():
+                value[still] = _hyp2f1_series(a_[big][still], b_[big][still], c_[big][still],
+                                              z_[big][still], 200_000)
+        out[big] = value
+    return out.reshape(shape)

@@ -506,7 +506,7 @@ class LikelihoodModel:
     # -- construction from known parameters ------------------------------------------------
 
     @classmethod
-    def from_params(cls, *, time_unit: str | None = None, **params: float) -> Self:
+    def from_params(cls, **params: float) -> Self:
         """A model with given parameters (no fit statistics), ready to predict.
 
         Raises
@@ -531,7 +531,7 @@ class LikelihoodModel:
                                         field=name)
         model = cls()
         model._fit_state = _Fit(params=values, log_likelihood=math.nan, log_covariance=None,
-                                n_obs=0.0, n_patterns=0, time_unit=time_unit,
+                                n_obs=0.0, n_patterns=0, time_unit=None,
                                 diagnostics={"fitted": False}, converged=False)
         return model
 
