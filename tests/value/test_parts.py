@@ -175,3 +175,20 @@ def test_drivers_without_history_are_nan_for_the_first_purchase() -> None:
     drivers = clv_drivers(crmcore.datasets.load_cdnow_summary(), margin=0.3)
     assert np.isnan(drivers.initial_margin).all()
     assert np.isfinite(drivers.purchase_rate).all()
+
+
+@given(st.lists(st.floats(0.0, 1e4), min_size=1, max_size=20), st.floats(0.0, 1e3),
+       st.floats(0.0, 1.0))
+def test_potential_grows_with_the_wallet(wallet: list[float], extra: float,
+                                         capture: float) -> None:
+    n = len(wallet)
+    rows = [(f"c{i:02d}", "2024-01-01", 10.0) for i in range(n)]
+    base = _base(rows, end="2024-01-05")
+    model = WalletReferralPotential(capture=capture)
+    margin = np.full(n, 0.3)
+    low = model.estimate(base, margin=margin, inputs=PotentialInputs(wallet=wallet))
+    high = model.estimate(base, margin=margin,
+                          inputs=PotentialInputs(wallet=np.asarray(wallet) + extra))
+    assert np.all(low.value >= 0.0)
+    assert np.all(high.value >= low.value - 1e-9)
+    assert np.all(low.value <= 0.3 * np.asarray(wallet) + 1e-9)

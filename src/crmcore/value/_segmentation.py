@@ -656,8 +656,11 @@ def _column(values: ArrayLike, *, field: str, n: int | None = None,
         bad &= ~(allow_nan & np.isnan(array))
     rows = np.flatnonzero(bad)
     if len(rows):
-        raise InvalidValueError(f"{field} is NaN or infinite at {describe_rows(rows)}",
-                                field=field, rows=rows.tolist())
+        raise InvalidValueError(
+            f"{field} is NaN or infinite at {describe_rows(rows)}; a customer whose value is "
+            "unknown cannot be placed: leave such customers out (e.g. where "
+            "PotentialValue.estimated is False) or supply the value",
+            field=field, rows=rows.tolist())
     return array
 
 
