@@ -191,7 +191,7 @@ class DeterminantBreakdown:
     scores: NDArray[np.float64]
     weights: NDArray[np.float64]
     coverage: NDArray[np.float64]
-    stages: NDArray[np.object_]
+    stages: NDArray[Any]
 
 
 def determinant_index(

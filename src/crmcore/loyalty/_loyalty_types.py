@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import attrs
 import numpy as np
@@ -115,7 +115,7 @@ class LoyaltyTypeAssignment:
         The order in which types were tried.
     """
 
-    types: NDArray[np.object_]
+    types: NDArray[Any]
     evidence: NDArray[np.bool_]
     inputs: dict[str, NDArray[np.float64]]
     thresholds: dict[str, float]
