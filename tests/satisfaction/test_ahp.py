@@ -294,9 +294,13 @@ def test_max_cr_must_be_valid() -> None:
 
 
 def test_pairwise_matrix_from_judgements() -> None:
-    a, labels = pairwise_matrix({("x", "y"): 3, ("z", "x"): 1 / 5, ("y", "z"): 2})
+    judgements = {("x", "y"): 3.0, ("z", "x"): 1 / 5, ("y", "z"): 2.0}
+    a, labels = pairwise_matrix(judgements)
     assert labels == ("x", "y", "z")
     np.testing.assert_allclose(a, np.array([[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]))
+    direct = ahp(judgements)
+    assert direct.labels == labels
+    np.testing.assert_allclose(direct.weights, ahp(a).weights)
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ def test_index_by_hand() -> None:
     assert result.overall == pytest.approx(51.5625)
     np.testing.assert_allclose(result.nodes["a"], [87.5, 0.0])
     np.testing.assert_allclose(result.nodes["goal"], result.index)
+    np.testing.assert_allclose(result.nodes["a2"], [75.0, 0.0])
     assert result.node_overall()["a"] == pytest.approx(43.75)
     assert result.respondents is None
 

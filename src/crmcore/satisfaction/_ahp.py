@@ -270,7 +270,7 @@ def _geometric_mean(a: FloatArray) -> tuple[FloatArray, float]:
 
 
 def ahp(
-    matrix: npt.ArrayLike,
+    matrix: npt.ArrayLike | Mapping[tuple[str, str], float],
     method: AHPMethod = "eigenvector",
     ri: str = "saaty1980",
     max_cr: float | None = 0.1,
@@ -284,7 +284,8 @@ def ahp(
     ----------
     matrix:
         Square, positive, reciprocal matrix of judgements ``a[i, j]`` = importance of *i*
-        relative to *j* (a reciprocal pair may differ from exact by 2.5 %, for rounded fractions).
+        relative to *j* (a reciprocal pair may differ from exact by 2.5 %, for rounded
+        fractions), or judgements ``{(i, j): a_ij}`` by label (see :func:`pairwise_matrix`).
     method:
         ``"eigenvector"`` (principal right eigenvector, Saaty 1980) or ``"geometric-mean"``
         (normalised row geometric means, Crawford & Williams 1985).
@@ -320,6 +321,8 @@ def ahp(
     if max_cr is not None and not (np.isfinite(max_cr) and max_cr >= 0):
         raise InvalidValueError(f"max_cr must be a number >= 0 or None, got {max_cr!r}",
                                 field="max_cr")
+    if isinstance(matrix, Mapping):
+        matrix, labels = pairwise_matrix(matrix, labels)
     a, names = check_pairwise_matrix(matrix, labels, name=name)
     n = a.shape[0]
     rindex = random_index(n, ri)

@@ -82,8 +82,9 @@ class SatisfactionIndex:
     overall:
         Mean of ``index`` over respondents.
     nodes:
-        Node name -> 0-100 sub-index per respondent (from the indicators under the node; the
-        goal's equals ``index``). NaN for a respondent who answered none of a node's indicators.
+        Node name -> 0-100 sub-index per respondent: for a criterion, from the indicators
+        under it (the goal's equals ``index``); for an indicator, the rescaled answer itself.
+        NaN for a respondent who answered none of a node's indicators.
     respondents:
         The respondents' ids when the answers were survey responses, else ``None``.
     """
@@ -168,6 +169,8 @@ def satisfaction_index(
         sub = 100.0 * numerator / denominator
     sub = np.where(denominator > 0, sub, np.nan)
     nodes = {name: sub[:, r].copy() for r, name in enumerate(names)}
+    for j, item in enumerate(items):
+        nodes[item] = np.asarray(100.0 * z[:, j], dtype=np.float64)
     answered_weight = answered @ weights
     weightless = np.flatnonzero(answered_weight <= 0)
     if len(weightless):
