@@ -184,6 +184,10 @@ def test_value_score_and_iteration(scores: crmcore.Scores) -> None:
     assert every[10] == scores.value_score(int(scores.customer_id[10]))
     with pytest.raises(crmcore.DataError, match="customer 999999 is not in the scores"):
         scores.value_score(999999)
+    with pytest.raises(crmcore.DataError, match="customer '1' is not in the scores"):
+        scores.value_score("1")
+    with pytest.raises(crmcore.DataError, match="customer 0 is not in the scores"):
+        scores.value_score(0)
 
 
 def test_frames_and_summary(scores: crmcore.Scores) -> None:
@@ -228,7 +232,9 @@ def test_summary_base_scores_without_history() -> None:
      ({"discount_rate": "0.1"}, crmcore.InvalidValueError, "discount_rate must be a number"),
      ({"margin": [0.1, 0.2]}, crmcore.InvalidValueError, r"margin has shape \(2,\)"),
      ({"horizon": -1.0}, crmcore.InvalidValueError, "horizon"),
-     ({"time_unit": "M"}, crmcore.TimeUnitError, "cannot express")],
+     ({"time_unit": "M"}, crmcore.TimeUnitError, "cannot express"),
+     ({"horizon": None, "discount_rate": 0.0}, crmcore.InvalidValueError,
+      "discount_rate must be > 0")],
 )
 def test_bad_input(base: crmcore.CustomerBase, kwargs: dict[str, Any],
                    error: type[Exception], message: str) -> None:

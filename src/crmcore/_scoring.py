@@ -135,9 +135,12 @@ class Scores:
 
     def _row(self, customer_id: CustomerId) -> int:
         ids = self.customer_id
-        wanted = np.asarray([customer_id], dtype=ids.dtype if ids.dtype != object else object)
-        row = int(np.searchsorted(ids, wanted)[0])
-        if row >= len(ids) or ids[row] != customer_id:
+        try:
+            row = int(np.searchsorted(ids, customer_id))
+            found = row < len(ids) and bool(ids[row] == customer_id)
+        except (TypeError, ValueError):  # an id of another type than the base's
+            found = False
+        if not found:
             raise DataError(f"customer {customer_id!r} is not in the scores",
                             field="customer_id", rows=(customer_id,))
         return row
