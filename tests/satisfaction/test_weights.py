@@ -1,11 +1,11 @@
 """Entropy, given and combined weights.
 
 The entropy weights are checked against the method's definition worked by hand (Zeleny 1982;
-Hwang & Yoon 1981: p = z / sum z, e = -sum p ln p / ln m, d = 1 - e, w = d / sum d); the
-arithmetic is written out in each test. No published worked example with min-max
-normalisation was reachable, so the invariants the method must satisfy (weights sum to 1,
-invariance to positive affine rescaling of an indicator, cost reversal) are hypothesis
-properties.
+Hwang & Yoon 1981: p = z / sum z, e = -sum p ln p / ln m, d = 1 - e, w = d / sum d), with the
+arithmetic written out in each test, and against scipy.stats.entropy on random matrices. No
+published worked example with min-max normalisation was reachable, so the invariants the method
+must satisfy (weights sum to 1, invariance to positive affine rescaling of an indicator, cost
+reversal) are hypothesis properties.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy import stats
 
 from crmcore import InvalidValueError
 from crmcore.satisfaction import combine_weights, entropy_weights, normalise_weights
@@ -98,6 +99,20 @@ def test_cost_is_benefit_of_the_negated_column(x: np.ndarray) -> None:
     negated[:, 0] = -x[:, 0]
     np.testing.assert_allclose(entropy_weights(x, cost=[0]).weights,
                                entropy_weights(negated).weights, atol=1e-9)
+
+
+@given(matrices)
+def test_entropy_agrees_with_scipy(x: np.ndarray) -> None:
+    # scipy.stats.entropy normalises each column of z to p and returns -sum p ln p; divided by
+    # ln m it is e_j (columns that do not vary have e_j = 1 by the method's convention).
+    result = entropy_weights(x)
+    z = result.normalised
+    varies = np.ptp(x, axis=0) > 0
+    expected = np.where(varies, stats.entropy(np.where(varies, z, 1.0), axis=0)
+                        / np.log(x.shape[0]), 1.0)
+    np.testing.assert_allclose(result.entropy, expected, atol=1e-12)
+    d = 1 - expected
+    np.testing.assert_allclose(result.weights, d / d.sum(), atol=1e-12)
 
 
 def test_normalise_weights() -> None:
