@@ -397,3 +397,24 @@ def test_card_tiers_monotone(assets: np.typing.NDArray[np.float64]) -> None:
     order = np.argsort(assets, kind="stable")
     ranks = [rank[lab] for lab in seg.labels()[order]]
     assert ranks == sorted(ranks)
+
+
+def test_extreme_values() -> None:
+    seg = portfolio([-1e300, 1e300, 0.0], [1e300, -1e300, 0.0])
+    assert seg.labels().tolist() == [P.CULTIVATE, P.MAINTAIN, P.ABANDON]
+    tiers = importance([0.0] * 99 + [1e12])
+    assert tiers.counts()[ImportanceTier.VIP] == 1
+    assert tiers.pareto_share() == 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: loyalty_ladder([], [], established_after=1.0, loyal_purchases=2),
+     lambda: bank_classes([], []),
+     lambda: card_tier([]),
+     lambda: pyramid([], []),
+     lambda: investment_quadrant([], [])],
+)
+def test_every_scheme_refuses_empty_input(call: object) -> None:
+    with pytest.raises(crmcore.EmptyDataError, match="empty: there are no customers"):
+        call()  # type: ignore[operator]
