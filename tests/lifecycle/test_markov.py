@@ -252,3 +252,14 @@ def test_other_misuse_is_named() -> None:
     summary = crmcore.CustomerBase.from_summary([1], [0], [0.0], [3.0])
     with pytest.raises(crmcore.DataError, match="recency states need"):
         MarkovCLV().fit(summary)
+
+
+@pytest.mark.parametrize(("m", "r", "d"), [(100.0, 0.8, 0.1), (25.0, 0.6, 0.15)])
+def test_retention_chain_agrees_with_crmcore_value(m: float, r: float, d: float) -> None:
+    # crmcore.value's retention CLV is written separately from the closed form; the Markov
+    # chain's linear solve must land on the same number.
+    from crmcore.value import retention_clv
+
+    chain = MarkovCLV([[r, 1 - r], [0.0, 1.0]], [m, 0.0], d)
+    assert chain.values()[0] == pytest.approx(float(np.asarray(retention_clv(m, r, d))[0]),
+                                              rel=1e-12)

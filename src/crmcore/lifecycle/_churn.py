@@ -77,14 +77,8 @@ _REASONS: Final[dict[str, tuple[str, str, str]]] = {
 class ChurnReason(enum.Enum):
     """Why a customer left (seeds 001, 004; 客户流失的原因).
 
-    Attributes
-    ----------
-    chinese:
-        The seed's term.
-    description:
-        What the reason covers.
-    response:
-        What the firm can do about it.
+    Each member carries the seed's term (``chinese``), what it covers (``description``) and
+    what the firm can do about it (``response``).
     """
 
     NATURAL = "natural"

@@ -41,15 +41,9 @@ _DETERMINANTS: dict[str, tuple[str, bool, str]] = {
 class LoyaltyDeterminant(enum.Enum):
     """A determinant of customer loyalty (seed 001, 客户忠诚的决定因素).
 
-    Attributes
-    ----------
-    chinese:
-        The seed's term.
-    basic:
-        ``True`` for the basic factors (perceived value, switching cost), ``False`` for the
-        derived ones (satisfaction, trust), which grow out of repeated good experience.
-    role:
-        What the seed says the factor does.
+    Basic factors (perceived value, switching cost) act on their own; derived ones
+    (satisfaction, trust) grow out of repeated good experience. Each member carries the seed's
+    term (``chinese``), whether it is ``basic`` and its ``role``.
     """
 
     PERCEIVED_VALUE = "perceived-value"
@@ -130,21 +124,9 @@ _STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = 
 class LifecycleStage(enum.Enum):
     """A stage of the customer relationship lifecycle (seeds 000, 001; 客户关系生命周期).
 
-    Each member carries the seed's description of the stage.
-
-    Attributes
-    ----------
-    chinese:
-        The seed's term (考察期, 形成期, 稳定期, 退化期, 关系终止).
-    characteristics:
-        How the relationship looks in this stage.
-    management_focus:
-        What the firm should do in this stage.
-    key_determinants:
-        The loyalty determinants that matter most in this stage (seed 001), most important
-        first.
-    order:
-        Position in the lifecycle, 0 (exploration) to 4 (terminated).
+    Each member carries the seed's term (``chinese``), the stage's ``characteristics``, the
+    firm's ``management_focus``, the ``key_determinants`` of loyalty there (seed 001, most
+    important first) and its ``order`` in the lifecycle (0 exploration ... 4 terminated).
     """
 
     EXPLORATION = "exploration"
