@@ -226,3 +226,23 @@ def test_p_alive_interval_brackets_estimate(donations_model: BGBB) -> None:
 def test_registered_under_bgbb(plugin_manager: pluggy.PluginManager) -> None:
     model = crmcore.get_model("value", "bgbb", plugin_manager=plugin_manager)
     assert isinstance(model, BGBB)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_fit_recovers_simulated_parameters(seed: int) -> None:
+    truth = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8}
+    x, tx, n = crmcore.value.simulate_bgbb(20000, n_periods=12, seed=seed, **truth)
+    model = BGBB().fit(x, tx, n)
+    se = model.standard_errors_
+    for name, value in truth.items():
+        assert abs(model.params_[name] - value) < 3.5 * se[name], name
+
+
+def test_simulator_rejects_bad_arguments() -> None:
+    with pytest.raises(InvalidValueError, match="n_periods") as info:
+        crmcore.value.simulate_bgbb(10, alpha=1, beta=1, gamma=1, delta=1,
+                                    n_periods=2.5)  # type: ignore[arg-type]
+    assert info.value.field == "n_periods"
+    with pytest.raises(InvalidValueError, match="gamma") as info:
+        crmcore.value.simulate_bgbb(10, alpha=1, beta=1, gamma=-1, delta=1, n_periods=3)
+    assert info.value.field == "gamma"

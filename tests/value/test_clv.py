@@ -211,3 +211,23 @@ def test_sbg_clv() -> None:
     naive = 1.1 * retention_clv(100.0, model.retention_rate([1])[0], 0.1,
                                 include_current=False)
     assert residual[1] > naive[0]
+
+
+def test_continuous_dert_to_infinity_lies_between_step_discountings() -> None:
+    # Pareto/NBD DERT (continuous discounting at log(1 + d) per week) against the finite-horizon
+    # sum with weekly steps: discounting each week's purchases at its end undervalues, at its
+    # start overvalues, and the continuous answer lies between (about (1 + d)^(1/2) above).
+    from crmcore.value import ParetoNBD
+
+    base = load_cdnow_summary()
+    model = ParetoNBD().fit(base)
+    d = 0.05
+    infinite = lifetime_value(model, 40.0, base, margin=1.0, discount_rate=d, time_unit="W")
+    steps = lifetime_value(model, 40.0, base, margin=1.0, discount_rate=d, time_unit="W",
+                           horizon=400, step=1)
+    assert np.all(steps.clv <= infinite.clv)
+    assert np.all(infinite.clv <= steps.clv * (1 + d))
+    np.testing.assert_allclose(infinite.clv / steps.clv, np.sqrt(1 + d), rtol=1e-3)
+    days = lifetime_value(model, 40.0, base, margin=1.0, discount_rate=(1 + d) ** (1 / 7) - 1,
+                          time_unit="D")
+    np.testing.assert_allclose(days.clv, infinite.clv, rtol=1e-10)

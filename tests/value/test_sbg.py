@@ -180,3 +180,15 @@ def test_json_round_trip(regular: ShiftedBetaGeometric, tmp_path: Path) -> None:
 def test_registered_under_sbg(plugin_manager: pluggy.PluginManager) -> None:
     model = crmcore.get_model("value", "sbg", plugin_manager=plugin_manager)
     assert isinstance(model, ShiftedBetaGeometric)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_fit_recovers_simulated_parameters(seed: int) -> None:
+    truth = {"alpha": 0.7, "beta": 1.2}
+    alive = crmcore.value.simulate_sbg(5000, n_periods=10, seed=seed, **truth)
+    assert alive[0] == 5000
+    assert np.all(np.diff(alive) <= 0)
+    model = ShiftedBetaGeometric().fit(alive)
+    se = model.standard_errors_
+    for name, value in truth.items():
+        assert abs(model.params_[name] - value) < 3.5 * se[name], name

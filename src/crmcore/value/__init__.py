@@ -45,7 +45,13 @@ from crmcore.value._segmentation import (
     rfm_segments,
     threshold_tiers,
 )
-from crmcore.value._simulate import simulate_bgnbd, simulate_mbgnbd, simulate_pareto_nbd
+from crmcore.value._simulate import (
+    simulate_bgbb,
+    simulate_bgnbd,
+    simulate_mbgnbd,
+    simulate_pareto_nbd,
+    simulate_sbg,
+)
 
 __all__ = [
     "BGBB",
@@ -94,8 +100,10 @@ __all__ = [
     "rfm_scores",
     "rfm_segments",
     "sbg_clv",
+    "simulate_bgbb",
     "simulate_bgnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",
+    "simulate_sbg",
     "threshold_tiers",
 ]

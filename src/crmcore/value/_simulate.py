@@ -13,7 +13,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._errors import InvalidValueError
 
-__all__ = ["simulate_bgnbd", "simulate_mbgnbd", "simulate_pareto_nbd"]
+__all__ = ["simulate_bgbb", "simulate_bgnbd", "simulate_mbgnbd", "simulate_pareto_nbd",
+           "simulate_sbg"]
 
 Simulated = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]
 
@@ -103,3 +104,51 @@ def simulate_pareto_nbd(
     end = np.minimum(lifetime, t_obs)
     x = rng.poisson(lam * end).astype(np.int64)
     return _finish(x, end, t_obs, x, rng, precision)
+
+
+def simulate_bgbb(
+    n: int, *, alpha: float, beta: float, gamma: float, delta: float, n_periods: int,
+    seed: int | np.random.Generator | None = None,
+) -> Simulated:
+    """Simulate BG/BB customers (Fader, Hardie & Shang 2010, section 2): ``(frequency,
+    recency, n_periods)`` after ``n_periods`` opportunities.
+
+    ``p ~ Beta(alpha, beta)``, ``theta ~ Beta(gamma, delta)``; a customer alive at an
+    opportunity transacts with probability ``p``, and is still alive at opportunity ``t`` with
+    probability ``(1 - theta)^t``. Memory grows with ``n * n_periods``.
+    """
+    t_obs, rng = _setup(n, n_periods, seed, {"alpha": alpha, "beta": beta, "gamma": gamma,
+                                            "delta": delta})
+    if int(n_periods) != n_periods:
+        raise InvalidValueError(f"n_periods must be a whole number, got {n_periods!r}",
+                                field="n_periods")
+    periods = int(n_periods)
+    p = rng.beta(alpha, beta, size=len(t_obs))
+    theta = rng.beta(gamma, delta, size=len(t_obs))
+    alive_for = rng.geometric(np.maximum(theta, 1e-300)) - 1  # opportunities survived
+    opportunity = np.arange(1, periods + 1)[None, :]
+    bought = (rng.random((len(t_obs), periods)) < p[:, None]) & (
+        opportunity <= alive_for[:, None])
+    x = bought.sum(axis=1).astype(np.int64)
+    recency = np.where(x > 0, periods - np.argmax(bought[:, ::-1], axis=1), 0)
+    return x, recency.astype(np.float64), t_obs
+
+
+def simulate_sbg(
+    n: int, *, alpha: float, beta: float, n_periods: int,
+    seed: int | np.random.Generator | None = None,
+) -> NDArray[np.int64]:
+    """Simulate a cohort of ``n`` contract customers under the shifted-beta-geometric model
+    (Fader & Hardie 2007): ``theta ~ Beta(alpha, beta)``, each renewal decision cancels with
+    probability ``theta``. Returns the customers active at the start of periods
+    ``1, ..., n_periods + 1`` (``alive``, cohort size first), as ``ShiftedBetaGeometric.fit``
+    takes them."""
+    _, rng = _setup(n, 0.0, seed, {"alpha": alpha, "beta": beta})
+    if int(n_periods) != n_periods or n_periods < 1:
+        raise InvalidValueError(f"n_periods must be a whole number >= 1, got {n_periods!r}",
+                                field="n_periods")
+    theta = rng.beta(alpha, beta, size=int(n))
+    last_period = rng.geometric(np.maximum(theta, 1e-300))
+    t = np.arange(int(n_periods) + 1)
+    alive: NDArray[np.int64] = (last_period[None, :] > t[:, None]).sum(axis=1).astype(np.int64)
+    return alive
