@@ -240,3 +240,16 @@ def test_lifecycle_risk_ranks_repeat_buyers_like_bgnbd() -> None:
     repeat = base.frequency > 0
     rho = spearmanr(evidence[repeat], model[repeat]).statistic
     assert rho > 0.8
+
+
+def test_churn_is_recorded_on_a_relationship() -> None:
+    customer = crmcore.Customer("ada")
+    last = dt.datetime(2024, 5, 1, 10, 0)
+    relationship = crmcore.Relationship(customer=customer, transactions=[
+        crmcore.Transaction("ada", dt.datetime(2024, 1, 2), amount=10.0),
+        crmcore.Transaction("ada", last, amount=20.0),
+    ])
+    record = ChurnRecord.for_relationship(relationship, "competitive", note="moved to rival")
+    assert record == ChurnRecord("ada", ChurnReason.COMPETITIVE, at=last, note="moved to rival")
+    with pytest.raises(DataError, match="expected a Relationship"):
+        ChurnRecord.for_relationship(customer, "fault")  # type: ignore[arg-type]

@@ -432,3 +432,34 @@ def test_invariants_on_any_log(frame: pd.DataFrame, freq: str) -> None:
         alone = LifecycleClassifier().classify(base.take([row]))
         assert alone.code[0] == result.code[row]
         assert alone.rule[0] == result.rule[row]
+
+
+# -- one customer ----------------------------------------------------------------------------
+
+
+def _relationship(weeks: list[int], customer: str = "ada") -> crmcore.Relationship:
+    start = dt.datetime(2024, 1, 3)
+    return crmcore.Relationship(
+        customer=crmcore.Customer(customer),
+        transactions=[crmcore.Transaction(customer, start + dt.timedelta(weeks=w), amount=50.0)
+                      for w in weeks],
+    )
+
+
+def test_one_relationship_goes_through_the_batch_path() -> None:
+    steady = _relationship(list(range(0, 60, 2)))
+    end = dt.datetime(2025, 2, 20)
+    why = crmcore.lifecycle.classify_relationship(steady, observation_end=end)
+    assert why.stage is LifecycleStage.STABILITY
+    assert why.customer_id == "ada"
+    assert why.purchases == 30
+    ended = crmcore.lifecycle.classify_relationship(_relationship(list(range(0, 20, 2))),
+                                                    observation_end=end)
+    assert ended.stage is LifecycleStage.TERMINATED
+    new = crmcore.lifecycle.classify_relationship(_relationship([0]))
+    assert new.stage is LifecycleStage.EXPLORATION
+    assert new.rule == "few-purchases"
+    with pytest.raises(EmptyDataError, match="customer 'ada' has no transactions"):
+        crmcore.lifecycle.classify_relationship(_relationship([]))
+    with pytest.raises(DataError, match="expected a Relationship"):
+        crmcore.lifecycle.classify_relationship("ada")  # type: ignore[arg-type]

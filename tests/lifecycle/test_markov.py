@@ -64,7 +64,8 @@ def _recency_chain_by_substitution(p: list[float], nc: float, cost: float, d: fl
 
 
 def test_recency_chain_of_the_paper_matches_back_substitution() -> None:
-    # The direct-marketing example of Pfeifer & Carraway (2000): the purchase probability
+    # A chain of the form of Pfeifer & Carraway's (2000) direct-marketing example (the
+    # numbers are ours; the paper's table could not be consulted): the purchase probability
     # depends on recency only, a purchase brings net contribution NC, every mailing costs M,
     # and customers in the last recency state are no longer mailed.
     p, nc, cost, d = [0.30, 0.20, 0.15, 0.05], 40.0, 4.0, 0.2

@@ -25,6 +25,7 @@ from crmcore.lifecycle._classify import (
     StageExplanation,
     StageResult,
     classify,
+    classify_relationship,
 )
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (
@@ -59,6 +60,7 @@ __all__ = [
     "WinBackList",
     "churn_risk",
     "classify",
+    "classify_relationship",
     "plan_retention",
     "recency_state",
     "recency_transitions",

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, _frame
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, describe_rows
+from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive
 from crmcore.lifecycle._stages import LifecycleStage
@@ -149,6 +150,19 @@ class ChurnRecord:
     reason: ChurnReason = attrs.field(converter=_reason)
     at: dt.datetime | None = None
     note: str | None = None
+
+    @classmethod
+    def for_relationship(
+        cls, relationship: Relationship, reason: ChurnReason | str, *,
+        at: dt.datetime | None = None, note: str | None = None,
+    ) -> ChurnRecord:
+        """Record that the customer of ``relationship`` left; ``at`` defaults to their last
+        purchase."""
+        if not isinstance(relationship, Relationship):
+            raise DataError(f"expected a Relationship, got {type(relationship).__name__}",
+                            field="relationship")
+        when = at if at is not None else relationship.last_purchase_at
+        return cls(relationship.customer.id, ChurnReason.parse(reason), at=when, note=note)
 
 
 @attrs.frozen

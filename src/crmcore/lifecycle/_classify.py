@@ -6,24 +6,30 @@ with *themself*, never with other customers, so a light buyer and a heavy buyer 
 stage of their own relationship:
 
 * **usual gap** ``g``: the customer's mean time between purchase periods, ``(last - first) /
-  (purchase periods - 1)``; a customer with a single purchase has none and gets
-  ``default_gap`` (by default the median usual gap of the repeat customers);
+  (purchase periods - 1)``. A customer with fewer than ``min_purchases`` purchase periods is held
+  to at least ``default_gap`` (by default the longer of the window and the median usual gap of
+  the repeat customers): one or two gaps are too few to know a pace by;
 * **gap ratio**: time since the last purchase divided by ``g``;
-* **window** ``W``: ``max(window, ceil(gap_multiple * g))`` periods, so the recent window holds a
-  few of the customer's own purchases whatever their pace;
+* **window** ``W``: ``max(window, ceil(gap_multiple * g))`` periods, but at most half the
+  customer's tenure (and never below ``window``), so the recent window holds a few of the
+  customer's own purchases and an infrequent buyer of long standing still has an earlier
+  window to compare with;
 * **trend**: purchase rate (or value) per period in the last ``W`` periods divided by the rate
   over the earlier part of the relationship (repeat purchases only, so the first purchase does
-  not inflate a short early span);
+  not inflate a short early span); undefined until there are two windows of history;
 * **level**: the value of the last window divided by the customer's own peak over windows of
   ``W`` periods aligned on the cut-off;
 * **P(alive)** from a value model, when one is given.
 
-Rules, first match wins (each threshold is a parameter of :class:`LifecycleClassifier`):
+Rules, first match wins (each threshold is a parameter of :class:`LifecycleClassifier`; the
+names are those of :data:`RULES`):
 
-1. TERMINATED: gap ratio ``>= terminated_gap``, or P(alive) ``< terminated_p_alive``;
-2. EXPLORATION: fewer than ``min_purchases`` purchase periods, or less than one full window
-   of history before the recent window (nothing yet to compare with);
-3. DECLINE: trend ``<= decline_trend``, or level ``<= decline_level``, or gap ratio
+1. TERMINATED: gap ratio ``>= terminated_gap`` (``long-silence``), P(alive)
+   ``< terminated_p_alive`` (``p-alive-very-low``), or a customer still exploring (next rule)
+   silent for ``decline_gap`` usual gaps (``lapsed-exploration``: a trial that went quiet);
+2. EXPLORATION: fewer than ``min_purchases`` purchase periods (``few-purchases``), or less than
+   two windows of history, so nothing yet to compare with (``short-history``);
+3. DECLINE: trend ``<= decline_trend``, level ``<= decline_level``, gap ratio
    ``>= decline_gap``, or P(alive) ``< decline_p_alive``;
 4. FORMATION: trend ``>= growth_trend`` (trade growing fast);
 5. STABILITY: otherwise (trade steady, near its peak, on the usual rhythm).
@@ -46,6 +52,7 @@ from numpy.typing import NDArray
 from crmcore._base import CustomerBase, FrameBackend, PurchaseHistory, _frame
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, PluginError
 from crmcore._time import period_index, to_datetime64, unit_factor
+from crmcore._types import Relationship
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive, model_name
 from crmcore.lifecycle._stages import STAGES, LifecycleStage
 
@@ -55,6 +62,7 @@ __all__ = [
     "StageExplanation",
     "StageResult",
     "classify",
+    "classify_relationship",
 ]
 
 Measure = Literal["auto", "amount", "count", "periods"]
@@ -743,3 +751,50 @@ def _check_result(result: object, base: CustomerBase, name: str) -> StageResult:
             plugin=name,
         )
     return result
+
+
+def classify_relationship(
+    relationship: Relationship,
+    *,
+    freq: str = "W",
+    observation_end: dt.datetime | None = None,
+    model: str | object | None = None,
+    value_model: PAliveModel | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+    **hyperparameters: Any,
+) -> StageExplanation:
+    """The lifecycle stage of one customer's relationship, with the evidence and the reason.
+
+    The relationship goes through the same batch code as a million customers (a one-customer
+    base from :meth:`crmcore.Relationship.to_base`). With no other customers to learn a typical
+    pace from, a customer with fewer than ``min_purchases`` purchase periods is judged against
+    the window (pass ``default_gap`` to say otherwise).
+
+    Parameters
+    ----------
+    relationship:
+        The customer and their transactions (at least one).
+    freq:
+        Period purchases are bucketed into (default ``"W"``, weeks).
+    observation_end:
+        When the relationship is looked at (default: the last transaction).
+    model, value_model, plugin_manager, **hyperparameters:
+        As for :func:`classify`.
+
+    Raises
+    ------
+    EmptyDataError
+        The relationship has no transactions.
+    """
+    if not isinstance(relationship, Relationship):
+        raise DataError(f"expected a Relationship, got {type(relationship).__name__}",
+                        field="relationship")
+    if not relationship.transactions:
+        raise EmptyDataError(
+            f"customer {relationship.customer.id!r} has no transactions, so no lifecycle stage",
+            field="transactions",
+        )
+    base = relationship.to_base(freq=freq, observation_end=observation_end)
+    result = classify(base, model=model, value_model=value_model,
+                      plugin_manager=plugin_manager, **hyperparameters)
+    return result.explain(relationship.customer.id)
