@@ -425,6 +425,9 @@ def test_invariants_on_any_log(frame: pd.DataFrame, freq: str) -> None:
     trend = result.trend[~np.isnan(result.trend)]
     assert np.all(trend >= 0)
     assert np.all(result.usual_gap > 0)
+    risk = crmcore.lifecycle.churn_risk(base, stages=result).risk
+    assert np.all((risk >= 0) & (risk <= 1))
+    assert np.all(risk[result.code == LifecycleStage.TERMINATED.order] == 1)
     # A customer with a pace of their own is judged on their own history alone: classified
     # as a one-customer base (the n = 1 path), they get the same stage.
     own_pace = np.flatnonzero(result.purchases >= 3)

@@ -264,3 +264,21 @@ def test_retention_chain_agrees_with_crmcore_value(m: float, r: float, d: float)
     chain = MarkovCLV([[r, 1 - r], [0.0, 1.0]], [m, 0.0], d)
     assert chain.values()[0] == pytest.approx(float(np.asarray(retention_clv(m, r, d))[0]),
                                               rel=1e-12)
+
+
+@given(st.lists(st.lists(st.integers(0, 40), min_size=1, max_size=12), min_size=1,
+                max_size=15), st.integers(2, 6))
+def test_recency_transitions_on_any_log(days: list[list[int]], k: int) -> None:
+    import pandas as pd
+
+    start = np.datetime64("2024-01-01")
+    frame = pd.DataFrame(
+        [(c, start + np.timedelta64(d, "D")) for c, own in enumerate(days) for d in own],
+        columns=["customer_id", "at"])
+    base = crmcore.CustomerBase.from_transactions(frame, freq="D", observation_end="2024-02-20")
+    counts = recency_transitions(base, k)
+    end = 50
+    own = [sorted(set(d)) for d in days]
+    np.testing.assert_array_equal(counts, _brute_force_recency_counts(own, end, k))
+    # One move per customer-period after the first purchase.
+    assert counts.sum() == sum(end - o[0] for o in own)
