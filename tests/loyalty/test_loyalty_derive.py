@@ -10,6 +10,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import crmcore
 from crmcore import SurveyResponse, Transaction
@@ -19,6 +21,7 @@ from crmcore.loyalty import (
     attitudinal_indicators,
     behavioural_indicators,
     category_share,
+    interpurchase_cv,
     promotion_share,
     repeat_purchase_rate,
 )
@@ -168,3 +171,56 @@ def test_attitudinal_bad_input_is_named() -> None:
     found = attitudinal_indicators(responses, {"brand_attention": "q"}, customer_ids=["a"],
                                    scale={"q": (0, 10)})
     np.testing.assert_allclose(found["brand_attention"], [0.9])
+
+
+# -- regularity, and the batch code against a per-customer reference ----------------------------
+
+
+def test_interpurchase_cv_hand_computed() -> None:
+    # r: days 0, 2, 4, 6 -> gaps 2, 2, 2 -> CV 0.
+    # s: days 0, 1, 5, 6 -> gaps 1, 4, 1: mean 2, sample sd sqrt((1 + 4 + 1) / 2) = sqrt(3).
+    # t: days 0, 3, 4 -> only 2 gaps: unknown.
+    log = [Transaction(c, _day(d), 1.0) for c, days in
+           {"r": [0, 2, 4, 6], "s": [0, 1, 5, 6], "t": [0, 3, 4]}.items() for d in days]
+    cv = interpurchase_cv(crmcore.CustomerBase.from_transactions(log))
+    np.testing.assert_allclose(cv, [0.0, np.sqrt(3) / 2, np.nan])
+    two = interpurchase_cv(crmcore.CustomerBase.from_transactions(log), min_intervals=2)
+    np.testing.assert_allclose(two[2], np.std([3, 1], ddof=1) / 2)
+
+
+def test_interpurchase_cv_bad_input() -> None:
+    summary = crmcore.CustomerBase.from_summary(["x"], [2], [3.0], [4.0])
+    with pytest.raises(crmcore.DataError, match=r"needs the purchase history"):
+        interpurchase_cv(summary)
+    base = crmcore.CustomerBase.from_transactions(LOG)
+    with pytest.raises(crmcore.InvalidValueError, match=r"min_intervals=1 must be at least 2"):
+        interpurchase_cv(base, min_intervals=1)
+
+
+logs = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 40), st.booleans()),
+    min_size=1, max_size=40,
+)
+
+
+@given(logs)
+def test_batch_indicators_match_a_per_customer_reference(
+    rows: list[tuple[str, int, bool]],
+) -> None:
+    log = [Transaction(c, _day(d), 1.0 + d, on_promotion=p) for c, d, p in rows]
+    base = crmcore.CustomerBase.from_transactions(log)
+    end = max(d for _, d, _ in rows)
+    rate = repeat_purchase_rate(base)
+    share = promotion_share(log, base)
+    cv = interpurchase_cv(base)
+    for row, customer in enumerate(base.customer_id.tolist()):
+        days = sorted({d for c, d, _ in rows if c == customer})
+        observed = end - days[0]
+        expected_rate = (len(days) - 1) / observed if observed > 0 else np.nan
+        np.testing.assert_allclose(rate[row], expected_rate)
+        flags = [p for c, _, p in rows if c == customer]
+        np.testing.assert_allclose(share[row], sum(flags) / len(flags))
+        gaps = np.diff(days)
+        expected_cv = np.std(gaps, ddof=1) / np.mean(gaps) if len(gaps) >= 3 else np.nan
+        np.testing.assert_allclose(cv[row], expected_cv, atol=1e-12)
+        assert np.isnan(rate[row]) or 0.0 <= rate[row] <= 1.0

@@ -129,3 +129,22 @@ def test_loading_something_else_is_refused() -> None:
     with pytest.raises(crmcore.SerializationError, match=r"schema version 2"):
         WeightedLoyaltyIndex.from_json('{"crmcore": "WeightedLoyaltyIndex", '
                                        '"schema_version": 2}')
+
+
+def test_one_relationship_goes_through_the_batch_path() -> None:
+    # Purchases on days 0, 2 and 4, the second on promotion; survey identification 4 on 1-5.
+    # Repeat rate 2/4 = 0.5; price sensitivity 1/3 (reversed 2/3); identification 0.75;
+    # category share 30 / 60 = 0.5. Equal weights over the eight: coverage 4/8, and
+    # index 100 * (0.5 + 2/3 + 0.75 + 0.5) / 4 = 60.42.
+    customer = crmcore.Customer("k")
+    relationship = crmcore.Relationship(
+        customer,
+        transactions=(Transaction("k", _day(0), 10.0, on_promotion=False),
+                      Transaction("k", _day(2), 10.0, on_promotion=True),
+                      Transaction("k", _day(4), 10.0, on_promotion=False)),
+        survey_responses=(SurveyResponse("k", _day(4), {"q": 4}),),
+    )
+    model = WeightedLoyaltyIndex(survey_items={"product_identification": "q"})
+    one = model.score_relationship(relationship, category_spend=60.0)
+    np.testing.assert_allclose(one.index, [100 * (0.5 + 2 / 3 + 0.75 + 0.5) / 4])
+    np.testing.assert_allclose(one.coverage, [0.5])

@@ -16,6 +16,7 @@ from crmcore.loyalty._derive import (
     attitudinal_indicators,
     behavioural_indicators,
     category_share,
+    interpurchase_cv,
     promotion_share,
     repeat_purchase_rate,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "classify_loyalty_type",
     "determinant_index",
     "indicator",
+    "interpurchase_cv",
     "loyalty_breakdown",
     "loyalty_form",
     "loyalty_index",

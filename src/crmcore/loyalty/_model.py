@@ -7,6 +7,7 @@ from the base, the transactions and the survey answers, in one call, aligned wit
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CustomerBase
 from crmcore._errors import SerializationError
 from crmcore._serialization import dump_document, load_document
-from crmcore._types import SurveyResponse
+from crmcore._types import Relationship, SurveyResponse
 from crmcore.loyalty._derive import attitudinal_indicators, behavioural_indicators
 from crmcore.loyalty._index import LoyaltyBreakdown, loyalty_breakdown
 from crmcore.loyalty._indicators import INDICATOR_NAMES, resolve_scales
@@ -139,6 +140,35 @@ class WeightedLoyaltyIndex:
         if isinstance(weights, Mapping):
             found = {name: values for name, values in found.items() if name in weights}
         return self.breakdown(found)
+
+    def score_relationship(
+        self,
+        relationship: Relationship,
+        *,
+        freq: str = "D",
+        observation_end: dt.datetime | None = None,
+        category_spend: float | None = None,
+    ) -> LoyaltyBreakdown:
+        """Score one customer's :class:`crmcore.Relationship` through the batch path (n = 1):
+        its transactions become a one-customer base, its survey responses the answers.
+
+        Parameters
+        ----------
+        relationship:
+            The customer's history.
+        freq:
+            Purchase period for the repeat-purchase rate.
+        observation_end:
+            End of the observation window (default: the last purchase).
+        category_spend:
+            The customer's whole spend on the category, if known.
+        """
+        base = relationship.to_base(freq=freq, observation_end=observation_end)
+        return self.score(
+            base, transactions=list(relationship.transactions),
+            responses=relationship.survey_responses,
+            category_spend=None if category_spend is None else [category_spend],
+        )
 
     # -- saving ---------------------------------------------------------------------------
 
