@@ -89,6 +89,10 @@ def test_weighted_model_round_trips_through_json() -> None:
     answers = np.full((2, 20), 3.0)
     answers[0, 0] = np.nan
     np.testing.assert_allclose(again.score(answers), model.score(answers))
+    observed = WeightedSatisfactionIndex(tree, scale="observed")
+    assert WeightedSatisfactionIndex.from_json(observed.to_json()).scale == "observed"
+    fixed = WeightedSatisfactionIndex(tree, scale=(0, 10))
+    assert WeightedSatisfactionIndex.from_json(fixed.to_json()).scale == (0.0, 10.0)
 
 
 def test_model_errors(manager: pluggy.PluginManager) -> None:

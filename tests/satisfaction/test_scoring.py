@@ -21,7 +21,9 @@ from crmcore.satisfaction import (
     Direction,
     IndicatorTree,
     Node,
+    logistics_customer_value_tree,
     logistics_satisfaction_tree,
+    logistics_service_quality_tree,
     normalise_answers,
     satisfaction_index,
 )
@@ -154,3 +156,33 @@ def test_extreme_answers_give_extreme_index() -> None:
     n = len(Z.leaves)
     result = satisfaction_index(Z, [[5] * n, [1] * n])
     np.testing.assert_allclose(result.index, [100.0, 0.0])
+
+
+def test_observed_scale_min_max_normalises_measurements() -> None:
+    # Three firms measured on seed 002's Y2 (complaint ratio Y21 is a cost, retention Y22 a
+    # benefit): observed ranges [0.02, 0.10] and [0.6, 0.9].
+    tree = logistics_service_quality_tree().with_equal_weights()
+    y2 = tree.node("Y2")
+    sub = IndicatorTree(y2).with_equal_weights()
+    data = {"Y21": [0.02, 0.06, 0.10], "Y22": [0.9, 0.6, 0.75]}
+    # Firm 0: (0.10 - 0.02) / 0.08 = 1 and (0.9 - 0.6) / 0.3 = 1 -> 100; firm 1: 0.5, 0 -> 25;
+    # firm 2: 0, 0.5 -> 25.
+    np.testing.assert_allclose(satisfaction_index(sub, data, scale="observed").index,
+                               [100.0, 25.0, 25.0])
+    with pytest.raises(InvalidValueError, match="'Y21' has no scale and its observed values do "
+                                                "not vary"):
+        satisfaction_index(sub, {"Y21": [0.05, 0.05], "Y22": [0.6, 0.9]}, scale="observed")
+
+
+def test_customer_value_tree_with_entropy_weights_ranks_customers() -> None:
+    # Seed 002's system X over four customers; the indicators weighted by entropy on the data.
+    data = np.array([[120, 0.8, 0.7, 0.9, 0.5, 0.4],
+                     [40, 0.5, 0.6, 0.7, 0.9, 0.8],
+                     [200, 0.9, 0.9, 0.95, 0.3, 0.2],
+                     [10, 0.2, 0.3, 0.4, 0.2, 0.1]])
+    tree = (logistics_customer_value_tree().with_entropy("x1", data[:, :4])
+            .with_entropy("x2", data[:, 4:]).with_weights("X", [0.6, 0.4]))
+    result = satisfaction_index(tree, data, scale="observed")
+    assert np.argmax(result.index) == 2
+    assert np.argmin(result.index) == 3
+    assert np.all((result.index >= 0) & (result.index <= 100))

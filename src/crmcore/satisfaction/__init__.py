@@ -48,7 +48,12 @@ from crmcore.satisfaction._models import (
     SatisfactionModel,
     WeightedSatisfactionIndex,
 )
-from crmcore.satisfaction._scoring import SatisfactionIndex, normalise_answers, satisfaction_index
+from crmcore.satisfaction._scoring import (
+    SatisfactionIndex,
+    ScaleSpec,
+    normalise_answers,
+    satisfaction_index,
+)
 from crmcore.satisfaction._templates import (
     logistics_customer_value_tree,
     logistics_satisfaction_tree,
@@ -97,6 +102,7 @@ __all__ = [
     "SatisfactionIndex",
     "SatisfactionModel",
     "Scale",
+    "ScaleSpec",
     "ServqualGap",
     "WeightedSatisfactionIndex",
     "acsi_index",

@@ -23,7 +23,12 @@ from crmcore.satisfaction._fuzzy import (
     membership_from_answers,
 )
 from crmcore.satisfaction._indices import acsi_index
-from crmcore.satisfaction._scoring import Missing, SatisfactionIndex, satisfaction_index
+from crmcore.satisfaction._scoring import (
+    Missing,
+    SatisfactionIndex,
+    ScaleSpec,
+    satisfaction_index,
+)
 from crmcore.satisfaction._templates import satisfaction_factors_tree
 from crmcore.satisfaction._tree import IndicatorTree
 
@@ -78,7 +83,7 @@ class WeightedSatisfactionIndex:
     name = "weighted-index"
 
     def __init__(self, tree: IndicatorTree | None = None, *,
-                 scale: tuple[float, float] | None = None, missing: Missing = "raise") -> None:
+                 scale: ScaleSpec = None, missing: Missing = "raise") -> None:
         self.tree = _default_tree() if tree is None else _check_tree(tree)
         self.scale = scale
         self.missing: Missing = missing
@@ -95,7 +100,7 @@ class WeightedSatisfactionIndex:
         """The model (tree and settings) as JSON."""
         return dump_document("WeightedSatisfactionIndex", 1, {
             "tree": self.tree.to_json(),
-            "scale": None if self.scale is None else list(self.scale),
+            "scale": list(self.scale) if isinstance(self.scale, tuple) else self.scale,
             "missing": self.missing,
         })
 
@@ -106,9 +111,19 @@ class WeightedSatisfactionIndex:
         if set(payload) != {"tree", "scale", "missing"}:
             raise SerializationError("saved WeightedSatisfactionIndex must hold 'tree', "
                                      f"'scale' and 'missing', found {sorted(payload)!r}")
-        scale = payload["scale"]
-        return cls(IndicatorTree.from_json(payload["tree"]),
-                   scale=None if scale is None else (float(scale[0]), float(scale[1])),
+        raw = payload["scale"]
+        scale: ScaleSpec
+        if raw is None or raw == "observed":
+            scale = raw
+        elif isinstance(raw, list) and len(raw) == 2:
+            scale = (float(raw[0]), float(raw[1]))
+        else:
+            raise SerializationError(f"saved WeightedSatisfactionIndex has an invalid scale "
+                                     f"{raw!r}")
+        if payload["missing"] not in ("raise", "reweight"):
+            raise SerializationError(f"saved WeightedSatisfactionIndex has an invalid missing "
+                                     f"policy {payload['missing']!r}")
+        return cls(IndicatorTree.from_json(payload["tree"]), scale=scale,
                    missing=payload["missing"])
 
 

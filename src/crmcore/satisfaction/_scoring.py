@@ -26,22 +26,34 @@ from crmcore._types import CustomerId
 from crmcore.satisfaction._answers import Answers, answers_matrix, check_in_scale
 from crmcore.satisfaction._tree import Direction, IndicatorTree, Scale
 
-__all__ = ["SatisfactionIndex", "normalise_answers", "satisfaction_index"]
+__all__ = ["SatisfactionIndex", "ScaleSpec", "normalise_answers", "satisfaction_index"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 Missing: TypeAlias = Literal["raise", "reweight"]
 
 
-def _scales(tree: IndicatorTree, scale: tuple[float, float] | None
+ScaleSpec: TypeAlias = tuple[float, float] | Literal["observed"] | None
+
+
+def _scales(tree: IndicatorTree, scale: ScaleSpec, x: FloatArray
             ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    default = None if scale is None else Scale(*scale)
+    default = None if scale is None or scale == "observed" else Scale(*scale)
     lows, highs, cost = [], [], []
-    for leaf in tree.leaf_nodes():
+    for j, leaf in enumerate(tree.leaf_nodes()):
         s = leaf.scale or default
+        if s is None and scale == "observed":
+            column = x[:, j][~np.isnan(x[:, j])]
+            if column.size == 0 or column.min() == column.max():
+                raise InvalidValueError(
+                    f"indicator {leaf.name!r} has no scale and its observed values do not vary, "
+                    "so they cannot be rescaled; give it a scale",
+                    field="scale",
+                )
+            s = Scale(float(column.min()), float(column.max()))
         if s is None:
             raise InvalidValueError(
                 f"indicator {leaf.name!r} has no scale; give the tree's leaves scales or pass "
-                "scale=(low, high)",
+                "scale=(low, high) or scale='observed'",
                 field="scale",
             )
         lows.append(s.low)
@@ -51,21 +63,25 @@ def _scales(tree: IndicatorTree, scale: tuple[float, float] | None
 
 
 def normalise_answers(
-    tree: IndicatorTree, answers: Answers, *, scale: tuple[float, float] | None = None
+    tree: IndicatorTree, answers: Answers, *, scale: ScaleSpec = None
 ) -> FloatArray:
     """Answers rescaled to [0, 1] per indicator (cost indicators reversed), NaN where missing.
 
-    ``scale`` applies to indicators that have none of their own.
+    ``scale`` applies to indicators that have none of their own: ``(low, high)``, or
+    ``"observed"`` for the smallest and largest value observed for each such indicator (min-max
+    normalisation, for measurements such as seed 002's systems X and Y compared across customers
+    or firms).
 
     Raises
     ------
     InvalidValueError
         Answers outside an indicator's scale (the indicator and rows are named), an indicator
-        without a scale, or answers of the wrong shape.
+        without a scale (or, with ``"observed"``, whose values do not vary), or answers of the
+        wrong shape.
     """
     items = tree.leaves
     x, _ = answers_matrix(answers, items)
-    low, high, cost = _scales(tree, scale)
+    low, high, cost = _scales(tree, scale, x)
     check_in_scale(x, items, low, high)
     z = (x - low) / (high - low)
     return np.asarray(np.where(cost, 1.0 - z, z), dtype=np.float64)
@@ -104,7 +120,7 @@ def satisfaction_index(
     tree: IndicatorTree,
     answers: Answers,
     *,
-    scale: tuple[float, float] | None = None,
+    scale: ScaleSpec = None,
     missing: Missing = "raise",
 ) -> SatisfactionIndex:
     """Weighted satisfaction index (0-100) per respondent and overall.
@@ -117,7 +133,8 @@ def satisfaction_index(
         See :data:`crmcore.satisfaction.Answers`: an array with one column per leaf (in
         ``tree.leaves`` order), a mapping or data frame keyed by leaf name, or survey responses.
     scale:
-        Scale for leaves without one, e.g. ``(1, 5)``.
+        Scale for leaves without one, e.g. ``(1, 5)``, or ``"observed"`` to min-max normalise
+        them over the answers given (see :func:`normalise_answers`).
     missing:
         ``"raise"``: every respondent must answer every indicator. ``"reweight"``: a missing
         answer drops its indicator for that respondent and the remaining weights are rescaled
