@@ -246,3 +246,26 @@ def test_simulator_rejects_bad_arguments() -> None:
     with pytest.raises(InvalidValueError, match="gamma") as info:
         crmcore.value.simulate_bgbb(10, alpha=1, beta=1, gamma=-1, delta=1, n_periods=3)
     assert info.value.field == "gamma"
+
+
+def test_unidentified_data_raise_convergence_error() -> None:
+    # Nobody ever transacts again: the transaction and dropout processes cannot be told apart.
+    with pytest.raises(crmcore.ConvergenceError, match="do not identify") as info:
+        BGBB().fit([0, 0, 0], [0, 0, 0], [6, 6, 6])
+    assert "information_eigenvalues" in info.value.diagnostics
+
+
+def test_long_histories_are_evaluated_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmcore.value import _bgbb
+
+    x, tx, n = crmcore.value.simulate_bgbb(400, alpha=1.2, beta=0.75, gamma=0.3, delta=20.0,
+                                           n_periods=300, seed=4)
+    params = np.array([1.2, 0.75, 0.3, 20.0])
+    whole, whole_grad = log_likelihood_terms(params, x.astype(float), tx, n)
+    monkeypatch.setattr(_bgbb, "_CHUNK_CELLS", 1000)
+    blocks, blocks_grad = log_likelihood_terms(params, x.astype(float), tx, n)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-12)
+    assert whole_grad is not None
+    assert blocks_grad is not None
+    np.testing.assert_allclose(blocks_grad, whole_grad, rtol=1e-10)
+    assert np.isfinite(whole).all()

@@ -141,3 +141,10 @@ def test_json_round_trip(cdnow_model: GammaGamma, tmp_path: Path) -> None:
 def test_default_spend_model(plugin_manager: pluggy.PluginManager) -> None:
     assert crmcore.default_model_name("spend", plugin_manager=plugin_manager) == "gamma-gamma"
     assert isinstance(crmcore.get_model("spend", plugin_manager=plugin_manager), GammaGamma)
+
+
+def test_identical_spend_raises_convergence_error() -> None:
+    # Every customer spends exactly the same: no spread to estimate p from.
+    with pytest.raises(crmcore.ConvergenceError) as info:
+        GammaGamma().fit([1, 1, 1], [10.0, 10.0, 10.0])
+    assert info.value.diagnostics

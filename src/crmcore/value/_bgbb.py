@@ -94,6 +94,9 @@ def _dbetaln(a: Any, b: Any) -> tuple[Any, Any]:
     return digamma(a) - both, digamma(b) - both
 
 
+_CHUNK_CELLS = 1 << 21  # rows x terms evaluated at once: bounds memory for long histories
+
+
 def log_likelihood_terms(
     params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _FloatArray,
     *, gradient: bool = True,
@@ -104,7 +107,36 @@ def log_likelihood_terms(
     ``L = B(a+x, b+n-x)/B(a,b) * B(g, d+n)/B(g,d)
     + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)/B(a,b) * B(g+1, d+t_x+i)/B(g,d)``; the terms are
     summed in log space (log-sum-exp), so long histories neither overflow nor underflow.
+    Rows are processed in blocks of at most ``2**21`` terms, rows with similar ``n - t_x``
+    together, so memory stays bounded however long the histories.
     """
+    width = int(np.max(n - tx)) + 1 if len(n) else 1
+    if len(x) * width <= _CHUNK_CELLS:
+        return _log_likelihood_block(params, x, tx, n, gradient=gradient)
+    order = np.argsort(n - tx, kind="stable")
+    ll = np.empty(len(x))
+    grad = np.empty((len(x), 4)) if gradient else None
+    widths = (n - tx)[order] + 1.0
+    start = 0
+    while start < len(order):
+        # rows are sorted by width, so a block's cost is (rows x its last row's width), which
+        # grows with the block: take the longest block within budget (at least one row)
+        cost = np.arange(1, len(order) - start + 1) * widths[start:]
+        stop = start + max(1, int(np.searchsorted(cost, _CHUNK_CELLS, side="right")))
+        rows = order[start:stop]
+        block_ll, block_grad = _log_likelihood_block(params, x[rows], tx[rows], n[rows],
+                                                     gradient=gradient)
+        ll[rows] = block_ll
+        if grad is not None and block_grad is not None:
+            grad[rows] = block_grad
+        start = stop
+    return ll, grad
+
+
+def _log_likelihood_block(
+    params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _FloatArray,
+    *, gradient: bool,
+) -> tuple[_FloatArray, _FloatArray | None]:
     a, b, g, d = (float(v) for v in params)
     width = int(np.max(n - tx)) if len(n) else 0
     i = np.arange(width, dtype=np.float64)[None, :]
