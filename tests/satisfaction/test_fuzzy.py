@@ -169,6 +169,8 @@ def test_membership_from_answers_errors() -> None:
                                 items=["q1", "q2"])
     with pytest.raises(InvalidValueError, match="nobody answered item '1'"):
         membership_from_answers(np.array([[5, np.nan]]), [1, 2, 3, 4, 5])
+    with pytest.raises(InvalidValueError, match="pass items= for mappings"):
+        membership_from_answers({"q1": [5]}, [1, 2, 3, 4, 5])
     with pytest.raises(InvalidValueError, match="distinct answer values"):
         membership_from_answers(np.array([[5]]), [5, 5])
 

@@ -112,6 +112,8 @@ def test_acsi_errors() -> None:
         acsi_index([[5, 5, 5], [0, 5, 5]], [1, 1, 1])
     with pytest.raises(InvalidValueError, match="expected 3 measures"):
         acsi_index([[5, 5]], [1, 1, 1])
+    with pytest.raises(InvalidValueError, match="expected 1 measures"):
+        acsi_index(5, [1])
 
 
 def test_nps_by_hand() -> None:

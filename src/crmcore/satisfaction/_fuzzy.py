@@ -223,7 +223,14 @@ def membership_from_answers(
         raise InvalidValueError(f"grades: expected distinct answer values, got {grades!r}",
                                 field="grades")
     if items is None:
-        x = np.array(answers, dtype=np.float64)
+        try:
+            x = np.array(answers, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(
+                "answers: expected a respondents x items array of numbers (pass items= for "
+                f"mappings, data frames or survey responses): {exc}",
+                field="answers",
+            ) from exc
         if x.ndim != 2:
             raise InvalidValueError(f"answers: expected respondents x items, got shape {x.shape}"
                                     " (pass items= for mappings or survey responses)",

@@ -335,7 +335,7 @@ def acsi_index(
     x = _array(scores, "scores")
     _in_scale(x, scale, "scores")
     w = normalise_weights(weights)
-    if x.shape[-1] != w.size or x.ndim > 2:
+    if x.ndim == 0 or x.ndim > 2 or x.shape[-1] != w.size:
         raise InvalidValueError(f"scores: expected {w.size} measures per respondent, got shape "
                                 f"{x.shape}", field="scores")
     low, high = float(scale[0]), float(scale[1])
