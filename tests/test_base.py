@@ -373,3 +373,29 @@ def test_first_purchase_is_the_earliest_time_whatever_the_row_order() -> None:
     assert base.first_purchase.astype(str).tolist() == ["2020-01-01T23:00:00.000000",
                                                         "2020-01-05T07:00:00.000000"]
     assert base.frequency.tolist() == [1, 0]
+
+
+def test_margin_is_summed_per_period_and_follows_splits() -> None:
+    log = LOG.assign(margin=[2.0, -1.0, 1.5, 0.5])
+    base = _base(log, margin="margin", freq="M")
+    assert base.history is not None
+    assert base.history.margin is not None
+    assert base.history.margin.tolist() == [2.0, -1.0, 1.5, 0.5]
+    split = base.calibration_holdout("2020-01-31")
+    assert split.calibration.history is not None
+    assert split.calibration.history.margin is not None
+    assert split.calibration.history.margin.tolist() == [2.0, 1.5]
+    assert _base(log).history is not None
+    assert _base(log).history.margin is None  # type: ignore[union-attr]
+
+
+def test_margin_problems_are_named() -> None:
+    with pytest.raises(crmcore.InvalidValueError, match="'margin' \\(margin\\) is missing or not "
+                                                        "finite at row 2"):
+        _base(LOG.assign(margin=[1.0, 2.0, np.nan, 1.0]), margin="margin")
+    records = [crmcore.Transaction(1, dt.datetime(2020, 1, 1), 5.0, margin=1.0),
+               crmcore.Transaction(1, dt.datetime(2020, 1, 2), 5.0)]
+    with pytest.raises(crmcore.InvalidValueError, match="Transaction.margin is missing at row 1"):
+        crmcore.CustomerBase.from_transactions(records, margin="margin")
+    with pytest.raises(crmcore.UnknownColumnError, match="'profit' \\(given as margin\\)"):
+        _base(LOG, margin="profit")

@@ -58,7 +58,8 @@ class PurchaseHistory:
 
     Customer ``i``'s periods are ``period[indptr[i]:indptr[i + 1]]`` (ascending, absolute
     period numbers of ``freq``; :func:`period_start` turns them into dates), with
-    ``count`` transactions worth ``amount`` in each.
+    ``count`` transactions worth ``amount`` in each, and their contribution ``margin`` when the
+    log recorded one (``None`` otherwise).
     """
 
     indptr: _IntArray
@@ -66,6 +67,7 @@ class PurchaseHistory:
     count: _IntArray
     amount: _FloatArray
     freq: str
+    margin: _FloatArray | None = None
 
     @property
     def n_customers(self) -> int:
@@ -89,6 +91,7 @@ class PurchaseHistory:
         return PurchaseHistory(
             indptr=indptr, period=self.period[entries], count=self.count[entries],
             amount=self.amount[entries], freq=self.freq,
+            margin=None if self.margin is None else self.margin[entries],
         )
 
     def until(self, last_period: int) -> PurchaseHistory:
@@ -99,7 +102,8 @@ class PurchaseHistory:
         kept = np.where(np.diff(self.indptr) > 0, kept, 0)
         indptr = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
         return PurchaseHistory(indptr=indptr, period=self.period[keep], count=self.count[keep],
-                               amount=self.amount[keep], freq=self.freq)
+                               amount=self.amount[keep], freq=self.freq,
+                               margin=None if self.margin is None else self.margin[keep])
 
 
 def _ranges(starts: _IntArray, lengths: _IntArray) -> _IntArray:
@@ -194,6 +198,7 @@ class CustomerBase:
         time_unit: str | None = None,
         observation_end: dt.datetime | dt.date | str | np.datetime64 | None = None,
         datetime_format: str | None = None,
+        margin: str | None = None,
     ) -> CustomerBase:
         """Summarise a transaction log, one row per customer.
 
@@ -218,6 +223,11 @@ class CustomerBase:
         datetime_format:
             ``strptime`` format for date strings that are not ISO 8601, or for integer dates
             such as ``19970101`` (``"%Y%m%d"``).
+        margin:
+            Column of contribution margin per transaction (revenue minus variable cost; may be
+            negative). Summed per period into ``history.margin`` for historical value. With a
+            list of :class:`crmcore.Transaction`, pass any non-``None`` value (e.g.
+            ``"margin"``) to use ``Transaction.margin``, which every transaction must then have.
 
         Raises
         ------
@@ -231,7 +241,7 @@ class CustomerBase:
         factor = unit_factor(freq, unit)
         columns = read_transactions(
             data, customer_id=customer_id, datetime=datetime, monetary_value=monetary_value,
-            datetime_format=datetime_format,
+            datetime_format=datetime_format, margin=margin,
         )
         ids, times = columns.customer_id, columns.at
         amounts = columns.amount if columns.amount is not None else np.zeros(len(ids))
@@ -277,6 +287,8 @@ class CustomerBase:
             count=np.diff(np.append(starts, len(order))).astype(np.int64),
             amount=np.add.reduceat(amounts[order], starts),
             freq=freq,
+            margin=None if columns.margin is None else np.add.reduceat(columns.margin[order],
+                                                                       starts),
         )
         # Each customer's first purchase time: the earliest time in their first period's entry.
         times_sorted = times[order]

@@ -38,6 +38,7 @@ class TransactionColumns:
     at: NDArray[np.datetime64]
     amount: NDArray[np.float64] | None
     time_zone: str | None
+    margin: NDArray[np.float64] | None = None
 
 
 def read_transactions(
@@ -47,10 +48,11 @@ def read_transactions(
     datetime: str,
     monetary_value: str | None,
     datetime_format: str | None = None,
+    margin: str | None = None,
 ) -> TransactionColumns:
     """Read and check a transaction log; see :meth:`crmcore.CustomerBase.from_transactions`."""
     if isinstance(data, list | tuple | Iterator):
-        return _from_objects(data)
+        return _from_objects(data, with_margin=margin is not None)
     try:
         frame: Any = nw.from_native(data)
     except TypeError as exc:
@@ -63,7 +65,7 @@ def read_transactions(
         frame = frame.collect()
     columns = list(frame.columns)
     for role, name in (("customer_id", customer_id), ("datetime", datetime),
-                       ("monetary_value", monetary_value)):
+                       ("monetary_value", monetary_value), ("margin", margin)):
         if name is not None and name not in columns:
             raise UnknownColumnError(name, columns, role=role)
     if len(frame) == 0:
@@ -73,10 +75,12 @@ def read_transactions(
     times, zone = _read_times(frame[datetime], datetime, datetime_format)
     amounts = None if monetary_value is None else _read_amounts(frame[monetary_value],
                                                                  monetary_value)
-    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone)
+    margins = None if margin is None else _read_margins(frame[margin], margin)
+    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone,
+                              margin=margins)
 
 
-def _from_objects(records: Iterable[object]) -> TransactionColumns:
+def _from_objects(records: Iterable[object], *, with_margin: bool) -> TransactionColumns:
     items = list(records)
     if not items:
         raise EmptyDataError("no transactions given", field="data")
@@ -91,7 +95,18 @@ def _from_objects(records: Iterable[object]) -> TransactionColumns:
     times, zone = _python_datetimes([t.at for t in transactions], "at")
     amounts = np.fromiter((t.amount for t in transactions), dtype=np.float64,
                           count=len(transactions))
-    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone)
+    margins = None
+    if with_margin:
+        missing = [i for i, t in enumerate(transactions) if t.margin is None]
+        if missing:
+            raise InvalidValueError(
+                f"Transaction.margin is missing at {describe_rows(missing)}; give every "
+                "transaction a margin, or none of them",
+                field="margin", rows=missing,
+            )
+        margins = np.asarray([t.margin for t in transactions], dtype=np.float64)
+    return TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone,
+                              margin=margins)
 
 
 def _id_array(values: list[Any], column: str) -> NDArray[Any]:
@@ -246,5 +261,22 @@ def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
             f"(first: {values[negative[0]]!r}); amounts must be >= 0 (record returns apart "
             "from purchases)",
             field=column, rows=negative.tolist(),
+        )
+    return values
+
+
+def _read_margins(series: Any, column: str) -> NDArray[np.float64]:
+    """Margins may be negative (a sale below cost) but must be present and finite."""
+    if not series.dtype.is_numeric():
+        raise InvalidValueError(
+            f"column {column!r} (margin) has type {series.dtype}; expected numbers", field=column
+        )
+    nulls = _positions(series.is_null())
+    values = np.asarray(series.cast(nw.Float64).to_numpy(), dtype=np.float64)
+    missing = np.union1d(nulls, np.flatnonzero(~np.isfinite(values)))
+    if len(missing):
+        raise InvalidValueError(
+            f"column {column!r} (margin) is missing or not finite at {describe_rows(missing)}",
+            field=column, rows=missing.tolist(),
         )
     return values

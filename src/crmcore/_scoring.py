@@ -289,7 +289,8 @@ def score(
         ``Scores.notes`` says so.
     margin:
         Contribution margin rate (revenue minus variable cost, over revenue), one for all or
-        one per customer, used for every value part.
+        one per customer, used for every value part; except that historical value uses the
+        margins recorded per transaction when the base has them (``history.margin``).
     discount_rate:
         Discount rate per ``time_unit``: past margin is compounded at it (historical value),
         future margin discounted (current value).
@@ -375,7 +376,9 @@ def score(
         notes.append("no historical value: the base has no purchase history (built from a "
                      "summary)")
     else:
-        past = historical_value(base, margin=margins, discount_rate=discount_rate,
+        recorded = base.history.margin is not None  # realised margins beat an assumed rate
+        past = historical_value(base, margin=None if recorded else margins,
+                                discount_rate=discount_rate,
                                 time_unit=time_unit)
 
     potential = (potential_model or WalletReferralPotential()).estimate(

@@ -53,6 +53,22 @@ def test_historical_value_by_hand() -> None:
     assert hv.tolist() == pytest.approx([75.0, 1.0])
 
 
+def test_historical_value_from_recorded_margins() -> None:
+    t0 = dt.datetime(2024, 1, 1)
+    records = [
+        crmcore.Transaction("a", t0, 100.0, margin=30.0),
+        crmcore.Transaction("a", t0 + dt.timedelta(days=28), 50.0, margin=-5.0),
+        crmcore.Transaction("b", t0 + dt.timedelta(days=29), 10.0, margin=2.0),
+    ]
+    base = crmcore.CustomerBase.from_transactions(records, freq="W", margin="margin",
+                                                  observation_end="2024-02-02")
+    hv = historical_value(base, discount_rate=0.01)
+    assert hv.tolist() == pytest.approx([30.0 * 1.01**4 - 5.0, 2.0])
+    without = crmcore.CustomerBase.from_transactions(records, freq="W")
+    with pytest.raises(crmcore.DataError, match="has none: build it with from_transactions"):
+        historical_value(without, discount_rate=0.01)
+
+
 def test_historical_value_on_cdnow_against_the_raw_log(cdnow: crmcore.CustomerBase) -> None:
     # Independent reference: compound every raw transaction of the 39-week calibration
     # (Fader, Hardie & Lee 2005) to 1997-09-30 at 0.2% a week, with pandas.

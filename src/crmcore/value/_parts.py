@@ -90,7 +90,7 @@ def _history_of(base: CustomerBase, what: str) -> tuple[Any, str, np.datetime64]
 def historical_value(
     base: CustomerBase,
     *,
-    margin: float | ArrayLike,
+    margin: float | ArrayLike | None = None,
     discount_rate: float,
     time_unit: str | None = None,
 ) -> _FloatArray:
@@ -109,9 +109,9 @@ def historical_value(
     base:
         A base built from transactions (the purchase history is needed).
     margin:
-        Contribution margin rate, one for all or one per customer. The purchase history holds
-        revenue per period only; margin per purchase would need a margin column in
-        :class:`crmcore.PurchaseHistory`.
+        Contribution margin rate, one for all or one per customer, applied to the revenue of
+        each period; or ``None`` to use the margins recorded per transaction
+        (``CustomerBase.from_transactions(..., margin=...)``, kept in ``history.margin``).
     discount_rate:
         Rate per ``time_unit`` at which past margin is compounded (> -1; 0 sums the margin).
     time_unit:
@@ -132,11 +132,21 @@ def historical_value(
     history, freq, end = _history_of(base, "historical_value")
     unit = check_unit(base.time_unit if time_unit is None else time_unit, argument="time_unit")
     rate = _check_rate(discount_rate)
-    rates = margin_rates(margin, len(base))
     end_period = int(period_index(np.asarray([end]), freq)[0])
     elapsed = (end_period - history.period) * unit_factor(freq, unit)
     owner = history.customer_of_entry()
-    compounded = history.amount * rates[owner] * np.power(1.0 + rate, elapsed)
+    if margin is None:
+        if history.margin is None:
+            raise DataError(
+                "historical_value(margin=None) uses the margins recorded per transaction, but "
+                "this base has none: build it with from_transactions(..., margin=<column>) or "
+                "give a margin rate",
+                field="margin",
+            )
+        realised = history.margin
+    else:
+        realised = history.amount * margin_rates(margin, len(base))[owner]
+    compounded = realised * np.power(1.0 + rate, elapsed)
     result = np.bincount(owner, weights=compounded, minlength=len(base))
     return _readonly(result.astype(np.float64))
 
