@@ -224,3 +224,19 @@ def test_batch_indicators_match_a_per_customer_reference(
         expected_cv = np.std(gaps, ddof=1) / np.mean(gaps) if len(gaps) >= 3 else np.nan
         np.testing.assert_allclose(cv[row], expected_cv, atol=1e-12)
         assert np.isnan(rate[row]) or 0.0 <= rate[row] <= 1.0
+
+
+def test_promotion_flags_with_missing_values_in_a_frame() -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({
+        "customer_id": ["a", "a", "a", "b"],
+        "on_promotion": pandas.array([True, pandas.NA, False, pandas.NA], dtype="boolean"),
+    })
+    np.testing.assert_allclose(promotion_share(frame, ["a", "b"]), [0.5, np.nan])
+    bad = pandas.DataFrame({"customer_id": ["a"], "on_promotion": ["yes"]})
+    with pytest.raises(crmcore.InvalidValueError, match=r"column 'on_promotion' must hold "
+                                                        r"booleans"):
+        promotion_share(bad, ["a"])
+    numbers = pandas.DataFrame({"customer_id": ["a"], "on_promotion": [2.0]})
+    with pytest.raises(crmcore.InvalidValueError, match=r"must hold booleans; not at row 0"):
+        promotion_share(numbers, ["a"])

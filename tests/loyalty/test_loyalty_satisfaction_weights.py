@@ -62,3 +62,18 @@ def test_entropy_weights_on_the_indicator_matrix() -> None:
     w = result.weights / result.weights.sum()
     expected = 100 * (w[0] * matrix[:, 0] + w[1] * matrix[:, 1] + w[2] * (1 - matrix[:, 2]))
     np.testing.assert_allclose(index, expected)
+
+
+def test_a_model_with_ahp_weights_scores_saves_and_loads() -> None:
+    import crmcore
+    from crmcore.loyalty import WeightedLoyaltyIndex
+
+    judgements = ahp(MATRIX, labels=NAMES)
+    model = WeightedLoyaltyIndex(weights=judgements)
+    again = WeightedLoyaltyIndex.from_json(model.to_json())
+    np.testing.assert_allclose(again.index(VALUES), model.index(VALUES))
+    base = crmcore.CustomerBase.from_summary(["a"], [1], [2.0], [4.0])
+    with pytest.raises(crmcore.SerializationError, match=r"only weights that name"):
+        WeightedLoyaltyIndex(weights=ahp(MATRIX)).to_json()
+    with pytest.raises(crmcore.InvalidValueError, match=r"must name them"):
+        WeightedLoyaltyIndex(weights=ahp(MATRIX)).score(base)

@@ -123,11 +123,16 @@ def _transaction_columns(
     if on_promotion is not None:
         flags = frame[on_promotion].to_numpy()
         try:
-            result["on_promotion"] = np.array(
-                [np.nan if f is None else float(f) for f in flags.tolist()], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"column {on_promotion!r} must hold booleans: {exc}",
-                                    field=on_promotion) from exc
+            result["on_promotion"] = np.asarray(flags, dtype=np.float64)
+        except (TypeError, ValueError):
+            # Nullable booleans arrive as objects with a missing marker (None, pd.NA, NaN).
+            try:
+                result["on_promotion"] = np.array(
+                    [np.nan if f is None or type(f).__name__ == "NAType" else float(f)
+                     for f in flags.tolist()], dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(f"column {on_promotion!r} must hold booleans: {exc}",
+                                        field=on_promotion) from exc
         bad = np.flatnonzero(~np.isnan(result["on_promotion"])
                              & ~np.isin(result["on_promotion"], (0.0, 1.0)))
         if len(bad):

@@ -15,13 +15,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
-from crmcore._errors import SerializationError
+from crmcore._errors import InvalidValueError, SerializationError
 from crmcore._serialization import dump_document, load_document
 from crmcore._types import Relationship, SurveyResponse
 from crmcore.loyalty._derive import attitudinal_indicators, behavioural_indicators
 from crmcore.loyalty._index import LoyaltyBreakdown, loyalty_breakdown
 from crmcore.loyalty._indicators import INDICATOR_NAMES, resolve_scales
-from crmcore.loyalty._weighted import read_weights
+from crmcore.loyalty._weighted import read_weights, unwrap_weights
 
 __all__ = ["WeightedLoyaltyIndex"]
 
@@ -132,11 +132,15 @@ class WeightedLoyaltyIndex:
         The indicators the model's ``weights`` do not mention are left out (weights given as a
         mapping select the indicators; ``None`` uses all that can be derived).
         """
+        weights = unwrap_weights(self.weights, known=INDICATOR_NAMES)
+        if weights is not None and not isinstance(weights, Mapping):
+            raise InvalidValueError(
+                "score derives its indicators from the data, so the model's weights must name "
+                "them: give a mapping indicator -> weight (or an AHP result labelled with "
+                "indicator names), not bare weights", field="weights",
+            )
         found = self.indicators(base, transactions=transactions, responses=responses,
                                 category_spend=category_spend, monetary_value=monetary_value)
-        weights = self.weights
-        if weights is not None and not isinstance(weights, Mapping):
-            weights = getattr(weights, "weights", weights)
         if isinstance(weights, Mapping):
             found = {name: values for name, values in found.items() if name in weights}
         return self.breakdown(found)
@@ -176,11 +180,11 @@ class WeightedLoyaltyIndex:
         """The model as a JSON document (schema version 1); weights are saved as given."""
         weights: dict[str, float] | None = None
         if self.weights is not None:
-            given = self.weights if isinstance(self.weights, Mapping) else getattr(
-                self.weights, "weights", None)
+            given = unwrap_weights(self.weights, known=INDICATOR_NAMES)
             if not isinstance(given, Mapping):
-                raise SerializationError("only weights given as a mapping indicator -> weight "
-                                         "can be saved")
+                raise SerializationError("only weights that name their indicators (a mapping, "
+                                         "or an AHP result labelled with indicator names) can "
+                                         "be saved")
             read_weights(given, tuple(given), known=INDICATOR_NAMES, field="weights")
             weights = {str(name): float(value) for name, value in given.items()}
         items = None if self.survey_items is None else {

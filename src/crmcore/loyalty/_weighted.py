@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, describe_rows
 from crmcore.loyalty._errors import IndicatorScaleError, UnknownIndicatorError
 
-__all__ = ["aggregate", "orient", "read_table", "read_weights"]
+__all__ = ["aggregate", "orient", "read_table", "read_weights", "unwrap_weights"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -91,6 +91,19 @@ def _as_mapping(values: object, *, field: str) -> Mapping[str, Any]:
     return {str(name): frame[name].to_numpy() for name in frame.columns}
 
 
+def unwrap_weights(weights: object, *, known: Sequence[str]) -> object:
+    """The weights inside a result object (anything with a ``weights`` attribute, such as an
+    AHP or entropy result): a mapping by label when its ``labels`` are all known input names,
+    else the bare weights. Anything else is returned as it is."""
+    if weights is None or isinstance(weights, Mapping) or not hasattr(weights, "weights"):
+        return weights
+    labels = getattr(weights, "labels", None)
+    values = weights.weights
+    if labels is not None and len(labels) > 0 and all(label in known for label in labels):
+        return dict(zip(labels, np.asarray(values, dtype=np.float64).tolist(), strict=True))
+    return values
+
+
 def read_weights(
     weights: object, given: tuple[str, ...], *, known: Sequence[str], field: str
 ) -> tuple[FloatArray, dict[str, float]]:
@@ -101,15 +114,7 @@ def read_weights(
     one of those (such as an AHP result; when its ``labels`` are all input names, the weights
     are read by label). Weights are finite and non-negative; only their ratios matter.
     """
-    if weights is not None and not isinstance(weights, Mapping) and hasattr(weights, "weights"):
-        # An AHP result whose items were labelled with the input names is read by label.
-        labels = getattr(weights, "labels", None)
-        values = weights.weights
-        if labels is not None and len(labels) > 0 and all(label in known for label in labels):
-            weights = dict(zip(labels, np.asarray(values, dtype=np.float64).tolist(),
-                               strict=True))
-        else:
-            weights = values
+    weights = unwrap_weights(weights, known=known)
     if weights is None:
         scheme = dict.fromkeys(known, 1.0)
     elif isinstance(weights, Mapping):
