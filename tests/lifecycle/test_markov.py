@@ -185,6 +185,14 @@ def test_fit_estimates_a_recency_chain_from_cdnow() -> None:
     state = recency_state(base, 5, freq="M")
     np.testing.assert_allclose(values, model.values()[state - 1])
     assert isinstance(crmcore.get_model("value", "markov", n_states=3), MarkovCLV)
+    # Expected purchase months over the next year: the first column of P + P^2 + ... + P^12.
+    expected = model.expected_purchases(base, 12)
+    powers = sum(np.linalg.matrix_power(matrix, t) for t in range(1, 13))
+    np.testing.assert_allclose(expected, np.asarray(powers)[state - 1, 0])
+    assert np.all(expected[state == 1] >= expected[state == 5].max())
+    np.testing.assert_array_equal(model.expected_purchases(base, 0), 0.0)
+    with pytest.raises(InvalidValueError, match="periods must be a whole number"):
+        model.expected_purchases(base, -1)
 
 
 def test_markov_is_a_value_model(plugin_manager: pluggy.PluginManager) -> None:
@@ -242,6 +250,8 @@ def test_other_misuse_is_named() -> None:
         chain.values(-1)
     with pytest.raises(NotFittedError, match="recency chain from fit"):
         chain.customer_values(load_cdnow())
+    with pytest.raises(NotFittedError, match="recency chain from fit"):
+        chain.expected_purchases(load_cdnow(), 3)
     with pytest.raises(InvalidValueError, match="unknown state 'x'"):
         chain.state_distribution("x", 1)
     with pytest.raises(InvalidValueError, match="states must be 1 distinct names"):

@@ -364,6 +364,37 @@ class MarkovCLV:
         state = recency_state(base, len(self.states_), freq=self.freq_)
         return self.values(horizon)[state - 1]
 
+    def expected_purchases(self, base: CustomerBase, periods: int) -> _FloatArray:
+        """Expected number of periods with a purchase in the next ``periods`` periods, per
+        customer, from their current recency state (chains from :meth:`fit`):
+        $\\sum_{\\tau=1}^{t} (P^{\\tau})_{s,1}$.
+
+        A recency chain says nothing of whether a customer is still "alive" (a silent customer
+        may always come back), so unlike BG/NBD this model offers no P(alive).
+
+        Raises
+        ------
+        NotFittedError
+            The chain was not estimated by :meth:`fit`.
+        InvalidValueError
+            ``periods`` is not a whole number >= 0.
+        """
+        if getattr(self, "counts_", None) is None:
+            raise NotFittedError("expected_purchases needs a recency chain from fit(base)")
+        if isinstance(periods, bool) or not isinstance(periods, int) or periods < 0:
+            raise InvalidValueError(f"periods must be a whole number >= 0, got {periods!r}",
+                                    field="periods")
+        matrix, _ = self._fitted()
+        column = np.zeros(len(matrix))
+        column[0] = 1.0
+        total = np.zeros(len(matrix))
+        for _ in range(periods):  # t matrix-vector products, independent of customers
+            column = matrix @ column
+            total += column
+        state = recency_state(base, len(self.states_), freq=self.freq_)
+        result: _FloatArray = total[state - 1]
+        return result
+
     # -- persistence ----------------------------------------------------------------------
 
     def to_json(self) -> str:
