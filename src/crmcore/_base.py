@@ -129,11 +129,43 @@ def compress_rows(
     arrays = [np.asarray(c) for c in columns]
     if not arrays:
         raise ValueError("compress_rows needs at least one column")
+    fast = _compress_by_codes(arrays)
+    if fast is not None:
+        return fast
     stacked = np.column_stack([a.astype(np.float64) for a in arrays])
     unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True,
                                         return_counts=True)
     restored = tuple(unique[:, k].astype(arrays[k].dtype) for k in range(len(arrays)))
     return restored, counts.astype(np.float64), inverse.reshape(-1).astype(np.int64)
+
+
+def _compress_by_codes(
+    arrays: list[NDArray[Any]],
+) -> tuple[tuple[NDArray[Any], ...], _FloatArray, _IntArray] | None:
+    """``compress_rows`` through one integer key per row (each column's rank among its own
+    unique values, combined in mixed radix): 1-D sorts instead of a sort of whole rows, several
+    times faster at a million rows. ``None`` when the key would overflow or values are NaN."""
+    values = [a.astype(np.float64).reshape(-1) for a in arrays]
+    if any(np.isnan(v).any() for v in values):
+        return None
+    uniques, codes = [], []
+    for v in values:
+        u, c = np.unique(v, return_inverse=True)
+        uniques.append(u)
+        codes.append(c.reshape(-1).astype(np.int64))
+    if float(np.prod([float(len(u)) for u in uniques])) >= 2.0**62:
+        return None
+    key = codes[0]
+    for u, c in zip(uniques[1:], codes[1:], strict=True):
+        key = key * len(u) + c
+    unique_key, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    restored = []
+    for k in range(len(arrays) - 1, -1, -1):
+        radix = len(uniques[k])
+        restored.append(uniques[k][unique_key % radix].astype(arrays[k].dtype))
+        unique_key = unique_key // radix
+    return (tuple(reversed(restored)), counts.astype(np.float64),
+            inverse.reshape(-1).astype(np.int64))
 
 
 @attrs.frozen(eq=False)
