@@ -47,38 +47,50 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
 
     # -- likelihood ------------------------------------------------------------------------
 
+    def _prepare_data(self, data: tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
+        # the special functions depend on a pattern only through x, which takes few values
+        x = data[0]
+        unique_x, inverse = np.unique(x, return_inverse=True)
+        return (*data[:3], unique_x, inverse.astype(np.float64))
+
     def _log_likelihood_terms(
         self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
     ) -> tuple[FloatArray, FloatArray | None]:
         r, alpha, a, b = params
-        x, tx, t_obs = data
+        if len(data) < 5:
+            data = self._prepare_data(data)
+        x, tx, t_obs, ux, inverse = data
+        inv = inverse.astype(np.intp)
         # BG/NBD (FHL 2005, eq. 6):  L = B(a, b+x)/B(a,b) * NB-part(T)
         #                              + [x > 0] B(a+1, b+x-1)/B(a,b) * NB-part(t_x)
         # MBG/NBD (Batislam et al. 2007): B(a, b+x+1) and B(a+1, b+x), second term for all x.
         shift = 1.0 if self._modified else 0.0
-        has_second = np.ones_like(x, dtype=bool) if self._modified else x > 0
+        has_second = np.ones_like(ux, dtype=bool) if self._modified else ux > 0
+        b_first = b + ux + shift
+        b_second = np.where(has_second, b_first - 1.0, 1.0)
+        beta_first = betaln(a, b_first)
+        beta_second = np.where(has_second, betaln(a + 1.0, b_second), -np.inf)
         log_alpha_T = np.log(alpha + t_obs)
         log_alpha_tx = np.log(alpha + tx)
-        first = betaln(a, b + x + shift) - (r + x) * log_alpha_T
-        b_second = np.where(has_second, b + x + shift - 1.0, 1.0)
-        second = np.where(has_second, betaln(a + 1.0, b_second) - (r + x) * log_alpha_tx,
-                          -np.inf)
+        rx = r + x
+        first = beta_first[inv] - rx * log_alpha_T
+        second = beta_second[inv] - rx * log_alpha_tx
         top = np.maximum(first, second)
         e1, e2 = np.exp(first - top), np.exp(second - top)
         total = e1 + e2
-        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-        ll = common + top + np.log(total)
+        common_u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        ll = common_u[inv] + top + np.log(total)
         if not gradient:
             return ll, None
-        w1, w2 = e1 / total, e2 / total
-        psi_ab = digamma(a + b)
-        psi_abx = digamma(a + b + x + shift)
-        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * log_alpha_T - w2 * log_alpha_tx
-        d_alpha = r / alpha - (r + x) * (w1 / (alpha + t_obs) + w2 / (alpha + tx))
-        d_a = (-(digamma(a) - psi_ab) + w1 * (digamma(a) - psi_abx)
-               + w2 * (digamma(a + 1.0) - psi_abx))
-        d_b = (-(digamma(b) - psi_ab) + w1 * (digamma(b + x + shift) - psi_abx)
-               + w2 * (np.where(has_second, digamma(b_second), 0.0) - psi_abx))
+        w1 = e1 / total
+        w2 = 1.0 - w1
+        psi_abx = digamma(a + b + ux + shift)
+        d_r = ((digamma(r + ux) - digamma(r) + np.log(alpha))[inv]
+               - w1 * log_alpha_T - w2 * log_alpha_tx)
+        d_alpha = r / alpha - rx * (w1 / (alpha + t_obs) + w2 / (alpha + tx))
+        d_a = (digamma(a + b) - psi_abx)[inv] + w2 * (digamma(a + 1.0) - digamma(a))
+        d_b = ((digamma(a + b) - digamma(b) - psi_abx + digamma(b_first))[inv]
+               + w2 * (np.where(has_second, digamma(b_second), 0.0) - digamma(b_first))[inv])
         return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
 
     # -- predictions -----------------------------------------------------------------------
