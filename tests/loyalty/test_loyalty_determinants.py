@@ -124,3 +124,17 @@ def test_determinant_bad_input() -> None:
                                                   r"determinant 'loyalty'"):
         determinant_index({"trust": [0.3]}, "decline",
                           stage_weights={s: {"loyalty": 1} for s in STAGE_NAMES})
+
+
+def test_determinant_enum_members_with_hyphenated_values_are_read() -> None:
+    class Driver(enum.Enum):  # stands in for the lifecycle package's determinant enum
+        PERCEIVED_VALUE = "perceived-value"
+        SWITCHING_COST = "switching-cost"
+
+    by_enum = determinant_index({Driver.PERCEIVED_VALUE: [0.2], Driver.SWITCHING_COST: [0.8]},
+                                "decline", scales={Driver.SWITCHING_COST: (0, 1)})
+    # decline: value 1, switching cost 2: 100 * (0.2 + 2 * 0.8) / 3 = 60.
+    np.testing.assert_allclose(by_enum.index, [60.0])
+    assert by_enum.names == ("perceived_value", "switching_cost")
+    table = {s: {Driver.PERCEIVED_VALUE: 1.0} for s in STAGE_NAMES}
+    assert stage_weights("decline", table)["perceived_value"] == 1.0

@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.loyalty._errors import UnknownIndicatorError
 from crmcore.loyalty._indicators import resolve_scales
-from crmcore.loyalty._weighted import aggregate, orient, read_table
+from crmcore.loyalty._weighted import aggregate, as_mapping, orient, read_table
 
 __all__ = [
     "DEFAULT_STAGE_WEIGHTS",
@@ -96,9 +96,17 @@ seed 001's text; :func:`stage_weights` normalises a row to sum 1."""
 _ALL_FAVOUR = dict.fromkeys(DETERMINANT_NAMES, True)
 
 
-def _check_table(table: Mapping[str, Mapping[str, float]]) -> NDArray[np.float64]:
+def _name(key: object) -> object:
+    """A determinant or stage key as crmcore spells it here: enum members by their ``value``,
+    hyphens as underscores (so the lifecycle package's ``"perceived-value"`` reads too)."""
+    key = getattr(key, "value", key)
+    return key.replace("-", "_") if isinstance(key, str) else key
+
+
+def _check_table(table: Mapping[Any, Mapping[Any, float]]) -> NDArray[np.float64]:
     """The stage table as a ``(stage, determinant)`` matrix of weights summing to 1 per row."""
     matrix = np.zeros((len(STAGE_NAMES), len(DETERMINANT_NAMES)))
+    table = {_name(stage): {_name(k): v for k, v in row.items()} for stage, row in table.items()}
     for stage, row in table.items():
         if stage not in STAGE_NAMES:
             raise InvalidValueError(f"stage_weights: unknown stage {stage!r}; stages: "
@@ -126,7 +134,7 @@ def _check_table(table: Mapping[str, Mapping[str, float]]) -> NDArray[np.float64
 
 
 def stage_weights(
-    stage: object, table: Mapping[str, Mapping[str, float]] | None = None
+    stage: object, table: Mapping[Any, Mapping[Any, float]] | None = None
 ) -> dict[str, float]:
     """The weight of each determinant at one lifecycle stage, summing to 1.
 
@@ -198,8 +206,8 @@ def determinant_index(
     determinants: object,
     stages: ArrayLike,
     *,
-    stage_weights: Mapping[str, Mapping[str, float]] | None = None,
-    scales: Mapping[str, tuple[float, float]] | None = None,
+    stage_weights: Mapping[Any, Mapping[Any, float]] | None = None,
+    scales: Mapping[Any, tuple[float, float]] | None = None,
 ) -> DeterminantBreakdown:
     """Loyalty drive (0-100) from the four determinants, weighted by each customer's stage.
 
@@ -218,7 +226,9 @@ def determinant_index(
     ----------
     determinants:
         Determinant name -> values per customer (mapping or data frame); names from
-        :data:`DETERMINANT_NAMES`, any subset; NaN marks a missing value. Satisfaction can be
+        :data:`DETERMINANT_NAMES` (or enum members whose ``value`` is such a name, hyphens
+        read as underscores, as in the lifecycle package's determinant enum), any subset;
+        NaN marks a missing value. Satisfaction can be
         an index from :mod:`crmcore.satisfaction` on ``scales={"satisfaction": (0, 100)}``.
     stages:
         Each customer's lifecycle stage: names of :data:`STAGE_NAMES` or the lifecycle enum's
@@ -239,10 +249,13 @@ def determinant_index(
         lengths that differ, or a customer whose stage gives no weight to any determinant
         present.
     """
-    names, matrix = read_table(determinants, known=DETERMINANT_NAMES, field="determinants",
+    columns_in = {_name(k): v for k, v in as_mapping(determinants, field="determinants").items()}
+    names, matrix = read_table(columns_in, known=DETERMINANT_NAMES, field="determinants",
                                noun="determinant")
     table = _check_table(DEFAULT_STAGE_WEIGHTS if stage_weights is None else stage_weights)
-    all_scales = resolve_scales(scales, known=DETERMINANT_NAMES, field="scales",
+    all_scales = resolve_scales(None if scales is None else {_name(k): v for k, v in
+                                                             scales.items()},
+                                known=DETERMINANT_NAMES, field="scales",
                                 noun="determinant")
     stage_array = np.asarray(stages, dtype=object)
     if stage_array.ndim == 0:

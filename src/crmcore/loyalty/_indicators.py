@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -139,7 +139,7 @@ def check_scale(name: str, scale: object, *, field: str) -> Scale:
 
 
 def resolve_scales(
-    scales: Mapping[str, object] | None,
+    scales: Mapping[Any, object] | None,
     *,
     known: tuple[str, ...] = INDICATOR_NAMES,
     defaults: Mapping[str, Scale] | None = None,

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, describe_rows
 from crmcore.loyalty._errors import IndicatorScaleError, UnknownIndicatorError
 
-__all__ = ["aggregate", "orient", "read_table", "read_weights", "unwrap_weights"]
+__all__ = ["aggregate", "as_mapping", "orient", "read_table", "read_weights", "unwrap_weights"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -35,7 +35,7 @@ def read_table(
     ``values`` is a mapping of name -> array (one value per customer) or a data frame that
     narwhals reads (pandas, polars, pyarrow), whose columns are the names.
     """
-    columns = _as_mapping(values, field=field)
+    columns = as_mapping(values, field=field)
     if not columns:
         raise EmptyDataError(f"{field} is empty; give at least one of: {', '.join(known)}",
                              field=field)
@@ -76,7 +76,8 @@ def read_table(
     return tuple(names), np.column_stack(arrays)
 
 
-def _as_mapping(values: object, *, field: str) -> Mapping[str, Any]:
+def as_mapping(values: object, *, field: str) -> Mapping[Any, Any]:
+    """A mapping as it is; a data frame (narwhals-readable) as column name -> numpy array."""
     if isinstance(values, Mapping):
         return values
     import narwhals.stable.v2 as nw
