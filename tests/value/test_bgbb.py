@@ -269,3 +269,12 @@ def test_long_histories_are_evaluated_in_blocks(monkeypatch: pytest.MonkeyPatch)
     assert blocks_grad is not None
     np.testing.assert_allclose(blocks_grad, whole_grad, rtol=1e-10)
     assert np.isfinite(whole).all()
+
+
+@given(params=st.tuples(*[st.floats(1e-3, 1e3)] * 4))
+def test_json_round_trip_of_any_parameters(params: tuple[float, float, float, float]) -> None:
+    model = BGBB.from_params(**_params(dict(zip(BGBB.param_names, params, strict=True))))
+    loaded = BGBB.from_json(model.to_json())
+    assert loaded.params_ == model.params_
+    np.testing.assert_array_equal(loaded.p_alive([1, 0], [3, 0], [6, 6]),
+                                  model.p_alive([1, 0], [3, 0], [6, 6]))

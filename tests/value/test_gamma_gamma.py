@@ -150,3 +150,11 @@ def test_identical_spend_raises_convergence_error() -> None:
     with pytest.raises(crmcore.ConvergenceError) as info:
         GammaGamma().fit([1, 1, 1], [10.0, 10.0, 10.0])
     assert info.value.diagnostics
+
+
+@given(params=st.tuples(st.floats(1e-3, 1e3), st.floats(1.001, 1e3), st.floats(1e-3, 1e3)))
+def test_json_round_trip_of_any_parameters(params: tuple[float, float, float]) -> None:
+    model = GammaGamma.from_params(p=params[0], q=params[1], v=params[2])
+    loaded = GammaGamma.from_json(model.to_json())
+    assert loaded.params_ == model.params_
+    assert loaded.mean_spend_ == model.mean_spend_

@@ -192,3 +192,11 @@ def test_fit_recovers_simulated_parameters(seed: int) -> None:
     se = model.standard_errors_
     for name, value in truth.items():
         assert abs(model.params_[name] - value) < 3.5 * se[name], name
+
+
+@given(alpha=st.floats(1e-3, 1e3), beta=st.floats(1e-3, 1e3))
+def test_json_round_trip_of_any_parameters(alpha: float, beta: float) -> None:
+    model = ShiftedBetaGeometric.from_params(alpha=alpha, beta=beta)
+    loaded = ShiftedBetaGeometric.from_json(model.to_json())
+    assert loaded.params_ == model.params_
+    np.testing.assert_array_equal(loaded.survival([0, 5]), model.survival([0, 5]))
