@@ -148,3 +148,19 @@ def test_one_relationship_goes_through_the_batch_path() -> None:
     one = model.score_relationship(relationship, category_spend=60.0)
     np.testing.assert_allclose(one.index, [100 * (0.5 + 2 / 3 + 0.75 + 0.5) / 4])
     np.testing.assert_allclose(one.coverage, [0.5])
+
+
+def test_customers_with_nothing_known_get_nan_and_zero_coverage_in_batch_scoring() -> None:
+    # "new" buys only in the last period: no repeat rate yet, no promotion flag, no answer.
+    transactions = [Transaction("old", _day(0), 1.0), Transaction("old", _day(1), 1.0),
+                    Transaction("new", _day(1), 1.0)]
+    base = crmcore.CustomerBase.from_transactions(transactions)
+    result = WeightedLoyaltyIndex().score(base, transactions=transactions)
+    assert base.customer_id.tolist() == ["new", "old"]
+    assert np.isnan(result.index[0])
+    assert result.coverage[0] == 0.0
+    np.testing.assert_allclose(result.contributions[0], 0.0)
+    np.testing.assert_allclose(result.index[1], 100.0)
+    with pytest.raises(crmcore.InvalidValueError, match=r"no input with a positive weight is "
+                                                        r"present at row 0"):
+        WeightedLoyaltyIndex().breakdown({"repeat_purchases": [np.nan, 0.5]})

@@ -49,7 +49,8 @@ class LoyaltyBreakdown:
     Attributes
     ----------
     index:
-        The loyalty index, 0-100, shape ``(n,)``.
+        The loyalty index, 0-100, shape ``(n,)``; NaN only for customers with coverage 0
+        when that was asked for (``uncovered="nan"``).
     names:
         The indicators given, in the order of the columns below.
     contributions:
@@ -113,6 +114,7 @@ def loyalty_breakdown(
     weights: object = None,
     *,
     scales: Mapping[str, tuple[float, float]] | None = None,
+    uncovered: Literal["raise", "nan"] = "raise",
 ) -> LoyaltyBreakdown:
     """The loyalty index with each indicator's contribution and the weight coverage.
 
@@ -134,6 +136,10 @@ def loyalty_breakdown(
     scales:
         Indicator name -> ``(low, high)``, overriding the default ``(0, 1)``; e.g.
         ``{"repeat_purchases": (0, 24)}`` to pass counts capped at 24.
+    uncovered:
+        What to do with a customer for whom no weighted indicator is known: ``"raise"``
+        (default) refuses the input, naming the rows; ``"nan"`` gives them a NaN index and
+        coverage 0 (batch scoring of a base whose newest customers have nothing to judge yet).
 
     Returns
     -------
@@ -147,14 +153,16 @@ def loyalty_breakdown(
         A value lies outside its indicator's scale (named, with rows).
     InvalidValueError
         Lengths differ; a value is infinite; a weight is negative, not finite, or missing for
-        a given indicator; all weights are zero; or a customer has no weighted indicator.
+        a given indicator; all weights are zero; or (``uncovered="raise"``) a customer has no
+        weighted indicator.
     """
     names, matrix = read_table(indicators, known=INDICATOR_NAMES, field="indicators")
     all_scales = resolve_scales(scales)
     used_scales = {name: all_scales[name] for name in names}
     w, scheme = read_weights(weights, names, known=INDICATOR_NAMES, field="weights")
     scores = orient(matrix, names, used_scales, _FAVOURS, field="indicators")
-    index, contributions, coverage = aggregate(scores, w, field="indicators")
+    index, contributions, coverage = aggregate(scores, w, field="indicators",
+                                               uncovered=uncovered)
     return LoyaltyBreakdown(
         index=index, names=names, contributions=contributions, scores=scores, weights=scheme,
         coverage=coverage, scales=used_scales,

@@ -80,10 +80,13 @@ class WeightedLoyaltyIndex:
         return (f"WeightedLoyaltyIndex(weights={self.weights!r}, scales={self.scales!r}, "
                 f"survey_items={self.survey_items!r})")
 
-    def breakdown(self, indicators: object) -> LoyaltyBreakdown:
+    def breakdown(
+        self, indicators: object, *, uncovered: Literal["raise", "nan"] = "raise"
+    ) -> LoyaltyBreakdown:
         """Index, contributions and coverage for indicator values (see
         :func:`crmcore.loyalty.loyalty_breakdown`)."""
-        return loyalty_breakdown(indicators, self.weights, scales=self.scales)
+        return loyalty_breakdown(indicators, self.weights, scales=self.scales,
+                                 uncovered=uncovered)
 
     def index(self, indicators: object) -> NDArray[np.float64]:
         """The loyalty index, 0-100 per customer, for indicator values."""
@@ -130,7 +133,9 @@ class WeightedLoyaltyIndex:
         index, one row per customer of ``base`` in its order.
 
         The indicators the model's ``weights`` do not mention are left out (weights given as a
-        mapping select the indicators; ``None`` uses all that can be derived).
+        mapping select the indicators; ``None`` uses all that can be derived). A customer for
+        whom no indicator is known yet (one first seen in the last period, with no survey
+        answer) gets a NaN index and coverage 0, rather than stopping the batch.
         """
         weights = unwrap_weights(self.weights, known=INDICATOR_NAMES)
         if weights is not None and not isinstance(weights, Mapping):
@@ -143,7 +148,7 @@ class WeightedLoyaltyIndex:
                                 category_spend=category_spend, monetary_value=monetary_value)
         if isinstance(weights, Mapping):
             found = {name: values for name, values in found.items() if name in weights}
-        return self.breakdown(found)
+        return self.breakdown(found, uncovered="nan")
 
     def score_relationship(
         self,

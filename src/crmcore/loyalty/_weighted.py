@@ -13,7 +13,7 @@ customer's *coverage*.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -201,7 +201,8 @@ def orient(
 
 
 def aggregate(
-    scores: FloatArray, weights: FloatArray, *, field: str
+    scores: FloatArray, weights: FloatArray, *, field: str,
+    uncovered: Literal["raise", "nan"] = "raise",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Weighted 0-100 index over the present inputs.
 
@@ -209,6 +210,10 @@ def aggregate(
     weights :math:`w_k` (normalised over the whole scheme),
     :math:`I_i = 100 \\sum_k w_k m_{ik} s_{ik} / \\sum_k w_k m_{ik}`; the contribution of input
     :math:`k` is its term of that sum, and the coverage is :math:`\\sum_k w_k m_{ik}`.
+
+    ``uncovered`` says what happens to a customer with no input of positive weight:
+    ``"raise"`` refuses them, ``"nan"`` gives them a NaN index with coverage 0 (and zero
+    contributions), which the coverage states openly.
 
     Returns
     -------
@@ -218,19 +223,21 @@ def aggregate(
     Raises
     ------
     InvalidValueError
-        A customer has no input with positive weight, so no index can be formed.
+        With ``uncovered="raise"``, a customer has no input with positive weight.
     """
     present = ~np.isnan(scores)
     covered = present * weights
     coverage = covered.sum(axis=1)
-    empty = np.flatnonzero(coverage <= 0)
-    if len(empty):
+    empty = coverage <= 0
+    if uncovered == "raise" and empty.any():
+        rows = np.flatnonzero(empty)
         raise InvalidValueError(
-            f"{field}: no input with a positive weight is present at {describe_rows(empty)}; "
+            f"{field}: no input with a positive weight is present at {describe_rows(rows)}; "
             "no index can be formed for them",
-            field=field, rows=empty.tolist(),
+            field=field, rows=rows.tolist(),
         )
-    contributions = 100.0 * np.where(present, scores, 0.0) * covered / coverage[:, None]
+    safe = np.where(empty, 1.0, coverage)
+    contributions = 100.0 * np.where(present, scores, 0.0) * covered / safe[:, None]
     # A convex combination of [0, 1] scores; clip only the last-bit rounding.
-    index = np.clip(contributions.sum(axis=1), 0.0, 100.0)
-    return index, contributions, np.minimum(coverage, 1.0)
+    index = np.where(empty, np.nan, np.clip(contributions.sum(axis=1), 0.0, 100.0))
+    return index, contributions, np.clip(coverage, 0.0, 1.0)
