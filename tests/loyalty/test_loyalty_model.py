@@ -164,3 +164,19 @@ def test_customers_with_nothing_known_get_nan_and_zero_coverage_in_batch_scoring
     with pytest.raises(crmcore.InvalidValueError, match=r"no input with a positive weight is "
                                                         r"present at row 0"):
         WeightedLoyaltyIndex().breakdown({"repeat_purchases": [np.nan, 0.5]})
+
+
+def test_score_reads_a_transaction_frame_with_its_own_column_names() -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({
+        "client": ["a", "a", "a", "b", "b"],
+        "when": [_day(0), _day(1), _day(3), _day(2), _day(3)],
+        "promo": [False, True, False, True, True],
+    })
+    base = crmcore.CustomerBase.from_transactions(frame, customer_id="client", datetime="when")
+    result = WeightedLoyaltyIndex(
+        weights={"repeat_purchases": 2, "price_sensitivity": 1},
+    ).score(base, transactions=frame, customer_id="client", on_promotion="promo")
+    # As in the Transaction example above, without the survey answer:
+    # a: 100 * (2 * 2/3 + 1 * 2/3) / 3 = 66.67; b: 100 * (2 * 1 + 0) / 3 = 66.67.
+    np.testing.assert_allclose(result.index, [200 / 3, 200 / 3])

@@ -100,17 +100,21 @@ class WeightedLoyaltyIndex:
         responses: Iterable[SurveyResponse] | None = None,
         category_spend: ArrayLike | Mapping[Any, float] | None = None,
         monetary_value: str | None = None,
+        customer_id: str = "customer_id",
+        on_promotion: str = "on_promotion",
     ) -> dict[str, NDArray[np.float64]]:
         """Every indicator the data allow, aligned with ``base.customer_id``.
 
         Behavioural indicators come from :func:`crmcore.loyalty.behavioural_indicators`;
         attitudinal ones from ``responses`` through ``survey_items``. Where both give the same
         indicator, the behavioural value is used where known and the survey answer fills the
-        gaps.
+        gaps. ``monetary_value``, ``customer_id`` and ``on_promotion`` name the columns of a
+        transaction frame (they are ignored for :class:`crmcore.Transaction` objects).
         """
         result = behavioural_indicators(base, transactions, category_spend=category_spend,
                                         promotion_by=self.promotion_by,
-                                        monetary_value=monetary_value)
+                                        monetary_value=monetary_value, customer_id=customer_id,
+                                        on_promotion=on_promotion)
         if responses is not None and self.survey_items:
             answers = attitudinal_indicators(responses, self.survey_items, customer_ids=base,
                                              scale=self.survey_scale)
@@ -128,6 +132,8 @@ class WeightedLoyaltyIndex:
         responses: Iterable[SurveyResponse] | None = None,
         category_spend: ArrayLike | Mapping[Any, float] | None = None,
         monetary_value: str | None = None,
+        customer_id: str = "customer_id",
+        on_promotion: str = "on_promotion",
     ) -> LoyaltyBreakdown:
         """Score a whole base: derive the indicators (:meth:`indicators`) and break down the
         index, one row per customer of ``base`` in its order.
@@ -145,7 +151,8 @@ class WeightedLoyaltyIndex:
                 "indicator names), not bare weights", field="weights",
             )
         found = self.indicators(base, transactions=transactions, responses=responses,
-                                category_spend=category_spend, monetary_value=monetary_value)
+                                category_spend=category_spend, monetary_value=monetary_value,
+                                customer_id=customer_id, on_promotion=on_promotion)
         if isinstance(weights, Mapping):
             found = {name: values for name, values in found.items() if name in weights}
         return self.breakdown(found, uncovered="nan")
