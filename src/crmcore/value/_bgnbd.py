@@ -250,17 +250,14 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
 class BGNBD(_BetaGeometricNBD):
     """The beta-geometric/NBD model of Fader, Hardie & Lee (2005).
 
+    The fitted ``params_`` are ``r, alpha, a, b``: ``lambda ~ Gamma(r, alpha)``,
+    ``p ~ Beta(a, b)``; ``alpha`` is in the time unit of the data.
+
     Parameters
     ----------
     penalizer:
         Ridge penalty on the parameters (0 = maximum likelihood); see
         :class:`crmcore.value.LikelihoodModel`.
-
-    Attributes
-    ----------
-    params_:
-        ``{"r", "alpha", "a", "b"}``: ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)``;
-        ``alpha`` is in the time unit of the data.
     """
 
     _modified = False

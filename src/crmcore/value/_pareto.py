@@ -127,16 +127,13 @@ def _log_f(
 class ParetoNBD(ContinuousBTYDModel):
     """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
+    The fitted ``params_`` are ``r, alpha, s, beta``: ``lambda ~ Gamma(r, alpha)``,
+    ``mu ~ Gamma(s, beta)``; ``alpha`` and ``beta`` are in the time unit of the data.
+
     Parameters
     ----------
     penalizer:
         Ridge penalty on the parameters (0 = maximum likelihood).
-
-    Attributes
-    ----------
-    params_:
-        ``{"r", "alpha", "s", "beta"}``: ``lambda ~ Gamma(r, alpha)``, ``mu ~ Gamma(s,
-        beta)``; ``alpha`` and ``beta`` are in the time unit of the data.
     """
 
     param_names = ("r", "alpha", "s", "beta")
