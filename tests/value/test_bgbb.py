@@ -56,7 +56,8 @@ def test_expected_repeat_counts_sum_to_cohort(donations_model: BGBB) -> None:
     expected = donations_model.expected_repeat_purchase_counts(data)
     observed = np.bincount(data.frequency, weights=data.weights, minlength=7)
     assert expected.sum() == pytest.approx(11104)
-    # Figure 3 of the paper: the fit is close for every count (within 3% of the cohort).
+    # As in the paper's histogram comparison: the fit is close for every count (within 3%
+    # of the cohort).
     assert np.max(np.abs(expected - observed)) < 0.03 * 11104
     mean_repeat = float(np.arange(7) @ expected) / 11104
     unconditional = donations_model.expected_purchases_unconditional(6)[0]
@@ -95,7 +96,8 @@ def test_dert_matches_direct_sum(donations_model: BGBB) -> None:
 
 
 def test_closed_form_expectation_matches_sum_over_opportunities(donations_model: BGBB) -> None:
-    # eq. 13 equals sum_{i=1}^{t} P(transaction at n + i | data), and increases with t
+    # the conditional expectation is sum_{i=1}^{t} P(transaction at n + i | data): it starts
+    # at 0 and increases with t
     x, tx, n = np.array([3.0]), np.array([4.0]), np.array([6.0])
     steps = [donations_model.expected_purchases(t, x, tx, n)[0] for t in range(8)]
     assert steps[0] == 0

@@ -207,7 +207,7 @@ def test_sbg_clv() -> None:
     np.testing.assert_allclose(residual, 100 * model.derl(0.1, [0, 7]))
     # Fader & Hardie (2010)'s "perils of ignoring heterogeneity": a constant retention rate
     # (here the first-year rate, S(1)) undervalues a tenured customer, whose own retention
-    # has risen (eq. 8). DERL takes the next payment undiscounted, hence the factor 1.1.
+    # has risen . DERL takes the next payment undiscounted, hence the factor 1.1.
     naive = 1.1 * retention_clv(100.0, model.retention_rate([1])[0], 0.1,
                                 include_current=False)
     assert residual[1] > naive[0]

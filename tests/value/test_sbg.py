@@ -39,7 +39,7 @@ def high_end() -> ShiftedBetaGeometric:
 
 def test_reproduces_published_estimates(regular: ShiftedBetaGeometric,
                                         high_end: ShiftedBetaGeometric) -> None:
-    # Fader & Hardie (2007), section "Estimating the model" / Figure 4: regular
+    # Fader & Hardie (2007), the estimates for the two cohorts: regular
     # alpha = 0.704, beta = 1.182 (LL = -1,680.3); high end alpha = 0.668, beta = 3.806
     # (LL = -1,611.2).
     assert regular.params_["alpha"] == pytest.approx(0.704, abs=5e-4)
@@ -53,7 +53,7 @@ def test_reproduces_published_estimates(regular: ShiftedBetaGeometric,
 
 def test_holdout_projection_is_close(regular: ShiftedBetaGeometric,
                                      high_end: ShiftedBetaGeometric) -> None:
-    # The paper's point (Figure 5): the sBG fitted on 7 years projects years 8-12 well.
+    # The paper's point: the sBG fitted on 7 years projects years 8-12 well.
     years = np.arange(8, 13)
     for model, actual in ((regular, REGULAR), (high_end, HIGH_END)):
         projected = model.expected_alive(1000, years)
@@ -66,7 +66,7 @@ def test_curves_are_consistent(regular: ShiftedBetaGeometric) -> None:
     assert survival[0] == 1
     np.testing.assert_allclose(survival[1:] / survival[:-1], regular.retention_rate(t))
     np.testing.assert_allclose(-np.diff(survival), regular.churn_probability(t))
-    # retention rises with tenure (eq. 8), the paper's "increasing retention rates"
+    # retention rises with tenure , the paper's "increasing retention rates"
     assert np.all(np.diff(regular.retention_rate(t)) > 0)
     assert regular.expected_lifetime_ == np.inf  # alpha < 1: heavy tail
 

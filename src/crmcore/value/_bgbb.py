@@ -85,7 +85,7 @@ def check_discrete(
             np.array(n, dtype=np.float64))
 
 
-# -- likelihood (eq. 5) and its exact gradient -----------------------------------------------
+# -- likelihood and its exact gradient ------------------------------------------------
 
 
 def _dbetaln(a: Any, b: Any) -> tuple[Any, Any]:
@@ -101,7 +101,7 @@ def log_likelihood_terms(
     params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _FloatArray,
     *, gradient: bool = True,
 ) -> tuple[_FloatArray, _FloatArray | None]:
-    """Each row's log-likelihood (eq. 5) and, optionally, its gradient in the natural
+    """Each row's log-likelihood and, optionally, its gradient in the natural
     parameters ``(alpha, beta, gamma, delta)`` (shape ``(rows, 4)``).
 
     ``L = B(a+x, b+n-x)/B(a,b) * B(g, d+n)/B(g,d)
@@ -172,8 +172,10 @@ def _log_likelihood_block(
 
 
 def _sum_survival(g: float, d: float, start: _FloatArray, count: _FloatArray) -> _FloatArray:
-    """``sum_{i=1}^{count} B(g, d+start+i) / B(g, d)`` in closed form (the identity behind
-    eqs. 9 and 13): ``d/(g-1) * G(g+d)/G(1+d) * [G(1+d+s)/G(g+d+s) - G(1+d+s+N)/G(g+d+s+N)]``.
+    """``sum_{i=1}^{count} B(g, d+start+i) / B(g, d)`` in closed form, the identity behind
+    the unconditional and conditional expectations::
+
+        d/(g-1) * G(g+d)/G(1+d) * [G(1+d+s)/G(g+d+s) - G(1+d+s+N)/G(g+d+s+N)]
 
     Written as ``exp(h(s)) * -expm1(h(s+N) - h(s)) / (g-1)`` with
     ``h(m) = log G(1+d+m) - log G(g+d+m)``; at ``g = 1`` the limit
@@ -194,8 +196,8 @@ def _sum_survival(g: float, d: float, start: _FloatArray, count: _FloatArray) ->
 
 def p_alive(params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _FloatArray,
             periods_ahead: float = 0.0) -> _FloatArray:
-    """P(alive at opportunity ``n + periods_ahead`` | x, t_x, n) (eq. 11 with ``n + 1``
-    replaced by ``n + periods_ahead``; ``periods_ahead=1`` is the paper's eq. 11)."""
+    """P(alive at opportunity ``n + periods_ahead`` | x, t_x, n) (the paper's expression for
+    P(alive at ``n + 1``), with ``n + periods_ahead`` in place of ``n + 1``)."""
     a, b, g, d = (float(v) for v in params)
     ll, _ = log_likelihood_terms(params, x, tx, n, gradient=False)
     log_num = (betaln(a + x, b + n - x) - betaln(a, b)
@@ -207,7 +209,7 @@ def p_alive(params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _Fl
 def conditional_expected_purchases(
     params: NDArray[np.float64], t: _FloatArray, x: _FloatArray, tx: _FloatArray, n: _FloatArray,
 ) -> _FloatArray:
-    """E[X(n, n+t) | x, t_x, n], eq. 13: expected transactions in the next ``t`` opportunities."""
+    """E[X(n, n+t) | x, t_x, n]: expected transactions in the next ``t`` opportunities."""
     a, b, g, d = (float(v) for v in params)
     ll, _ = log_likelihood_terms(params, x, tx, n, gradient=False)
     log_p = betaln(a + x + 1.0, b + n - x) - betaln(a, b) - ll
@@ -217,7 +219,7 @@ def conditional_expected_purchases(
 
 def unconditional_expected_purchases(params: NDArray[np.float64], n: _FloatArray
                                      ) -> _FloatArray:
-    """E[X(n)], eq. 9: expected transactions of a new customer in ``n`` opportunities."""
+    """E[X(n)]: expected transactions of a new customer in ``n`` opportunities."""
     a, b, g, d = (float(v) for v in params)
     out: _FloatArray = a / (a + b) * _sum_survival(g, d, np.zeros_like(n), n)
     return out
@@ -225,7 +227,7 @@ def unconditional_expected_purchases(params: NDArray[np.float64], n: _FloatArray
 
 def probability_of_purchases(params: NDArray[np.float64], x: _FloatArray, n: _FloatArray
                              ) -> _FloatArray:
-    """P(X(n) = x), eq. 8: probability that a new customer transacts at exactly ``x`` of ``n``
+    """P(X(n) = x): probability that a new customer transacts at exactly ``x`` of ``n``
     opportunities."""
     a, b, g, d = (float(v) for v in params)
     log_choose_n = gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
@@ -245,7 +247,7 @@ def probability_of_purchases(params: NDArray[np.float64], x: _FloatArray, n: _Fl
 
 def dert(params: NDArray[np.float64], discount_rate: float, x: _FloatArray, tx: _FloatArray,
          n: _FloatArray) -> _FloatArray:
-    """Discounted expected residual transactions, eq. 14 (discount rate ``d`` per opportunity;
+    """Discounted expected residual transactions (discount rate ``d`` per opportunity;
     the transaction at opportunity ``n + i`` is discounted by ``(1 + d)^-i``)::
 
         DERT = B(a+x+1, b+n-x)/B(a,b) * B(g, d+n+1)/B(g,d) / (1+d_r)
@@ -338,7 +340,7 @@ class BGBB(LikelihoodModel):
         n_periods: ArrayLike | None = None,
         weights: ArrayLike | None = None,
     ) -> Self:
-        """Estimate the parameters by maximum likelihood (eq. 5, exact gradient).
+        """Estimate the parameters by maximum likelihood (exact gradient).
 
         Parameters
         ----------
@@ -377,7 +379,7 @@ class BGBB(LikelihoodModel):
         """Probability that each customer is alive at opportunity ``n + periods_ahead``.
 
         ``periods_ahead=0`` is the probability of being alive at the end of the observation
-        (lifetimes' ``m_periods_in_future=0``); ``periods_ahead=1`` is the paper's eq. 11,
+        (lifetimes' ``m_periods_in_future=0``); ``periods_ahead=1`` is the paper's
         P(alive at ``n + 1``): ``B(a+x, b+n-x)/B(a,b) * B(g, d+n+1)/B(g,d) / L``.
         """
         x, tx, n = self._columns(frequency, recency, n_periods)
@@ -392,7 +394,7 @@ class BGBB(LikelihoodModel):
         n_periods: ArrayLike | None = None,
     ) -> _FloatArray:
         """Expected transactions in the next ``t`` opportunities, E[X(n, n+t) | x, t_x, n]
-        (eq. 13)::
+        ::
 
             1/L * B(a+x+1, b+n-x)/B(a,b) * d/(g-1) * G(g+d)/G(1+d)
                 * [G(1+d+n)/G(g+d+n) - G(1+d+n+t)/G(g+d+n+t)]
@@ -403,13 +405,13 @@ class BGBB(LikelihoodModel):
 
     def expected_purchases_unconditional(self, t: ArrayLike) -> _FloatArray:
         """Expected transactions of a new customer in her first ``t`` opportunities, E[X(t)]
-        (eq. 9): ``a/(a+b) * d/(g-1) * [1 - G(g+d)/G(g+d+t) * G(1+d+t)/G(1+d)]``."""
+        : ``a/(a+b) * d/(g-1) * [1 - G(g+d)/G(g+d+t) * G(1+d+t)/G(1+d)]``."""
         horizon = np.atleast_1d(np.asarray(t, dtype=np.float64))
         _check_non_negative(horizon, "t")
         return unconditional_expected_purchases(self._param_array(), horizon)
 
     def probability_of_purchases(self, k: ArrayLike, t: ArrayLike) -> _FloatArray:
-        """P(X(t) = k), eq. 8: probability that a new customer transacts at exactly ``k`` of
+        """P(X(t) = k): probability that a new customer transacts at exactly ``k`` of
         her first ``t`` opportunities (``k`` and ``t`` whole numbers, broadcast together)."""
         kk, tt = np.broadcast_arrays(np.atleast_1d(np.asarray(k, dtype=np.float64)),
                                      np.atleast_1d(np.asarray(t, dtype=np.float64)))
@@ -432,8 +434,9 @@ class BGBB(LikelihoodModel):
         self, n_periods: CustomerBase | ArrayLike | Any, weights: ArrayLike | None = None
     ) -> _FloatArray:
         """Expected number of customers with 0, 1, ..., ``max(n)`` repeat transactions, given
-        each customer's number of opportunities ``n`` (eq. 8 summed over customers), to compare
-        with the observed histogram of ``frequency`` (the paper's Figure 3).
+        each customer's number of opportunities ``n`` (the probability of each count, summed
+        over customers), to compare with the observed histogram of ``frequency`` as the paper
+        does.
 
         ``n_periods`` may be a :class:`crmcore.CustomerBase` (its ``T``), an object with
         ``n_periods`` and ``weights`` columns such as ``crmcore.datasets.load_donations()``,
@@ -465,7 +468,7 @@ class BGBB(LikelihoodModel):
         recency: ArrayLike | None = None,
         n_periods: ArrayLike | None = None,
     ) -> _FloatArray:
-        """Discounted expected residual transactions (eq. 14) at ``discount_rate`` per
+        """Discounted expected residual transactions at ``discount_rate`` per
         opportunity; a transaction ``i`` opportunities ahead is discounted by
         ``(1 + discount_rate)^-i``::
 

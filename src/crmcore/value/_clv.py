@@ -8,7 +8,7 @@ over a finite horizon cut into steps ``t_k`` (transactions of a step are discoun
 end, as in lifetimes' ``customer_lifetime_value``), or, to infinity,
 ``CLV = margin * E[spend] * DERT`` with the discounted expected residual transactions of the
 purchase model (Fader, Hardie & Lee 2005, "RFM and CLV: Using Iso-Value Curves for Customer
-Base Analysis", *JMR* 42(4), eq. 2; Fader, Hardie & Shang 2010, eq. 14 for the BG/BB). Spend is
+Base Analysis", *JMR* 42(4); Fader, Hardie & Shang 2010 for the BG/BB). Spend is
 independent of the purchase process in the gamma-gamma model, so the expectation factorises
 (Fader, Hardie & Lee 2005, section "Linking RFM with CLV").
 
@@ -372,10 +372,10 @@ def sbg_clv(model: ShiftedBetaGeometric, *, margin: ArrayLike, discount_rate: fl
     """Contractual lifetime value under the shifted-beta-geometric model (Fader & Hardie
     2010, "Customer-Base Valuation in a Contractual Setting", *Marketing Science* 29(1)).
 
-    With ``renewals=None``: a new customer's expected CLV, ``m * DEL(d)`` (eq. 4), the first
+    With ``renewals=None``: a new customer's expected CLV, ``m * DEL(d)`` , the first
     payment received now. With ``renewals`` (one number or one per customer): the residual
     value of customers who have made that many renewals and are about to decide on the next,
-    ``m * DERL(d | renewals)`` (eq. 6), the next payment undiscounted.
+    ``m * DERL(d | renewals)`` , the next payment undiscounted.
     """
     m = np.asarray(margin, dtype=np.float64)
     if not np.all(np.isfinite(m)):

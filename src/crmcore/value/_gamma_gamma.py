@@ -3,13 +3,13 @@
 
 Each of a customer's transactions has value ``z ~ gamma(p, nu)``; across customers
 ``nu ~ gamma(q, gamma)``. Given ``x`` transactions with mean value ``m`` (``zbar``), the
-marginal density of ``m`` is (Fader & Hardie 2013, eq. 3)::
+marginal density of ``m`` is (Fader & Hardie 2013)::
 
     f(m | p, q, gamma, x) = G(px + q) / (G(px) G(q)) * gamma^q m^(px-1) x^(px)
                             / (gamma + m x)^(px + q)
 
 and the expected spend per transaction of a customer with ``(x, m)`` (Fader, Hardie & Lee
-2005, eq. 5) is ``(gamma + m x) p / (p x + q - 1)``, a weighted average of the population mean
+2005) is ``(gamma + m x) p / (p x + q - 1)``, a weighted average of the population mean
 ``p gamma / (q - 1)`` and the customer's own mean ``m``.
 
 References: R. Colombo and W. Jiang (1999), "A Stochastic RFM Model", *Journal of Interactive
@@ -87,7 +87,7 @@ def check_spend(frequency: ArrayLike, monetary_value: ArrayLike
 
 def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatArray,
                          *, gradient: bool = True) -> tuple[_FloatArray, _FloatArray | None]:
-    """Each customer's ``log f(m | p, q, gamma, x)`` (Fader & Hardie 2013, eq. 3; ``x > 0``)
+    """Each customer's ``log f(m | p, q, gamma, x)`` (Fader & Hardie 2013; ``x > 0``)
     and its gradient in ``(p, q, gamma)``."""
     p, q, v = (float(val) for val in params)
     px = p * x
@@ -106,8 +106,8 @@ def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatA
 
 
 def expected_spend(params: NDArray[np.float64], x: _FloatArray, m: _FloatArray) -> _FloatArray:
-    """E(M | p, q, gamma, m, x) = (gamma + m x) p / (p x + q - 1) (Fader, Hardie & Lee 2005,
-    eq. 5)."""
+    """E(M | p, q, gamma, m, x) = (gamma + m x) p / (p x + q - 1) (Fader, Hardie & Lee
+     2005)."""
     p, q, v = (float(val) for val in params)
     out: _FloatArray = (v + m * x) * p / (p * x + q - 1.0)
     return out
@@ -169,7 +169,7 @@ class GammaGamma(LikelihoodModel):
         monetary_value: ArrayLike | None = None,
         weights: ArrayLike | None = None,
     ) -> Self:
-        """Estimate ``p, q, v`` by maximum likelihood (Fader & Hardie 2013, eq. 3).
+        """Estimate ``p, q, v`` by maximum likelihood (Fader & Hardie 2013).
 
         Parameters
         ----------
@@ -215,7 +215,7 @@ class GammaGamma(LikelihoodModel):
     def expected_spend(self, frequency: CustomerBase | ArrayLike,
                        monetary_value: ArrayLike | None = None) -> _FloatArray:
         """Each customer's expected spend per transaction, E(M | p, q, v, m, x) =
-        ``(v + m x) p / (p x + q - 1)`` (Fader, Hardie & Lee 2005, eq. 5): the weighted
+        ``(v + m x) p / (p x + q - 1)`` (Fader, Hardie & Lee 2005): the weighted
         average ``(q-1)/(px+q-1) * p v/(q-1) + px/(px+q-1) * m`` of the population mean and the
         customer's own mean ``m``. Customers with ``frequency == 0`` get the population mean.
 

@@ -3,14 +3,14 @@
 At the end of each period a customer still under contract cancels with probability ``theta``
 (constant for her), which varies across customers as ``beta(alpha, beta)``. Then
 
-* ``P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta)`` (eq. 5),
-* ``S(t) = B(alpha, beta + t) / B(alpha, beta)`` (eq. 6),
-* the retention rate ``r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)`` (eq. 8).
+* ``P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta)`` ,
+* ``S(t) = B(alpha, beta + t) / B(alpha, beta)`` ,
+* the retention rate ``r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)`` .
 
 References: P. S. Fader and B. G. S. Hardie (2007), "How to Project Customer Retention",
 *Journal of Interactive Marketing* 21(1), 76-90; P. S. Fader and B. G. S. Hardie (2010),
 "Customer-Base Valuation in a Contractual Setting: The Perils of Ignoring Heterogeneity",
-*Marketing Science* 29(1), 85-93 (discounted expected (residual) lifetime, eqs. 4-6).
+*Marketing Science* 29(1), 85-93 (discounted expected (residual) lifetime).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def duration_rows(alive: _FloatArray) -> tuple[_FloatArray, _FloatArray, _FloatA
 
 def log_likelihood_terms(params: NDArray[np.float64], t: _FloatArray, censored: _FloatArray,
                          *, gradient: bool = True) -> tuple[_FloatArray, _FloatArray | None]:
-    """Each row's log-likelihood, ``log P(T = t)`` or (censored) ``log S(t)`` (eq. B1 of
+    """Each row's log-likelihood, ``log P(T = t)`` or (censored) ``log S(t)`` (the likelihood of
     Fader & Hardie 2007), and its gradient in ``(alpha, beta)``."""
     a, b = (float(v) for v in params)
     # P(T=t) = B(a+1, b+t-1)/B(a,b); S(t) = B(a, b+t)/B(a,b)
@@ -133,21 +133,21 @@ def log_likelihood_terms(params: NDArray[np.float64], t: _FloatArray, censored: 
 
 
 def survival(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
-    """S(t), eq. 6."""
+    """S(t), the survival function."""
     a, b = (float(v) for v in params)
     out: _FloatArray = np.exp(betaln(a, b + t) - betaln(a, b))
     return out
 
 
 def churn_probability(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
-    """P(T = t), eq. 5: the probability that a new customer's last period is ``t``."""
+    """P(T = t): the probability that a new customer's last period is ``t``."""
     a, b = (float(v) for v in params)
     out: _FloatArray = np.exp(betaln(a + 1.0, b + t - 1.0) - betaln(a, b))
     return out
 
 
 def retention_rate(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
-    """r(t) = S(t)/S(t-1) = (beta + t - 1)/(alpha + beta + t - 1), eq. 8."""
+    """r(t) = S(t)/S(t-1) = (beta + t - 1)/(alpha + beta + t - 1), the retention rate."""
     a, b = (float(v) for v in params)
     out: _FloatArray = (b + t - 1.0) / (a + b + t - 1.0)
     return out
@@ -156,7 +156,7 @@ def retention_rate(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
 def discounted_expected_lifetime(params: NDArray[np.float64], discount_rate: _FloatArray
                                  ) -> _FloatArray:
     """DEL(d) = sum_{t>=0} S(t)/(1+d)^t = 2F1(1, beta; alpha+beta; 1/(1+d)) (Fader & Hardie
-    2010, eq. 4): a new customer's expected discounted number of periods (payments), the
+    2010): a new customer's expected discounted number of periods (payments), the
     first undiscounted. At ``d = 0`` it is the expected lifetime ``(alpha+beta-1)/(alpha-1)``
     for ``alpha > 1`` and infinite otherwise."""
     a, b = (float(v) for v in params)
@@ -171,7 +171,7 @@ def discounted_expected_lifetime(params: NDArray[np.float64], discount_rate: _Fl
 def derl(params: NDArray[np.float64], discount_rate: float, renewals: _FloatArray
          ) -> _FloatArray:
     """DERL(d | n-1 renewals) = (beta+n-1)/(alpha+beta+n-1) * 2F1(1, beta+n; alpha+beta+n;
-    1/(1+d)) (Fader & Hardie 2010, eq. 6), for a customer who has made ``n - 1 = renewals``
+    1/(1+d)) (Fader & Hardie 2010), for a customer who has made ``n - 1 = renewals``
     renewals and is about to decide on the next: the expected discounted number of her future
     payments, the next one (if she renews) undiscounted."""
     a, b = (float(v) for v in params)
@@ -241,7 +241,7 @@ class ShiftedBetaGeometric(LikelihoodModel):
         return log_likelihood_terms(params, t, censored, gradient=gradient)
 
     def fit(self, alive: ArrayLike, *, time_unit: str | None = None) -> Self:
-        """Estimate ``alpha, beta`` from one cohort's active counts (eq. B1 of the paper:
+        """Estimate ``alpha, beta`` from one cohort's active counts (the paper's likelihood:
         ``sum_t (n_{t-1} - n_t) log P(T=t) + n_T log S(T)``).
 
         Parameters
@@ -266,17 +266,17 @@ class ShiftedBetaGeometric(LikelihoodModel):
         return self._fit_patterns((t, censored), weights, time_unit=time_unit, compress=False)
 
     def survival(self, t: ArrayLike) -> _FloatArray:
-        """S(t) = B(alpha, beta + t) / B(alpha, beta) (eq. 6): share of a new cohort still
+        """S(t) = B(alpha, beta + t) / B(alpha, beta) : share of a new cohort still
         active after ``t`` periods."""
         return survival(self._param_array(), _periods(t))
 
     def churn_probability(self, t: ArrayLike) -> _FloatArray:
-        """P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta) (eq. 5): probability that a
+        """P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta) : probability that a
         new customer churns at the end of period ``t >= 1``."""
         return churn_probability(self._param_array(), _periods(t, minimum=1.0))
 
     def retention_rate(self, t: ArrayLike) -> _FloatArray:
-        """r(t) = (beta + t - 1) / (alpha + beta + t - 1) (eq. 8): the share of those active in
+        """r(t) = (beta + t - 1) / (alpha + beta + t - 1) : the share of those active in
         period ``t - 1`` who renew for period ``t`` (``t >= 1``); it rises with ``t`` because
         the customers most likely to churn leave first."""
         return retention_rate(self._param_array(), _periods(t, minimum=1.0))
@@ -294,13 +294,13 @@ class ShiftedBetaGeometric(LikelihoodModel):
         return float((a + b - 1.0) / (a - 1.0)) if a > 1 else math.inf
 
     def discounted_expected_lifetime(self, discount_rate: ArrayLike) -> _FloatArray:
-        """DEL(d) = 2F1(1, beta; alpha + beta; 1/(1+d)) (Fader & Hardie 2010, eq. 4): a new
+        """DEL(d) = 2F1(1, beta; alpha + beta; 1/(1+d)) (Fader & Hardie 2010): a new
         customer's expected discounted number of payments, the first (at acquisition)
         undiscounted; ``d`` per period. Times the margin per period it is her expected CLV."""
         return discounted_expected_lifetime(self._param_array(), _rate(discount_rate))
 
     def derl(self, discount_rate: float, renewals: ArrayLike) -> _FloatArray:
-        """DERL(d | n - 1 renewals) (Fader & Hardie 2010, eq. 6)::
+        """DERL(d | n - 1 renewals) (Fader & Hardie 2010)::
 
             (beta + n - 1)/(alpha + beta + n - 1) * 2F1(1, beta + n; alpha + beta + n; 1/(1+d))
 
