@@ -200,3 +200,11 @@ def test_json_round_trip_of_any_parameters(alpha: float, beta: float) -> None:
     loaded = ShiftedBetaGeometric.from_json(model.to_json())
     assert loaded.params_ == model.params_
     np.testing.assert_array_equal(loaded.survival([0, 5]), model.survival([0, 5]))
+
+
+def test_customer_base_is_refused_with_a_reason() -> None:
+    from crmcore.datasets import load_cdnow_summary
+
+    with pytest.raises(InvalidValueError, match="contractual model") as info:
+        ShiftedBetaGeometric().fit(load_cdnow_summary())  # type: ignore[arg-type]
+    assert info.value.field == "alive"

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, hyp2f1
 
+from crmcore._base import CustomerBase
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -261,6 +262,11 @@ class ShiftedBetaGeometric(LikelihoodModel):
         ConvergenceError
             The optimiser found no strict maximum (e.g. nobody ever churned).
         """
+        if isinstance(alive, CustomerBase):
+            raise InvalidValueError(
+                "ShiftedBetaGeometric is a contractual model: fit it on a cohort's counts of "
+                "active customers per period (alive), not on a CustomerBase of purchases",
+                field="alive")
         counts = check_alive(alive)
         t, censored, weights = duration_rows(counts)
         return self._fit_patterns((t, censored), weights, time_unit=time_unit, compress=False)
