@@ -80,8 +80,8 @@ INDICATORS: Final[tuple[IndicatorSpec, ...]] = (
     ),
     IndicatorSpec(
         "price_sensitivity", "客户对产品价格的敏感程度", "behavioural", False,
-        low="indifferent to price (never buys only on promotion)",
-        high="fully price driven (buys only on promotion)",
+        low="indifferent to price (no purchase made on promotion)",
+        high="fully price driven (every purchase made on promotion)",
     ),
     IndicatorSpec(
         "competitor_attitude", "客户对竞争产品的态度", "attitudinal", True,
