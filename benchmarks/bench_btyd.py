@@ -1,0 +1,177 @@
+"""Fitting and scoring BTYD models: crmcore against lifetimes, same simulated data, same process.
+
+    python benchmarks/bench_btyd.py            # full sizes (see README.md; takes a while)
+    python benchmarks/bench_btyd.py --quick    # small sizes, about a minute
+
+Data: customers simulated from each model's own story with daily precision and varying T
+(first purchases spread over two years, times in weeks, recency and T rounded down to whole
+days), so identical rows occur only as often as they would in a real log. Each step prints
+wall-clock seconds for crmcore and lifetimes, the ratio lifetimes / crmcore, and the largest
+relative difference between the two fits' parameters.
+
+Steps (full size / --quick):
+
+1. BG/NBD fit, 1,000,000 / 100,000 customers.
+2. Pareto/NBD fit, 50,000 / 5,000 customers.
+3. Pareto/NBD fit, 1,000,000 / 100,000 customers, crmcore only; lifetimes is tried in a child
+   process with a time limit (``--lifetimes-limit`` seconds, default 1200; 0 skips it).
+4. Scoring: P(alive) and expected purchases in the next 52 weeks for 1,000,000 / 100,000
+   customers with the BG/NBD and the Pareto/NBD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+from lifetimes import BetaGeoFitter, ParetoNBDFitter
+
+from crmcore.value import BGNBD, ParetoNBD, simulate_bgnbd, simulate_pareto_nbd
+
+BG_PARAMS = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}
+PARETO_PARAMS = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
+Data = tuple[Any, Any, Any]
+
+
+def simulated(kind: str, n: int, seed: int) -> Data:
+    """``n`` customers with first purchases spread over 104 weeks, daily precision."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(7, 729, size=n) / 7.0
+    if kind == "bgnbd":
+        return simulate_bgnbd(n, T=T, seed=seed + 1, precision=1 / 7, **BG_PARAMS)
+    return simulate_pareto_nbd(n, T=T, seed=seed + 1, precision=1 / 7, **PARETO_PARAMS)
+
+
+def timed(step: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = step()
+    return result, time.perf_counter() - start
+
+
+def largest_difference(ours: dict[str, float], theirs: Any) -> float:
+    return max(abs(ours[name] / float(theirs[name]) - 1) for name in ours)
+
+
+def report(label: str, ours: float, theirs: float | None, note: str = "") -> None:
+    if theirs is None:
+        print(f"{label}: crmcore {ours:8.2f} s | lifetimes {note}")
+    else:
+        print(f"{label}: crmcore {ours:8.2f} s | lifetimes {theirs:8.2f} s | "
+              f"ratio {theirs / ours:6.1f}x {note}")
+
+
+def bench_bgnbd_fit(n: int) -> None:
+    x, tx, T = simulated("bgnbd", n, seed=1)
+    ours, t_ours = timed(lambda: BGNBD().fit(x, tx, T))
+    theirs, t_theirs = timed(lambda: BetaGeoFitter().fit(x, tx, T))
+    diff = largest_difference(ours.params_, theirs.params_)
+    report(f"BG/NBD fit, {n:,} customers ({ours.optimizer_result_['nit']} iterations on "
+           f"{ours._fitted().n_patterns:,} patterns)", t_ours, t_theirs,
+           f"| parameters differ by at most {100 * diff:.3f}%")
+    truth = max(abs(ours.params_[k] / v - 1) for k, v in BG_PARAMS.items())
+    print(f"    crmcore {fmt(ours.params_)}; truth {fmt(BG_PARAMS)} (max rel. error "
+          f"{100 * truth:.2f}%)")
+
+
+def bench_pareto_fit(n: int) -> None:
+    x, tx, T = simulated("pareto", n, seed=2)
+    ours, t_ours = timed(lambda: ParetoNBD().fit(x, tx, T))
+    theirs, t_theirs = timed(lambda: ParetoNBDFitter().fit(x, tx, T))
+    diff = largest_difference(ours.params_, theirs.params_)
+    report(f"Pareto/NBD fit, {n:,} customers ({ours._fitted().n_patterns:,} patterns)",
+           t_ours, t_theirs, f"| parameters differ by at most {100 * diff:.3f}%")
+    print(f"    crmcore {fmt(ours.params_)}; lifetimes "
+          f"{fmt({k: float(v) for k, v in theirs.params_.items()})}")
+
+
+def _lifetimes_pareto(data: Data, out: Any) -> None:
+    start = time.perf_counter()
+    fitted = ParetoNBDFitter().fit(*data)
+    out.put((time.perf_counter() - start, {k: float(v) for k, v in fitted.params_.items()}))
+
+
+def bench_pareto_big(n: int, limit: float) -> None:
+    data = simulated("pareto", n, seed=3)
+    ours, t_ours = timed(lambda: ParetoNBD().fit(*data))
+    truth = max(abs(ours.params_[k] / v - 1) for k, v in PARETO_PARAMS.items())
+    label = (f"Pareto/NBD fit, {n:,} customers ({ours._fitted().n_patterns:,} patterns, "
+             f"max rel. error vs truth {100 * truth:.2f}%)")
+    if limit <= 0:
+        report(label, t_ours, None, "not run (--lifetimes-limit 0)")
+        return
+    queue: Any = mp.get_context("fork").Queue()
+    child = mp.get_context("fork").Process(target=_lifetimes_pareto, args=(data, queue))
+    child.start()
+    child.join(limit)
+    if child.is_alive():
+        child.terminate()
+        child.join()
+        report(label, t_ours, None, f"did not finish within {limit:.0f} s (stopped)")
+        return
+    t_theirs, params = queue.get()
+    diff = largest_difference(ours.params_, params)
+    report(label, t_ours, t_theirs, f"| parameters differ by at most {100 * diff:.3f}%")
+
+
+def bench_scoring(n: int) -> None:
+    x, tx, T = simulated("bgnbd", n, seed=4)
+    import pandas as pd
+
+    bg_ref = BetaGeoFitter()
+    bg_ref.params_ = pd.Series(BG_PARAMS)
+    pa_ref = ParetoNBDFitter()
+    pa_ref.params_ = pd.Series(PARETO_PARAMS)
+    models: list[tuple[str, BGNBD | ParetoNBD, Any]] = [
+        ("BG/NBD", BGNBD.from_params(**BG_PARAMS), bg_ref),
+        ("Pareto/NBD", ParetoNBD.from_params(**PARETO_PARAMS), pa_ref),
+    ]
+    for label, ours_model, ref in models:
+        p_ours, t1 = timed(partial(ours_model.p_alive, x, tx, T))
+        p_theirs, t2 = timed(partial(ref.conditional_probability_alive, x, tx, T))
+        e_ours, t3 = timed(partial(ours_model.expected_purchases, 52.0, x, tx, T))
+        e_theirs, t4 = timed(partial(ref.conditional_expected_number_of_purchases_up_to_time,
+                                     52.0, x, tx, T))
+        p_theirs, e_theirs = np.asarray(p_theirs, float), np.asarray(e_theirs, float)
+        finite = np.isfinite(p_theirs) & np.isfinite(e_theirs)
+        diff = max(float(np.max(np.abs(p_ours[finite] - p_theirs[finite]))),
+                   float(np.max(np.abs(e_ours[finite] - e_theirs[finite])
+                                / np.maximum(np.abs(e_theirs[finite]), 1e-12))))
+        report(f"{label} scoring {n:,} customers: P(alive)", t1, t2)
+        report(f"{label} scoring {n:,} customers: E[purchases next 52 weeks]", t3, t4,
+               f"| max difference {diff:.1e}; lifetimes non-finite for "
+               f"{int(np.sum(~finite))} customers")
+
+
+def fmt(params: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--lifetimes-limit", type=float, default=1200.0,
+                        help="seconds lifetimes may take on the large Pareto/NBD fit (0 skips)")
+    parser.add_argument("--only", choices=["bgnbd", "pareto", "pareto-big", "scoring"],
+                        default=None, help="run one step only")
+    args = parser.parse_args()
+    quick = args.quick
+    steps: dict[str, Callable[[], None]] = {
+        "bgnbd": lambda: bench_bgnbd_fit(100_000 if quick else 1_000_000),
+        "pareto": lambda: bench_pareto_fit(5_000 if quick else 50_000),
+        "pareto-big": lambda: bench_pareto_big(100_000 if quick else 1_000_000,
+                                               0.0 if quick else args.lifetimes_limit),
+        "scoring": lambda: bench_scoring(100_000 if quick else 1_000_000),
+    }
+    for name, step in steps.items():
+        if args.only in (None, name):
+            step()
+
+
+if __name__ == "__main__":
+    main()
