@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betainc, betaln, digamma, expit, gammaln
+from scipy.special import betainc, betaln, digamma, gammaln
 
 from crmcore._base import CustomerBase
 from crmcore.value._btyd import (
@@ -99,8 +99,7 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         r, alpha, a, b = self._param_array()
         b_x = b + x + (0.0 if self._modified else -1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            odds = (np.log(a) - np.log(b_x)
-                    + (r + x) * (np.log(alpha + t_obs) - np.log(alpha + tx)))
+            odds = np.log(a / b_x) + (r + x) * np.log((alpha + t_obs) / (alpha + tx))
         if self._modified:
             return np.asarray(odds, dtype=np.float64)
         return np.asarray(np.where(x > 0, odds, -np.inf), dtype=np.float64)
@@ -116,11 +115,18 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         BG/NBD (FHL 2005, eq. 9; Fader, Hardie & Lee 2008 note 021):
         ``1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))``;
         MBG/NBD (Batislam et al. 2007): ``1 / (1 + a / (b + x) (...)^(r + x))`` for every x.
-        Computed as a logistic of the log-odds, so it stays in [0, 1] for any history.
+        The odds are formed as ``exp`` of their logarithm (an overflow gives odds of infinity
+        and P(alive) = 0, its correct limit), so the result stays in [0, 1] for any history.
         """
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
-        result: FloatArray = expit(-self._log_odds_dead(x, tx, t_obs))
-        return result
+        r, alpha, a, b = self._param_array()
+        b_x = b + x + (0.0 if self._modified else -1.0)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            odds = a / b_x * np.exp((r + x) * np.log((alpha + t_obs) / (alpha + tx)))
+            alive = 1.0 / (1.0 + odds)
+        if not self._modified:
+            alive = np.where(x > 0, alive, 1.0)
+        return np.asarray(alive, dtype=np.float64)
 
     def _conditional(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                      log_p_alive: FloatArray) -> FloatArray:

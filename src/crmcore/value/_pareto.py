@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, hyperu, roots_legendre
+from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
 
 from crmcore._base import CustomerBase
 from crmcore.value._btyd import (
@@ -49,8 +49,18 @@ def _series(
     with ``dG/dm``, ``dG/dc`` and ``dG/dz`` (zeros unless ``derivatives``).
 
     Terms are positive and shrink by at least ``z`` each step; the loop runs over the index
-    ``n`` (vectorised over customers) and drops customers as their sums converge.
+    ``n`` (vectorised over customers) and drops customers as their sums converge. Without
+    derivatives, :func:`scipy.special.hyp2f1` is used (the series where it is not finite).
     """
+    if not derivatives:
+        # values only (predictions, the final log-likelihood): SciPy's 2F1 agrees with the
+        # series to ~1e-14 here and is faster; the series stays as the fall-back
+        value = np.asarray(hyp2f1(1.0, m, c, z), dtype=np.float64)
+        bad = ~np.isfinite(value)
+        if bad.any():
+            value[bad] = _series(m[bad], c[bad], z[bad], derivatives=True)[0]
+        zeros = np.zeros_like(z)
+        return value, zeros, zeros, zeros
     g = np.ones_like(z)
     g_m, g_c, g_z = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
     active = np.flatnonzero(z > 0)
