@@ -6,6 +6,7 @@ packages :mod:`crmcore.value`, :mod:`crmcore.lifecycle`, :mod:`crmcore.satisfact
 """
 
 from crmcore._base import CalibrationHoldout, CustomerBase, PurchaseHistory, compress_rows
+from crmcore._determinants import LoyaltyDeterminant
 from crmcore._errors import (
     ConsistencyError,
     ConvergenceError,
@@ -16,6 +17,7 @@ from crmcore._errors import (
     DateError,
     DuplicateCustomerError,
     EmptyDataError,
+    IndicatorScaleError,
     InvalidValueError,
     LateTransactionError,
     NotFittedError,
@@ -24,6 +26,7 @@ from crmcore._errors import (
     TimeUnitError,
     TimeZoneError,
     UnknownColumnError,
+    UnknownIndicatorError,
     UnknownModelError,
 )
 from crmcore._plugins import (
@@ -66,9 +69,11 @@ __all__ = [
     "DateError",
     "DuplicateCustomerError",
     "EmptyDataError",
+    "IndicatorScaleError",
     "Interaction",
     "InvalidValueError",
     "LateTransactionError",
+    "LoyaltyDeterminant",
     "NotFittedError",
     "PluginError",
     "PurchaseHistory",
@@ -81,6 +86,7 @@ __all__ = [
     "TimeZoneError",
     "Transaction",
     "UnknownColumnError",
+    "UnknownIndicatorError",
     "UnknownModelError",
     "ValueScore",
     "__version__",

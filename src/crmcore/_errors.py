@@ -22,6 +22,7 @@ __all__ = [
     "DateError",
     "DuplicateCustomerError",
     "EmptyDataError",
+    "IndicatorScaleError",
     "InvalidValueError",
     "LateTransactionError",
     "NotFittedError",
@@ -30,6 +31,7 @@ __all__ = [
     "TimeUnitError",
     "TimeZoneError",
     "UnknownColumnError",
+    "UnknownIndicatorError",
     "UnknownModelError",
     "describe_rows",
 ]
@@ -118,6 +120,56 @@ class LateTransactionError(DataError):
 
 class DuplicateCustomerError(DataError):
     """The same customer id appears more than once where one row per customer is required."""
+
+
+class UnknownIndicatorError(DataError, LookupError):
+    """A name that is not one of the indicators (or determinants) the function knows.
+
+    Attributes
+    ----------
+    name:
+        The unknown name.
+    known:
+        The names that would have been accepted.
+    """
+
+    def __init__(
+        self, name: object, known: Iterable[str], *, field: str, noun: str = "indicator"
+    ) -> None:
+        known = tuple(known)
+        super().__init__(
+            f"{field}: unknown {noun} {name!r}; known {noun}s: {', '.join(known)}",
+            field=field,
+        )
+        self.name = name
+        self.known = known
+
+    def __str__(self) -> str:  # LookupError would otherwise quote the message like a key
+        return str(self.args[0])
+
+
+class IndicatorScaleError(InvalidValueError):
+    """Values of an indicator outside the scale it is declared on.
+
+    Attributes
+    ----------
+    indicator:
+        The indicator (or survey item) at fault.
+    scale:
+        The accepted closed interval ``(low, high)``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        indicator: str,
+        scale: tuple[float, float],
+        rows: Sequence[object] = (),
+    ) -> None:
+        super().__init__(message, field=indicator, rows=rows)
+        self.indicator = indicator
+        self.scale = scale
 
 
 class TimeUnitError(CRMError, ValueError):

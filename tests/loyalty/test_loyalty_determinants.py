@@ -18,8 +18,8 @@ from crmcore.loyalty import (
     DEFAULT_STAGE_WEIGHTS,
     DETERMINANT_NAMES,
     STAGE_NAMES,
-    Determinant,
     IndicatorScaleError,
+    LoyaltyDeterminant,
     UnknownIndicatorError,
     determinant_index,
     stage_weights,
@@ -37,7 +37,7 @@ def test_the_table_says_what_the_seed_says() -> None:
     assert w["stability"]["trust"] == max(w[s]["trust"] for s in STAGE_NAMES)
     assert w["exploration"]["switching_cost"] == 0
     assert w["decline"]["switching_cost"] >= w["decline"]["satisfaction"]
-    assert [d.basic for d in Determinant] == [True, False, False, True]
+    assert [d.basic for d in LoyaltyDeterminant] == [True, False, False, True]
     assert set(DEFAULT_STAGE_WEIGHTS) == set(STAGE_NAMES)
 
 

@@ -12,74 +12,18 @@ from __future__ import annotations
 
 import enum
 
+from crmcore._determinants import STAGE_DETERMINANT_EMPHASIS, LoyaltyDeterminant
+
 __all__ = ["LifecycleStage", "LoyaltyDeterminant"]
 
 
-_DETERMINANTS: dict[str, tuple[str, bool, str]] = {
-    "perceived-value": (
-        "客户的认知价值", True,
-        "the inner driver of keeping the relationship; acts through the whole lifecycle",
-    ),
-    "satisfaction": (
-        "客户的满意", False,
-        "satisfaction of the customer's value expectations; decisive in the early stages; "
-        "repeated satisfaction builds trust",
-    ),
-    "trust": (
-        "客户的信任", False,
-        "grows from a series of satisfactions and, held long, becomes loyalty; decisive in the "
-        "middle stages",
-    ),
-    "switching-cost": (
-        "转移成本", True,
-        "built up naturally and deliberately as the relationship develops; acts in the middle "
-        "and late stages as a buffer that stops the relationship sliding back",
-    ),
-}
-
-
-class LoyaltyDeterminant(enum.Enum):
-    """A determinant of customer loyalty (seed 001, 客户忠诚的决定因素).
-
-    Basic factors (perceived value, switching cost) act on their own; derived ones
-    (satisfaction, trust) grow out of repeated good experience. Each member carries the seed's
-    term (``chinese``), whether it is ``basic`` and its ``role``.
-    """
-
-    PERCEIVED_VALUE = "perceived-value"
-    SATISFACTION = "satisfaction"
-    TRUST = "trust"
-    SWITCHING_COST = "switching-cost"
-
-    @property
-    def chinese(self) -> str:
-        """The seed's term."""
-        return _DETERMINANTS[self.value][0]
-
-    @property
-    def basic(self) -> bool:
-        """Whether this is a basic factor (else a derived one)."""
-        return _DETERMINANTS[self.value][1]
-
-    @property
-    def role(self) -> str:
-        """What the seed says the factor does."""
-        return _DETERMINANTS[self.value][2]
-
-
-_PV = LoyaltyDeterminant.PERCEIVED_VALUE
-_SAT = LoyaltyDeterminant.SATISFACTION
-_TRUST = LoyaltyDeterminant.TRUST
-_SWITCH = LoyaltyDeterminant.SWITCHING_COST
-
-_STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = {
+_STAGES: dict[str, tuple[str, str, str, int]] = {
     "exploration": (
         "考察期",
         "the relationship is being explored and tried out: both sides test whether their goals "
         "fit, the other side's sincerity and performance, and what obligations a long-term "
         "relationship would bring; little trade",
         "assess the other side's potential value and reduce uncertainty",
-        (_PV, _SAT),
         0,
     ),
     "formation": (
@@ -89,7 +33,6 @@ _STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = 
         "value and meet its obligations, and trade keeps growing",
         "raise the customer's loyalty through brand image, quality service, price offers and "
         "emotional investment",
-        (_SAT, _TRUST, _PV),
         1,
     ),
     "stability": (
@@ -99,7 +42,6 @@ _STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = 
         "it, and trade is large",
         "provide quality service and customer care together with value-added services, and "
         "realise the customer's full value",
-        (_TRUST, _SWITCH, _PV),
         2,
     ),
     "decline": (
@@ -108,7 +50,6 @@ _STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = 
         "considering ending it, even looking for alternative partners",
         "re-analyse the customer's lifetime value, retain valuable customers (客户挽留) and "
         "analyse churn (客户流失分析)",
-        (_SWITCH, _PV),
         3,
     ),
     "terminated": (
@@ -116,7 +57,6 @@ _STAGES: dict[str, tuple[str, str, str, tuple[LoyaltyDeterminant, ...], int]] = 
         "the relationship has ended: the customer no longer buys and has turned elsewhere",
         "find why the relationship broke and, where the customer is worth it, act on that "
         "cause to win the customer back (客户挽回)",
-        (_PV,),
         4,
     ),
 }
@@ -152,13 +92,20 @@ class LifecycleStage(enum.Enum):
 
     @property
     def key_determinants(self) -> tuple[LoyaltyDeterminant, ...]:
-        """Loyalty determinants that matter most here, most important first."""
-        return _STAGES[self.value][3]
+        """Loyalty determinants acting in this stage, most important first (seed 001, from
+        :data:`crmcore._determinants.STAGE_DETERMINANT_EMPHASIS`, the table the loyalty package
+        weights by). After the relationship ends only perceived value is left: it decides
+        whether winning the customer back is worth it."""
+        emphasis = STAGE_DETERMINANT_EMPHASIS.get(self.value)
+        if emphasis is None:
+            return (LoyaltyDeterminant.PERCEIVED_VALUE,)
+        acting = [d for d in LoyaltyDeterminant if emphasis[d.value] > 0]
+        return tuple(sorted(acting, key=lambda d: -emphasis[d.value]))
 
     @property
     def order(self) -> int:
         """Position in the lifecycle, 0 (exploration) to 4 (terminated)."""
-        return _STAGES[self.value][4]
+        return _STAGES[self.value][3]
 
     @property
     def is_active(self) -> bool:

@@ -12,6 +12,7 @@
   ``"weighted-index"``).
 """
 
+from crmcore._errors import IndicatorScaleError, UnknownIndicatorError
 from crmcore.loyalty._derive import (
     attitudinal_indicators,
     behavioural_indicators,
@@ -24,12 +25,11 @@ from crmcore.loyalty._determinants import (
     DEFAULT_STAGE_WEIGHTS,
     DETERMINANT_NAMES,
     STAGE_NAMES,
-    Determinant,
     DeterminantBreakdown,
+    LoyaltyDeterminant,
     determinant_index,
     stage_weights,
 )
-from crmcore.loyalty._errors import IndicatorScaleError, UnknownIndicatorError
 from crmcore.loyalty._forms import LoyaltyForm, loyalty_form
 from crmcore.loyalty._index import LoyaltyBreakdown, loyalty_breakdown, loyalty_index
 from crmcore.loyalty._indicators import INDICATOR_NAMES, INDICATORS, IndicatorSpec, indicator
@@ -48,11 +48,11 @@ __all__ = [
     "INDICATORS",
     "INDICATOR_NAMES",
     "STAGE_NAMES",
-    "Determinant",
     "DeterminantBreakdown",
     "IndicatorScaleError",
     "IndicatorSpec",
     "LoyaltyBreakdown",
+    "LoyaltyDeterminant",
     "LoyaltyForm",
     "LoyaltyType",
     "LoyaltyTypeAssignment",

@@ -25,10 +25,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
-from crmcore._errors import DataError, InvalidValueError, UnknownColumnError, describe_rows
+from crmcore._errors import (
+    DataError,
+    IndicatorScaleError,
+    InvalidValueError,
+    UnknownColumnError,
+    UnknownIndicatorError,
+    describe_rows,
+)
 from crmcore._time import unit_factor
 from crmcore._types import SurveyResponse, Transaction
-from crmcore.loyalty._errors import IndicatorScaleError, UnknownIndicatorError
 from crmcore.loyalty._indicators import INDICATOR_NAMES, check_scale
 
 __all__ = [

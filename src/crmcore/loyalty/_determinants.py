@@ -19,7 +19,6 @@ a firm with its own evidence passes its own table.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,8 +26,8 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._errors import InvalidValueError, describe_rows
-from crmcore.loyalty._errors import UnknownIndicatorError
+from crmcore._determinants import STAGE_DETERMINANT_EMPHASIS, LoyaltyDeterminant
+from crmcore._errors import InvalidValueError, UnknownIndicatorError, describe_rows
 from crmcore.loyalty._indicators import resolve_scales
 from crmcore.loyalty._weighted import aggregate, as_mapping, orient, read_table
 
@@ -36,62 +35,24 @@ __all__ = [
     "DEFAULT_STAGE_WEIGHTS",
     "DETERMINANT_NAMES",
     "STAGE_NAMES",
-    "Determinant",
     "DeterminantBreakdown",
+    "LoyaltyDeterminant",
     "determinant_index",
     "stage_weights",
 ]
 
 
-class Determinant(enum.Enum):
-    """A determinant of customer loyalty (seed 001).
-
-    Attributes
-    ----------
-    PERCEIVED_VALUE
-        客户的认知价值, the customer's perceived value: a basic determinant, the inner driver of
-        keeping the relationship, acting through the whole lifecycle.
-    SATISFACTION
-        客户的满意, satisfaction: a derived determinant, crucial in the early stage; a series of
-        satisfactions produces trust.
-    TRUST
-        客户的信任, trust: a derived determinant, crucial in the middle stage; lasting trust
-        produces loyalty.
-    SWITCHING_COST
-        转移成本, switching cost: a basic determinant built up during the relationship, acting
-        mainly in the middle and late stages as a buffer against decline.
-    """
-
-    PERCEIVED_VALUE = "perceived_value"
-    SATISFACTION = "satisfaction"
-    TRUST = "trust"
-    SWITCHING_COST = "switching_cost"
-
-    @property
-    def basic(self) -> bool:
-        """Whether the seed counts it as basic (基本因素) rather than derived (派生因素)."""
-        return self in (Determinant.PERCEIVED_VALUE, Determinant.SWITCHING_COST)
-
-
-DETERMINANT_NAMES: Final[tuple[str, ...]] = tuple(d.value for d in Determinant)
+DETERMINANT_NAMES: Final[tuple[str, ...]] = tuple(d.value for d in LoyaltyDeterminant)
 """``("perceived_value", "satisfaction", "trust", "switching_cost")``."""
 
 STAGE_NAMES: Final[tuple[str, ...]] = ("exploration", "formation", "stability", "decline")
 """Lifecycle stages with determinant weights (考察期, 形成期, 稳定期, 退化期), as the ``value``
 strings of the lifecycle package's stage enum."""
 
-DEFAULT_STAGE_WEIGHTS: Final[Mapping[str, Mapping[str, float]]] = {
-    # 考察期: value acts; satisfaction is crucial; no trust or switching cost built up yet.
-    "exploration": {"perceived_value": 1, "satisfaction": 2, "trust": 0, "switching_cost": 0},
-    # 形成期: satisfaction still crucial, trust forming from it, switching costs start to build.
-    "formation": {"perceived_value": 1, "satisfaction": 2, "trust": 1, "switching_cost": 1},
-    # 稳定期: trust crucial (middle stage), switching cost a main buffer, satisfaction acts.
-    "stability": {"perceived_value": 1, "satisfaction": 1, "trust": 2, "switching_cost": 2},
-    # 退化期: switching cost is the buffer against decline; trust and satisfaction still act.
-    "decline": {"perceived_value": 1, "satisfaction": 1, "trust": 1, "switching_cost": 2},
-}
+DEFAULT_STAGE_WEIGHTS: Final[Mapping[str, Mapping[str, float]]] = STAGE_DETERMINANT_EMPHASIS
 """Emphasis of each determinant at each stage (2 crucial, 1 acting, 0 not yet acting), from
-seed 001's text; :func:`stage_weights` normalises a row to sum 1."""
+seed 001's text; the same table gives the lifecycle stages their key determinants.
+:func:`stage_weights` normalises a row to sum 1."""
 
 _ALL_FAVOUR = dict.fromkeys(DETERMINANT_NAMES, True)
 

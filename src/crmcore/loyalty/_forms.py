@@ -16,8 +16,7 @@ from typing import Any, Final, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._errors import InvalidValueError, describe_rows
-from crmcore.loyalty._errors import IndicatorScaleError
+from crmcore._errors import IndicatorScaleError, InvalidValueError, describe_rows
 from crmcore.loyalty._indicators import check_scale
 
 __all__ = ["LoyaltyForm", "loyalty_form"]

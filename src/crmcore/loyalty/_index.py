@@ -32,8 +32,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._errors import DataError
-from crmcore.loyalty._errors import UnknownIndicatorError
+from crmcore._errors import DataError, UnknownIndicatorError
 from crmcore.loyalty._indicators import INDICATOR_NAMES, INDICATORS, resolve_scales
 from crmcore.loyalty._weighted import aggregate, orient, read_table, read_weights
 

@@ -19,8 +19,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore._errors import InvalidValueError
-from crmcore.loyalty._errors import UnknownIndicatorError
+from crmcore._errors import InvalidValueError, UnknownIndicatorError
 
 __all__ = ["INDICATORS", "INDICATOR_NAMES", "IndicatorSpec", "indicator", "resolve_scales"]
 

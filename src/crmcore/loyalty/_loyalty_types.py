@@ -18,8 +18,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._errors import InvalidValueError, describe_rows
-from crmcore.loyalty._errors import IndicatorScaleError
+from crmcore._errors import IndicatorScaleError, InvalidValueError, describe_rows
 
 __all__ = ["DEFAULT_PRECEDENCE", "LoyaltyType", "LoyaltyTypeAssignment", "classify_loyalty_type"]
 

@@ -18,8 +18,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._errors import DataError, EmptyDataError, InvalidValueError, describe_rows
-from crmcore.loyalty._errors import IndicatorScaleError, UnknownIndicatorError
+from crmcore._errors import (
+    DataError,
+    EmptyDataError,
+    IndicatorScaleError,
+    InvalidValueError,
+    UnknownIndicatorError,
+    describe_rows,
+)
 
 __all__ = ["aggregate", "as_mapping", "orient", "read_table", "read_weights", "unwrap_weights"]
 
