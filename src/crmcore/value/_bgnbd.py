@@ -48,49 +48,51 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
     # -- likelihood ------------------------------------------------------------------------
 
     def _prepare_data(self, data: tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
-        # the special functions depend on a pattern only through x, which takes few values
-        x = data[0]
-        unique_x, inverse = np.unique(x, return_inverse=True)
-        return (*data[:3], unique_x, inverse.astype(np.float64))
+        # The special functions depend on a pattern only through x, and log(alpha + T),
+        # log(alpha + t_x) only through T and t_x, which take few distinct values in real
+        # data (one per day of the observation window): compute those once per value.
+        helpers: list[FloatArray] = []
+        for column in data[:3]:
+            unique, inverse = np.unique(column, return_inverse=True)
+            helpers += [unique, inverse.astype(np.float64)]
+        return (*data[:3], *helpers)
 
     def _log_likelihood_terms(
         self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
     ) -> tuple[FloatArray, FloatArray | None]:
         r, alpha, a, b = params
-        if len(data) < 5:
+        if len(data) < 9:
             data = self._prepare_data(data)
-        x, tx, t_obs, ux, inverse = data
-        inv = inverse.astype(np.intp)
+        x, _, _, ux, inv_x, utx, inv_tx, uT, inv_T = data
+        ix, itx, iT = (i.astype(np.intp) for i in (inv_x, inv_tx, inv_T))
         # BG/NBD (FHL 2005, eq. 6):  L = B(a, b+x)/B(a,b) * NB-part(T)
         #                              + [x > 0] B(a+1, b+x-1)/B(a,b) * NB-part(t_x)
         # MBG/NBD (Batislam et al. 2007): B(a, b+x+1) and B(a+1, b+x), second term for all x.
+        # log L = common(x) + first + softplus(second - first).
         shift = 1.0 if self._modified else 0.0
         has_second = np.ones_like(ux, dtype=bool) if self._modified else ux > 0
         b_first = b + ux + shift
         b_second = np.where(has_second, b_first - 1.0, 1.0)
         beta_first = betaln(a, b_first)
-        beta_second = np.where(has_second, betaln(a + 1.0, b_second), -np.inf)
-        log_alpha_T = np.log(alpha + t_obs)
-        log_alpha_tx = np.log(alpha + tx)
+        beta_gap = np.where(has_second, betaln(a + 1.0, b_second) - beta_first, -np.inf)
+        log_T = np.log(alpha + uT)[iT]
+        log_gap = np.log(alpha + utx)[itx] - log_T  # log(alpha+t_x) - log(alpha+T) <= 0
         rx = r + x
-        first = beta_first[inv] - rx * log_alpha_T
-        second = beta_second[inv] - rx * log_alpha_tx
-        top = np.maximum(first, second)
-        e1, e2 = np.exp(first - top), np.exp(second - top)
-        total = e1 + e2
-        common_u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-        ll = common_u[inv] + top + np.log(total)
+        common = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b) + beta_first
+        d = beta_gap[ix] - rx * log_gap
+        e = np.exp(-np.abs(d))
+        ll = common[ix] - rx * log_T + np.maximum(d, 0.0) + np.log1p(e)
         if not gradient:
             return ll, None
-        w1 = e1 / total
-        w2 = 1.0 - w1
+        w2 = np.where(d > 0, 1.0, e) / (1.0 + e)  # share of the second term
         psi_abx = digamma(a + b + ux + shift)
-        d_r = ((digamma(r + ux) - digamma(r) + np.log(alpha))[inv]
-               - w1 * log_alpha_T - w2 * log_alpha_tx)
-        d_alpha = r / alpha - rx * (w1 / (alpha + t_obs) + w2 / (alpha + tx))
-        d_a = (digamma(a + b) - psi_abx)[inv] + w2 * (digamma(a + 1.0) - digamma(a))
-        d_b = ((digamma(a + b) - digamma(b) - psi_abx + digamma(b_first))[inv]
-               + w2 * (np.where(has_second, digamma(b_second), 0.0) - digamma(b_first))[inv])
+        d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[ix] - log_T - w2 * log_gap
+        inv_T = (1.0 / (alpha + uT))[iT]
+        d_alpha = r / alpha - rx * (inv_T + w2 * ((1.0 / (alpha + utx))[itx] - inv_T))
+        d_a = (digamma(a + b) - psi_abx)[ix] + w2 * (digamma(a + 1.0) - digamma(a))
+        dig_first = digamma(b_first)
+        d_b = ((digamma(a + b) - digamma(b) - psi_abx + dig_first)[ix]
+               + w2 * (np.where(has_second, digamma(b_second), 0.0) - dig_first)[ix])
         return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
 
     # -- predictions -----------------------------------------------------------------------

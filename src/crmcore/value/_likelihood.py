@@ -340,7 +340,8 @@ class LikelihoodModel:
                 diagnostics={"attempts": attempts},
             )
         theta = np.asarray(best.x, dtype=np.float64)
-        theta, hessian, polish = self._newton_polish(theta, data, w, penalizer, n_obs)
+        theta, hessian, polish, value, grad = self._newton_polish(theta, data, w,
+                                                                  penalizer, n_obs)
         at_bound = [name for name, t in zip(self.param_names, theta, strict=True)
                     if abs(t) > _LOG_BOUND - 1e-3]
         diagnostics: dict[str, Any] = {
@@ -355,14 +356,13 @@ class LikelihoodModel:
                 diagnostics={**diagnostics, "params": np.exp(theta).tolist()},
             )
         params = np.exp(theta)
-        ll_terms, _ = self._log_likelihood_terms(params, data, gradient=False)
-        log_likelihood = float(w @ ll_terms)
+        # the objective is -(LL / n_obs - penalizer * |params|^2)
+        log_likelihood = (penalizer * float(params @ params) - value) * n_obs
         if not math.isfinite(log_likelihood):
             raise ConvergenceError(f"{type(self).__name__}: the log-likelihood at the optimum "
                                    "is not finite", diagnostics=diagnostics)
         information = -hessian * n_obs  # of the total penalised log-likelihood
-        diagnostics["max_abs_gradient"] = float(
-            np.max(np.abs(self._objective(theta, data, w, penalizer, n_obs)[1])))
+        diagnostics["max_abs_gradient"] = float(np.max(np.abs(grad)))
         eigenvalues = np.linalg.eigvalsh(information)
         diagnostics["information_eigenvalues"] = eigenvalues.tolist()
         diagnostics["params"] = params.tolist()
@@ -393,10 +393,11 @@ class LikelihoodModel:
                     n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                     diagnostics=diagnostics, converged=True)
 
-    def _hessian(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
-                 penalizer: float, n_obs: float) -> FloatArray:
+    def _hessian(self, theta: FloatArray, grad: FloatArray, data: tuple[FloatArray, ...],
+                 w: FloatArray, penalizer: float, n_obs: float) -> FloatArray:
         """Hessian of the mean penalised log-likelihood by central differences of its exact
-        gradient (log-parameter space)."""
+        gradient (log-parameter space). Central, not forward: along a nearly flat direction
+        the curvature is tiny and a forward difference would overstate it."""
         k = len(theta)
         hessian = np.empty((k, k))
         for i in range(k):
@@ -412,13 +413,15 @@ class LikelihoodModel:
     def _newton_polish(
         self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray, penalizer: float,
         n_obs: float,
-    ) -> tuple[FloatArray, FloatArray, int]:
+    ) -> tuple[FloatArray, FloatArray, int, float, FloatArray]:
         """Newton steps from the quasi-Newton answer (sharpens the last digits), reusing one
-        Hessian while the steps shrink; the Hessian returned is the one at the final point."""
+        Hessian while the steps are small; returns the final point, the Hessian there (reused
+        when the point moved by less than 1e-4), the number of steps, and the objective's value
+        and gradient at the final point."""
         value, grad = self._objective(theta, data, w, penalizer, n_obs)
-        hessian = self._hessian(theta, data, w, penalizer, n_obs)
+        anchor = theta
+        hessian = self._hessian(theta, grad, data, w, penalizer, n_obs)
         steps = 0
-        moved = False
         for _ in range(8):
             if float(np.max(np.abs(grad))) < 1e-12:
                 break
@@ -432,12 +435,11 @@ class LikelihoodModel:
                 break
             theta, value, grad = candidate, new_value, new_grad
             steps += 1
-            moved = True
             if float(np.max(np.abs(step))) < 1e-9:
                 break
-        if moved:
-            hessian = self._hessian(theta, data, w, penalizer, n_obs)
-        return theta, hessian, steps
+        if float(np.max(np.abs(theta - anchor))) > 1e-4:
+            hessian = self._hessian(theta, grad, data, w, penalizer, n_obs)
+        return theta, hessian, steps, value, grad
 
     def _warm_start(
         self, theta0: FloatArray, data: tuple[FloatArray, ...], w: FloatArray, penalizer: float,
