@@ -313,11 +313,18 @@ class LikelihoodModel:
         theta0 = np.log(start)
         rng = np.random.default_rng(20050101)
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
-        theta0 = self._warm_start(theta0, data, w, penalizer, n_obs, bounds, rng)
+        theta0, sub_hessian = self._warm_start(theta0, data, w, penalizer, n_obs, bounds, rng)
         data = self._prepare_data(data)
         attempts: list[dict[str, Any]] = []
         best: optimize.OptimizeResult | None = None
-        for attempt in range(4):
+        if sub_hessian is not None:
+            best = self._newton_from_subsample(theta0, sub_hessian, data, w, penalizer, n_obs)
+            if best is not None:
+                attempts.append({"start": np.exp(theta0).tolist(), "fun": float(best.fun),
+                                 "success": True, "message": str(best.message),
+                                 "nit": int(best.nit),
+                                 "max_abs_gradient": float(np.max(np.abs(best.jac)))})
+        for attempt in range(0 if best is not None else 4):
             x0 = theta0 if attempt == 0 else theta0 + rng.normal(0.0, 0.7, size=k)
             result = optimize.minimize(
                 self._objective, x0, args=(data, w, penalizer, n_obs), jac=True,
@@ -345,7 +352,8 @@ class LikelihoodModel:
         at_bound = [name for name, t in zip(self.param_names, theta, strict=True)
                     if abs(t) > _LOG_BOUND - 1e-3]
         diagnostics: dict[str, Any] = {
-            "method": "L-BFGS-B on log-parameters, Newton polish",
+            "method": "L-BFGS-B on log-parameters (or, for many patterns, Newton from a "
+                      "subsample fit), Newton polish",
             "message": str(best.message), "success": bool(best.success), "nit": int(best.nit),
             "nfev": int(best.nfev), "newton_steps": polish, "attempts": attempts,
         }
@@ -444,21 +452,52 @@ class LikelihoodModel:
     def _warm_start(
         self, theta0: FloatArray, data: tuple[FloatArray, ...], w: FloatArray, penalizer: float,
         n_obs: float, bounds: list[tuple[float, float]], rng: np.random.Generator,
-    ) -> FloatArray:
+    ) -> tuple[FloatArray, FloatArray | None]:
         """For many patterns, first fit a random tenth of them (weights scaled up, an unbiased
-        estimate of the log-likelihood) to start the full fit close to its answer."""
+        estimate of the log-likelihood). Returns the start for the full fit and the
+        subsample's Hessian there (``None`` without a warm start)."""
         n = len(w)
         if n < _WARM_START_PATTERNS:
-            return theta0
+            return theta0, None
         pick = rng.choice(n, size=max(n // 10, _WARM_START_PATTERNS // 4), replace=False)
         sub = self._prepare_data(tuple(c[pick] for c in data))
         sub_w = w[pick] * (n_obs / float(w[pick].sum()))
         result = optimize.minimize(
             self._objective, theta0, args=(sub, sub_w, penalizer, n_obs), jac=True,
-            method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "gtol": 1e-5})
-        if math.isfinite(result.fun) and np.all(np.abs(result.x) < _LOG_BOUND - 1):
-            return np.asarray(result.x, dtype=np.float64)
-        return theta0
+            method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "gtol": 1e-7})
+        if not (math.isfinite(result.fun) and np.all(np.abs(result.x) < _LOG_BOUND - 1)):
+            return theta0, None
+        theta = np.asarray(result.x, dtype=np.float64)
+        grad = self._objective(theta, sub, sub_w, penalizer, n_obs)[1]
+        return theta, self._hessian(theta, grad, sub, sub_w, penalizer, n_obs)
+
+    def _newton_from_subsample(
+        self, theta: FloatArray, hessian: FloatArray, data: tuple[FloatArray, ...],
+        w: FloatArray, penalizer: float, n_obs: float,
+    ) -> optimize.OptimizeResult | None:
+        """Newton iterations on the full data with the subsample's Hessian held fixed: the two
+        differ by sampling noise only, so each step cuts the distance to the optimum about a
+        hundredfold, one gradient evaluation per step. ``None`` if it stalls."""
+        value, grad = self._objective(theta, data, w, penalizer, n_obs)
+        if not math.isfinite(value):
+            return None
+        nfev = 1
+        for nit in range(1, 16):
+            try:
+                step = np.linalg.solve(hessian, grad)
+            except np.linalg.LinAlgError:
+                return None
+            candidate = np.clip(theta + step, -_LOG_BOUND, _LOG_BOUND)
+            new_value, new_grad = self._objective(candidate, data, w, penalizer, n_obs)
+            nfev += 1
+            if not new_value <= value + 1e-12 * abs(value):
+                return None
+            theta, value, grad = candidate, new_value, new_grad
+            if float(np.max(np.abs(step))) < 1e-8 or float(np.max(np.abs(grad))) < 1e-10:
+                return optimize.OptimizeResult(
+                    x=theta, fun=value, jac=grad, success=True, nit=nit, nfev=nfev,
+                    message="Newton with the subsample's Hessian converged")
+        return None
 
     # -- fitted state ----------------------------------------------------------------------
 
