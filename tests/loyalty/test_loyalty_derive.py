@@ -63,6 +63,31 @@ def test_repeat_purchase_rate_in_weeks_of_days(base: crmcore.CustomerBase) -> No
     assert repeat_purchase_rate(weekly)[0] == pytest.approx(1.0)
 
 
+def test_repeat_purchase_rate_rebuckets_to_a_coarser_period(base: crmcore.CustomerBase) -> None:
+    # By week (2024-01-01 is a Monday; the window ends on day 10, in week 1): a buys in weeks
+    # 0 and 1 -> 1 repeat in 1 week; b's first week is the last -> NaN; c buys in weeks 0, 1.
+    np.testing.assert_allclose(repeat_purchase_rate(base, period="W"), [1.0, np.nan, 1.0])
+    weekly = crmcore.CustomerBase.from_transactions(LOG, freq="W")
+    np.testing.assert_allclose(repeat_purchase_rate(base, period="W"),
+                               repeat_purchase_rate(weekly))
+    # By month everything falls in January, the last month: nobody has had a chance yet.
+    assert np.isnan(repeat_purchase_rate(base, period="M")).all()
+    with pytest.raises(crmcore.TimeUnitError, match="period='D' is finer than"):
+        repeat_purchase_rate(weekly, period="D")
+
+
+@given(st.lists(st.tuples(st.sampled_from("xyz"), st.integers(0, 400)), min_size=1,
+                max_size=40))
+def test_rebucketing_equals_building_the_coarse_base(rows: list[tuple[str, int]]) -> None:
+    log = [Transaction(c, _day(d), 1.0) for c, d in rows]
+    daily = crmcore.CustomerBase.from_transactions(log, observation_end=_day(400))
+    for period in ("W", "M", "Q"):
+        coarse = crmcore.CustomerBase.from_transactions(log, freq=period,
+                                                        observation_end=_day(400))
+        np.testing.assert_allclose(repeat_purchase_rate(daily, period=period),
+                                   repeat_purchase_rate(coarse))
+
+
 def test_repeat_purchase_rate_needs_the_period() -> None:
     summary = crmcore.CustomerBase.from_summary(["x"], [2], [3.0], [4.0])
     with pytest.raises(crmcore.DataError, match=r"needs the purchase period"):

@@ -29,11 +29,12 @@ from crmcore._errors import (
     DataError,
     IndicatorScaleError,
     InvalidValueError,
+    TimeUnitError,
     UnknownColumnError,
     UnknownIndicatorError,
     describe_rows,
 )
-from crmcore._time import unit_factor
+from crmcore._time import check_unit, period_index, unit_factor
 from crmcore._types import SurveyResponse, Transaction
 from crmcore.loyalty._indicators import INDICATOR_NAMES, check_scale
 
@@ -161,20 +162,37 @@ def _transaction_columns(
 # -- behavioural indicators ---------------------------------------------------------------------
 
 
-def repeat_purchase_rate(base: CustomerBase) -> FloatArray:
+_PERIOD_ORDER: dict[str, int] = {"D": 0, "W": 1, "M": 2, "Q": 3, "Y": 4}
+
+
+def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> FloatArray:
     """Share of the periods after each customer's first purchase period with a purchase.
 
-    ``frequency / n`` where ``n`` is the number of ``base.freq`` periods from the first purchase
-    period to the observation end (``T`` in periods). Customers whose first purchase falls in
-    the last period have had no chance to come back: their rate is NaN (unknown), which the
-    loyalty index treats as a missing indicator.
+    ``repeats / n`` where ``n`` is the number of periods from the first purchase period to the
+    observation end and ``repeats`` the periods after the first with a purchase. Customers whose
+    first purchase falls in the last period have had no chance to come back: their rate is NaN
+    (unknown), which the loyalty index treats as a missing indicator.
+
+    Parameters
+    ----------
+    base:
+        The customers.
+    period:
+        The period in which "bought again" is judged: ``"D"``, ``"W"``, ``"M"``, ``"Q"`` or
+        ``"Y"``, no finer than ``base.freq`` (default ``base.freq``). A daily base judged by
+        month says "bought in 3 of the 12 months since the first purchase", which reads as
+        loyalty; by day the same customer scores 1%. A coarser period re-buckets the stored
+        purchase history (each stored period counts in the coarse period its first day falls
+        in), so it needs a base built from transactions.
 
     Raises
     ------
     DataError
         The base does not know its purchase period (built with ``from_summary``), so the number
         of periods cannot be counted; pass counts as ``repeat_purchases`` with an explicit
-        scale instead.
+        scale instead. Or a coarser ``period`` was asked of a base without purchase history.
+    TimeUnitError
+        ``period`` is unknown or finer than ``base.freq``.
     """
     if base.freq is None:
         raise DataError(
@@ -182,10 +200,33 @@ def repeat_purchase_rate(base: CustomerBase) -> FloatArray:
             "CustomerBase.from_transactions, or pass repeat counts to loyalty_index with "
             "scales={'repeat_purchases': (0, cap)}", field="freq",
         )
-    periods = np.round(base.T / unit_factor(base.freq, base.time_unit))
+    judged = base.freq if period is None else check_unit(period, argument="period")
+    if _PERIOD_ORDER[judged] < _PERIOD_ORDER[base.freq]:
+        raise TimeUnitError(
+            f"period={judged!r} is finer than the base's purchase period freq={base.freq!r}; "
+            "purchases cannot be split back into smaller periods"
+        )
+    if judged == base.freq:
+        periods = np.round(base.T / unit_factor(base.freq, base.time_unit))
+        repeats = base.frequency.astype(np.float64)
+    else:
+        if base.history is None or base.observation_end is None:
+            raise DataError(
+                f"repeat_purchase_rate(period={judged!r}) re-buckets the purchase history: "
+                "build the base with CustomerBase.from_transactions", field="history",
+            )
+        history = base.history
+        coarse = period_index(history.period_dates().astype("datetime64[us]"), judged)
+        owner = history.customer_of_entry()
+        new = np.ones(len(coarse), dtype=bool)
+        new[1:] = (owner[1:] != owner[:-1]) | (coarse[1:] != coarse[:-1])
+        repeats = np.bincount(owner[new], minlength=len(base)).astype(np.float64) - 1.0
+        end = int(period_index(np.asarray([base.observation_end]), judged)[0])
+        periods = (end - coarse[history.indptr[:-1]]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(periods > 0, base.frequency / np.maximum(periods, 1), np.nan)
-    return np.minimum(rate, 1.0)
+        rate = np.where(periods > 0, repeats / np.maximum(periods, 1), np.nan)
+    result: FloatArray = np.minimum(rate, 1.0)
+    return result
 
 
 def interpurchase_cv(base: CustomerBase, *, min_intervals: int = 3) -> FloatArray:
@@ -392,15 +433,17 @@ def behavioural_indicators(
     customer_id: str = "customer_id",
     on_promotion: str = "on_promotion",
     monetary_value: str | None = None,
+    repeat_period: str | None = None,
 ) -> dict[str, FloatArray]:
     """The behavioural loyalty indicators the data allow, aligned with ``base.customer_id``.
 
-    Always ``repeat_purchases`` (:func:`repeat_purchase_rate`); ``category_share`` when
+    Always ``repeat_purchases`` (:func:`repeat_purchase_rate`, judged per ``repeat_period``,
+    default ``base.freq``); ``category_share`` when
     ``category_spend`` is given (:func:`category_share`); ``price_sensitivity`` when
     ``transactions`` are given and at least one records ``on_promotion``
     (:func:`promotion_share`). All on ``[0, 1]``, NaN where unknown for a customer.
     """
-    result = {"repeat_purchases": repeat_purchase_rate(base)}
+    result = {"repeat_purchases": repeat_purchase_rate(base, period=repeat_period)}
     if category_spend is not None:
         result["category_share"] = category_share(
             base, category_spend, transactions=transactions, category=category,

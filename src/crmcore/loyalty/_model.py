@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CustomerBase
 from crmcore._errors import InvalidValueError, SerializationError
 from crmcore._serialization import dump_document, load_document
+from crmcore._time import check_unit
 from crmcore._types import Relationship, SurveyResponse
 from crmcore.loyalty._derive import attitudinal_indicators, behavioural_indicators
 from crmcore.loyalty._index import LoyaltyBreakdown, loyalty_breakdown
@@ -47,6 +48,10 @@ class WeightedLoyaltyIndex:
         The answer scale of the survey items (default 1-5), or item -> scale.
     promotion_by:
         ``"count"`` or ``"amount"``: how the share of purchases on promotion is measured.
+    repeat_period:
+        The period in which repeat buying is judged (default ``"M"``: the share of months since
+        the first purchase with a purchase); a base bucketed more coarsely is judged by its own
+        period. ``None`` judges by the base's period.
 
     Examples
     --------
@@ -66,15 +71,25 @@ class WeightedLoyaltyIndex:
         survey_items: Mapping[str, str | Sequence[str]] | None = None,
         survey_scale: tuple[float, float] | Mapping[str, tuple[float, float]] = (1.0, 5.0),
         promotion_by: Literal["count", "amount"] = "count",
+        repeat_period: str | None = "M",
     ) -> None:
         self.weights = weights
         self.scales = scales
         self.survey_items = survey_items
         self.survey_scale = survey_scale
         self.promotion_by = promotion_by
+        self.repeat_period = repeat_period
+        if repeat_period is not None:
+            check_unit(repeat_period, argument="repeat_period")
         resolve_scales(scales)  # fail early, naming the indicator
         if isinstance(weights, Mapping):
             read_weights(weights, tuple(weights), known=INDICATOR_NAMES, field="weights")
+
+    def _repeat_period(self, base: CustomerBase) -> str | None:
+        if self.repeat_period is None or base.freq is None:
+            return None
+        order = "DWMQY"
+        return max(self.repeat_period, base.freq, key=order.index)
 
     def __repr__(self) -> str:
         return (f"WeightedLoyaltyIndex(weights={self.weights!r}, scales={self.scales!r}, "
@@ -114,7 +129,8 @@ class WeightedLoyaltyIndex:
         result = behavioural_indicators(base, transactions, category_spend=category_spend,
                                         promotion_by=self.promotion_by,
                                         monetary_value=monetary_value, customer_id=customer_id,
-                                        on_promotion=on_promotion)
+                                        on_promotion=on_promotion,
+                                        repeat_period=self._repeat_period(base))
         if responses is not None and self.survey_items:
             answers = attitudinal_indicators(responses, self.survey_items, customer_ids=base,
                                              scale=self.survey_scale)
@@ -212,6 +228,7 @@ class WeightedLoyaltyIndex:
             "survey_items": items,
             "survey_scale": scale,
             "promotion_by": self.promotion_by,
+            "repeat_period": self.repeat_period,
         })
 
     @classmethod
@@ -225,7 +242,8 @@ class WeightedLoyaltyIndex:
             not describe one.
         """
         payload = load_document(text, _KIND, (_VERSION,))
-        expected = {"weights", "scales", "survey_items", "survey_scale", "promotion_by"}
+        expected = {"weights", "scales", "survey_items", "survey_scale", "promotion_by",
+                    "repeat_period"}
         if set(payload) != expected:
             raise SerializationError(f"saved {_KIND} has fields {sorted(payload)}; expected "
                                      f"{sorted(expected)}")
@@ -239,6 +257,7 @@ class WeightedLoyaltyIndex:
                 survey_scale={k: (v[0], v[1]) for k, v in scale.items()}
                 if isinstance(scale, dict) else (scale[0], scale[1]),
                 promotion_by=payload["promotion_by"],
+                repeat_period=payload["repeat_period"],
             )
         except (TypeError, KeyError, IndexError, AttributeError, ValueError) as exc:
             raise SerializationError(f"saved {_KIND} is malformed: {exc}") from exc
