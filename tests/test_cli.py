@@ -1,0 +1,27 @@
+"""The demo command: runs on the bundled data and prints the published CDNOW figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from crmcore.cli import main
+
+
+def test_demo_prints_the_cdnow_results(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "2,357" in out
+    assert "2,457" in out  # repeat purchases in the calibration period
+    assert "log-likelihood -9582.4" in out  # Fader, Hardie & Lee (2005)
+    assert "Top ten customers by current value" in out
+    assert "贵宾型客户" in out
+
+
+def test_unknown_command_is_refused() -> None:
+    result = subprocess.run([sys.executable, "-m", "crmcore", "frobnicate"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
