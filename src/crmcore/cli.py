@@ -59,11 +59,11 @@ def demo(out: TextIO) -> int:
     # The settings of this run, stated rather than defaulted: a 30% contribution margin,
     # 0.2% discount per week (about 11% a year), value over the next 52 weeks.
     margin, weekly_rate, horizon = 0.3, 0.002, 52.0
-    scores = crmcore.score(calibration, margin=margin, discount_rate=weekly_rate,
-                           time_unit="W", horizon=horizon)
-
     manager = crmcore.get_plugin_manager()
     purchases = crmcore.get_model("value", plugin_manager=manager).fit(calibration)
+    scores = crmcore.score(calibration, margin=margin, discount_rate=weekly_rate,
+                           time_unit="W", horizon=horizon, value_model=purchases,
+                           plugin_manager=manager)
     out.write(f"\nPurchase model (published: r 0.243, alpha 4.414, a 0.793, b 2.426, "
               f"LL -9582.4)\n{purchases.summary()}\n")
     predicted = purchases.expected_purchases(split.duration_holdout, calibration)
