@@ -57,6 +57,14 @@ def largest_difference(ours: dict[str, float], theirs: Any) -> float:
     return max(abs(ours[name] / float(theirs[name]) - 1) for name in ours)
 
 
+def log_likelihood_at(model: BGNBD | ParetoNBD, params: Any, data: Data) -> float:
+    """Total log-likelihood of ``data`` at ``params``, by crmcore's implementation."""
+    vector = np.array([float(params[name]) for name in model.param_names])
+    x, tx, T = (np.asarray(c, dtype=np.float64) for c in data)
+    ll, _ = model._log_likelihood_terms(vector, (x, tx, T), gradient=False)
+    return float(ll.sum())
+
+
 def report(label: str, ours: float, theirs: float | None, note: str = "") -> None:
     if theirs is None:
         print(f"{label}: crmcore {ours:8.2f} s | lifetimes {note}")
@@ -85,8 +93,9 @@ def bench_pareto_fit(n: int) -> None:
     diff = largest_difference(ours.params_, theirs.params_)
     report(f"Pareto/NBD fit, {n:,} customers ({ours._fitted().n_patterns:,} patterns)",
            t_ours, t_theirs, f"| parameters differ by at most {100 * diff:.3f}%")
-    print(f"    crmcore {fmt(ours.params_)}; lifetimes "
-          f"{fmt({k: float(v) for k, v in theirs.params_.items()})}")
+    print(f"    crmcore {fmt(ours.params_)}, log-likelihood {ours.log_likelihood_:.2f}; "
+          f"lifetimes {fmt({k: float(v) for k, v in theirs.params_.items()})}, "
+          f"log-likelihood {log_likelihood_at(ours, theirs.params_, (x, tx, T)):.2f}")
 
 
 def _lifetimes_pareto(data: Data, out: Any) -> None:
