@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crmcore._checks import as_column, require_finite, require_non_negative
 from crmcore._errors import (
     DataError,
     DuplicateCustomerError,
@@ -556,35 +557,12 @@ def check_summary(
     named = {"frequency": frequency, "recency": recency, "T": T}
     if monetary_value is not None:
         named["monetary_value"] = monetary_value
-    arrays: dict[str, _FloatArray] = {}
-    for name, values in named.items():
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-        if array.ndim == 0:
-            array = array.reshape(1)
-        if array.ndim != 1:
-            raise InvalidValueError(f"{name} must be one-dimensional, got shape {array.shape}",
-                                    field=name)
-        arrays[name] = array
+    arrays = {name: as_column(values, name) for name, values in named.items()}
     length = n if n is not None else len(arrays["frequency"])
     for name, array in arrays.items():
-        if len(array) != length:
-            raise InvalidValueError(
-                f"{name} has {len(array)} values, expected {length} (one per customer)",
-                field=name,
-            )
-        bad = np.flatnonzero(~np.isfinite(array))
-        if len(bad):
-            raise InvalidValueError(f"{name} is NaN or infinite at {describe_rows(bad)}",
-                                    field=name, rows=bad.tolist())
-        bad = np.flatnonzero(array < 0)
-        if len(bad):
-            raise InvalidValueError(
-                f"{name} is negative at {describe_rows(bad)} (first: {array[bad[0]]!r})",
-                field=name, rows=bad.tolist(),
-            )
+        as_column(array, name, n=length)
+        require_finite(array, name)
+        require_non_negative(array, name)
     freq_, rec, t = arrays["frequency"], arrays["recency"], arrays["T"]
     bad = np.flatnonzero(freq_ != np.round(freq_))
     if len(bad):

@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, _frame
-from crmcore._errors import DataError, EmptyDataError, InvalidValueError, describe_rows
+from crmcore._checks import as_column, as_numeric, require_finite
+from crmcore._errors import DataError, EmptyDataError, InvalidValueError
 from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive
@@ -307,17 +308,8 @@ def _check_aligned(ids: NDArray[Any], expected: NDArray[Any], name: str) -> None
 
 
 def _values(values: ArrayLike, n: int, name: str) -> _FloatArray:
-    try:
-        array = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-    if len(array) != n:
-        raise InvalidValueError(f"{name} has {len(array)} values, expected {n} (one per "
-                                "customer)", field=name)
-    bad = np.flatnonzero(~np.isfinite(array))
-    if len(bad):
-        raise InvalidValueError(f"{name} is NaN or infinite at {describe_rows(bad)}",
-                                field=name, rows=bad.tolist())
+    array = as_column(as_numeric(values, name).reshape(-1), name, n=n)
+    require_finite(array, name)
     return array
 
 

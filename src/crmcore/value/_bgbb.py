@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from crmcore._base import CustomerBase
+from crmcore._checks import as_column, require_finite
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._sbg import hyp2f1_one
@@ -40,16 +41,7 @@ def check_discrete(
     """Check BG/BB summaries (whole numbers with ``0 <= x <= t_x <= n``, ``t_x = 0`` iff
     ``x = 0``) and return them as aligned float arrays; errors name the field and rows."""
     named = {"frequency": frequency, "recency": recency, "n_periods": n_periods}
-    arrays: dict[str, _FloatArray] = {}
-    for name, values in named.items():
-        try:
-            array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-        if array.ndim != 1:
-            raise InvalidValueError(f"{name} must be one-dimensional, got shape {array.shape}",
-                                    field=name)
-        arrays[name] = array
+    arrays = {name: as_column(values, name) for name, values in named.items()}
     try:
         x, tx, n = np.broadcast_arrays(arrays["frequency"], arrays["recency"],
                                        arrays["n_periods"])
@@ -60,10 +52,7 @@ def check_discrete(
             f"{len(arrays['n_periods'])} given", field="n_periods",
         ) from exc
     for name, array in zip(named, (x, tx, n), strict=True):
-        bad = np.flatnonzero(~np.isfinite(array))
-        if len(bad):
-            raise InvalidValueError(f"{name} is NaN or infinite at {describe_rows(bad)}",
-                                    field=name, rows=bad.tolist())
+        require_finite(array, name)
         bad = np.flatnonzero((array < 0) | (array != np.round(array)))
         if len(bad):
             raise InvalidValueError(

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
 from crmcore._base import CustomerBase
+from crmcore._checks import as_column, require_finite, require_non_negative
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -45,23 +46,9 @@ def check_spend(frequency: ArrayLike, monetary_value: ArrayLike
     finite, frequency a whole number >= 0 and monetary value >= 0 (> 0 where frequency > 0)."""
     arrays: list[_FloatArray] = []
     for name, values in (("frequency", frequency), ("monetary_value", monetary_value)):
-        try:
-            array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-        if array.ndim != 1:
-            raise InvalidValueError(f"{name} must be one-dimensional, got shape {array.shape}",
-                                    field=name)
-        bad = np.flatnonzero(~np.isfinite(array))
-        if len(bad):
-            raise InvalidValueError(f"{name} is NaN or infinite at {describe_rows(bad)}",
-                                    field=name, rows=bad.tolist())
-        bad = np.flatnonzero(array < 0)
-        if len(bad):
-            raise InvalidValueError(
-                f"{name} is negative at {describe_rows(bad)} (first: {array[bad[0]]!r})",
-                field=name, rows=bad.tolist(),
-            )
+        array = as_column(values, name)
+        require_finite(array, name)
+        require_non_negative(array, name)
         arrays.append(array)
     x, m = arrays
     if len(x) != len(m):
