@@ -194,3 +194,11 @@ def test_each_call_builds_a_fresh_manager() -> None:
     b = crmcore.get_plugin_manager(load_entry_points=False)
     assert a is not b
     assert isinstance(a, pluggy.PluginManager)
+
+
+def test_builtin_defaults_of_every_value_kind(plugin_manager: pluggy.PluginManager) -> None:
+    defaults = {kind: crmcore.default_model_name(kind, plugin_manager=plugin_manager)
+                for kind in ("value", "spend", "potential")}
+    assert defaults == {"value": "bgnbd", "spend": "gamma-gamma", "potential": "wallet-referral"}
+    model = crmcore.get_model("potential", plugin_manager=plugin_manager, capture=0.5)
+    assert model.capture == 0.5

@@ -13,6 +13,7 @@ import pytest
 
 import crmcore
 import crmcore.datasets
+import crmcore.testing
 from crmcore.value import (
     BGNBD,
     GammaGamma,
@@ -289,6 +290,32 @@ def test_custom_potential_model(base: crmcore.CustomerBase) -> None:
     assert np.all(result.potential_value == 7.0)
     assert not any("no potential value" in note for note in result.notes)
     assert math.isclose(result.value_score(1).potential_value or 0.0, 7.0)
+
+
+def test_potential_model_by_name_from_a_plugin(base: crmcore.CustomerBase) -> None:
+    class ReferralsOnly:
+        name = "referrals-only"
+
+        def __init__(self, referral_value: float = 3.0) -> None:
+            self.referral_value = referral_value
+
+        def estimate(self, base: crmcore.CustomerBase, *, margin: Any,
+                     inputs: PotentialInputs) -> Any:
+            return WalletReferralPotential().estimate(
+                base, margin=margin, inputs=PotentialInputs(
+                    referrals=np.full(len(base), 2.0), referral_value=self.referral_value))
+
+    class FirmPlugin:
+        @crmcore.hookimpl
+        def crmcore_potential_models(self) -> Mapping[str, Any]:
+            return {"referrals-only": ReferralsOnly}
+
+    manager = crmcore.testing.plugin_manager_with(FirmPlugin())
+    assert "referrals-only" in crmcore.available_models("potential", plugin_manager=manager)
+    result = crmcore.score(base, potential_model="referrals-only", margin=MARGIN,
+                           discount_rate=RATE, time_unit="W", horizon=HORIZON,
+                           lifecycle_model=False, loyalty_model=False, plugin_manager=manager)
+    assert np.all(result.potential_value == 6.0)
 
 
 def test_non_finite_model_output_is_refused(base: crmcore.CustomerBase,

@@ -195,8 +195,9 @@ def model_offers(
 def available_models(
     kind: ModelKind, *, plugin_manager: pluggy.PluginManager | None = None
 ) -> list[str]:
-    """Names of the models of ``kind`` (``"value"``, ``"spend"``, ``"lifecycle"``,
-    ``"satisfaction"`` or ``"loyalty"``) that the registered plugins offer, sorted."""
+    """Names of the models of ``kind`` (``"value"``, ``"spend"``, ``"potential"``,
+    ``"lifecycle"``, ``"satisfaction"`` or ``"loyalty"``) that the registered plugins offer,
+    sorted."""
     return sorted(model_offers(kind, plugin_manager=plugin_manager))
 
 

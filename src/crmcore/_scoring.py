@@ -272,7 +272,7 @@ def score(
     step: float = 1.0,
     value_model: str | object | None = None,
     spend_model: str | object | float | None = None,
-    potential_model: PotentialValueModel | None = None,
+    potential_model: str | PotentialValueModel | None = None,
     potential_inputs: PotentialInputs | None = None,
     lifecycle_model: str | object | Literal[False] | None = None,
     loyalty_model: str | object | Literal[False] | None = None,
@@ -311,9 +311,10 @@ def score(
         Likewise for the spend model (default ``"gamma-gamma"``), or a number: the spend per
         purchase for everyone.
     potential_model, potential_inputs:
-        The potential-value model (default
-        :class:`crmcore.value.WalletReferralPotential`) and what the data say about wallets and
-        referrals (default: nothing, so potential value is NaN with the reason).
+        The potential-value model: a name from the plugin registry (``None``: the default,
+        ``"wallet-referral"``, :class:`crmcore.value.WalletReferralPotential`) or an object with
+        an ``estimate`` method; and what the data say about wallets and referrals (default:
+        nothing, so potential value is NaN with the reason).
     lifecycle_model:
         Lifecycle classifier name or object for :func:`crmcore.lifecycle.classify` (``None``:
         the default), or ``False`` to leave the stage out.
@@ -342,11 +343,10 @@ def score(
         A model could not be fitted, or a fitted model gave non-finite predictions (rows
         named), rather than a silent NaN.
     """
-    from crmcore._plugins import get_plugin_manager
+    from crmcore._plugins import get_model, get_plugin_manager
     from crmcore.value._clv import lifetime_value
     from crmcore.value._parts import (
         PotentialInputs,
-        WalletReferralPotential,
         clv_drivers,
         historical_value,
         margin_rates,
@@ -381,7 +381,10 @@ def score(
                                 discount_rate=discount_rate,
                                 time_unit=time_unit)
 
-    potential = (potential_model or WalletReferralPotential()).estimate(
+    estimator: PotentialValueModel = (
+        get_model("potential", potential_model, plugin_manager=manager)
+        if potential_model is None or isinstance(potential_model, str) else potential_model)
+    potential = estimator.estimate(
         base, margin=margins, inputs=potential_inputs or PotentialInputs())
     if len(potential.value) != len(base):
         raise PluginError(f"potential model {potential.model!r} returned "

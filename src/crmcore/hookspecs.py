@@ -31,6 +31,7 @@ __all__ = [
     "crmcore_default_model",
     "crmcore_lifecycle_models",
     "crmcore_loyalty_models",
+    "crmcore_potential_models",
     "crmcore_satisfaction_models",
     "crmcore_spend_models",
     "crmcore_value_models",
@@ -46,10 +47,14 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 """Marks a plugin function as an implementation of a crmcore hook (``crmcore.hookimpl``)."""
 
-ModelKind: TypeAlias = Literal["value", "spend", "lifecycle", "satisfaction", "loyalty"]
+ModelKind: TypeAlias = Literal[
+    "value", "spend", "potential", "lifecycle", "satisfaction", "loyalty"
+]
 """The kinds of model a plugin can provide."""
 
-MODEL_KINDS: tuple[ModelKind, ...] = ("value", "spend", "lifecycle", "satisfaction", "loyalty")
+MODEL_KINDS: tuple[ModelKind, ...] = (
+    "value", "spend", "potential", "lifecycle", "satisfaction", "loyalty"
+)
 
 ModelFactory: TypeAlias = Callable[..., Any]
 """A class or callable taking hyperparameters as keyword arguments, returning an unfitted model."""
@@ -81,6 +86,22 @@ def crmcore_spend_models() -> Mapping[str, ModelFactory]:  # type: ignore[empty-
         Model name -> factory. A spend model is fitted on a :class:`crmcore.CustomerBase`
         and predicts each customer's expected spend per transaction, as the built-in
         ``gamma-gamma`` does. Return an empty mapping to offer nothing.
+    """
+
+
+@hookspec
+def crmcore_potential_models() -> Mapping[str, ModelFactory]:  # type: ignore[empty-body]
+    """Offer potential-value models (kind ``"potential"``).
+
+    Returns
+    -------
+    Mapping[str, ModelFactory]
+        Model name -> factory. A potential-value model estimates, per customer of a
+        :class:`crmcore.CustomerBase`, the extra value cross-buying, up-selling and referrals
+        could add (seed 003's 潜在价值), and says why where it cannot: it has an
+        ``estimate(base, *, margin, inputs)`` method returning a
+        :class:`crmcore.value.PotentialValue`, as the built-in ``wallet-referral`` does. Return an
+        empty mapping to offer nothing.
     """
 
 
@@ -129,7 +150,8 @@ def crmcore_default_model(kind: ModelKind) -> str | None:
     Parameters
     ----------
     kind:
-        One of ``"value"``, ``"spend"``, ``"lifecycle"``, ``"satisfaction"``, ``"loyalty"``.
+        One of ``"value"``, ``"spend"``, ``"potential"``, ``"lifecycle"``, ``"satisfaction"``,
+        ``"loyalty"``.
 
     Returns
     -------
