@@ -4,8 +4,8 @@ Satisfaction is perceived experience compared with expectation (seeds 001, 004).
 weights indicator systems (AHP with consistency checks, entropy, given and combined weights),
 holds them as :class:`IndicatorTree` objects of any depth (with templates from seeds 001 and
 002), and scores answers through them: a weighted 0-100 index, fuzzy comprehensive evaluation,
-expectation-disconfirmation and SERVQUAL gaps, importance-performance analysis, the ACSI form,
-NPS, CSAT and CES.
+expectation-disconfirmation and SERVQUAL gaps, importance-performance analysis, the ACSI form
+(with its weights estimated by PLS path modelling), NPS, CSAT and CES.
 """
 
 from crmcore.satisfaction._ahp import (
@@ -48,6 +48,15 @@ from crmcore.satisfaction._models import (
     SatisfactionModel,
     WeightedSatisfactionIndex,
 )
+from crmcore.satisfaction._pls import (
+    ACSI_CONSTRUCTS,
+    ACSI_PATHS,
+    ACSIResult,
+    PLSPathResult,
+    PLSScheme,
+    acsi_model,
+    pls_path_model,
+)
 from crmcore.satisfaction._scoring import (
     SatisfactionIndex,
     ScaleSpec,
@@ -77,9 +86,12 @@ from crmcore.satisfaction._weights import (
 )
 
 __all__ = [
+    "ACSI_CONSTRUCTS",
+    "ACSI_PATHS",
     "FUZZY_OPERATORS",
     "RANDOM_INDEX_TABLES",
     "ACSIModel",
+    "ACSIResult",
     "AHPMethod",
     "AHPResult",
     "Answers",
@@ -99,6 +111,8 @@ __all__ = [
     "LocalConsistency",
     "NPSResult",
     "Node",
+    "PLSPathResult",
+    "PLSScheme",
     "SatisfactionIndex",
     "SatisfactionModel",
     "Scale",
@@ -106,6 +120,7 @@ __all__ = [
     "ServqualGap",
     "WeightedSatisfactionIndex",
     "acsi_index",
+    "acsi_model",
     "ahp",
     "ces",
     "combine_weights",
@@ -124,6 +139,7 @@ __all__ = [
     "normalise_weights",
     "nps",
     "pairwise_matrix",
+    "pls_path_model",
     "random_index",
     "satisfaction_factors_tree",
     "satisfaction_index",

@@ -339,7 +339,9 @@ def acsi_index(
         raise InvalidValueError(f"scores: expected {w.size} measures per respondent, got shape "
                                 f"{x.shape}", field="scores")
     low, high = float(scale[0]), float(scale[1])
-    index = 100.0 * ((x - low) @ w) / (high - low)
+    # answers are inside the scale and the weights sum to 1, so the index is in [0, 100]
+    # exactly; clipping only removes rounding (100.00000000000003 for all-top answers)
+    index = np.clip(100.0 * ((x - low) @ w) / (high - low), 0.0, 100.0)
     return float(index) if np.ndim(index) == 0 else np.asarray(index, dtype=np.float64)
 
 
