@@ -207,7 +207,7 @@ def histories(draw: st.DrawFn) -> tuple[int, float, float]:
 
 params_strategy = st.fixed_dictionaries({
     "r": st.floats(0.05, 10.0), "alpha": st.floats(0.1, 100.0),
-    "a": st.floats(0.05, 10.0).filter(lambda a: abs(a - 1) > 1e-3), "b": st.floats(0.05, 10.0),
+    "a": st.floats(0.05, 10.0), "b": st.floats(0.05, 10.0),
 })
 
 
@@ -242,6 +242,20 @@ def test_fit_recovers_simulated_parameters(r: float, alpha: float, a: float, b: 
     intervals = model.confidence_intervals(0.9999)
     for name, value in truth.items():
         assert intervals[name][0] < value < intervals[name][1], (name, model.params_)
+
+
+def test_a_equal_to_one_is_the_limit() -> None:
+    # c0 / (a - 1) [...] is 0/0 at a = 1; the prediction there is the limit from both sides
+    x, tx, T = np.array([0, 3]), np.array([0.0, 20.0]), np.array([30.0, 30.0])
+    at_one = BGNBD.from_params(r=0.5, alpha=4.0, a=1.0, b=2.0)
+    below = BGNBD.from_params(r=0.5, alpha=4.0, a=1.0 - 1e-4, b=2.0)
+    above = BGNBD.from_params(r=0.5, alpha=4.0, a=1.0 + 1e-4, b=2.0)
+    value = at_one.expected_purchases(20.0, x, tx, T)
+    assert np.all(np.isfinite(value))
+    np.testing.assert_allclose(value, 0.5 * (below.expected_purchases(20.0, x, tx, T)
+                                             + above.expected_purchases(20.0, x, tx, T)),
+                               rtol=1e-6)
+    assert np.isfinite(at_one.expected_purchases_unconditional(10.0))
 
 
 def test_bad_input_is_named() -> None:

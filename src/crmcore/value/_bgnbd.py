@@ -133,8 +133,17 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
     def _conditional(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                      log_p_alive: FloatArray) -> FloatArray:
         _, _, a, b = self._param_array()
+        h = 1e-5
+        if abs(a - 1.0) < 1e-7:
+            # c0/(a-1) [...] has a finite limit at a = 1: the mean of two neighbours
+            return 0.5 * (self._conditional_with(t, x, t_obs, log_p_alive, 1.0 + h, b)
+                          + self._conditional_with(t, x, t_obs, log_p_alive, 1.0 - h, b))
+        return self._conditional_with(t, x, t_obs, log_p_alive, a, b)
+
+    def _conditional_with(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
+                          log_p_alive: FloatArray, a: float, b: float) -> FloatArray:
         c0 = a + b + x - (0.0 if self._modified else 1.0)
-        result = self._conditional_at(t, x, t_obs, log_p_alive, c0)
+        result = self._conditional_at(t, x, t_obs, log_p_alive, c0, a)
         # BG/NBD with x = 0 and a + b <= 1: c0 = a + b - 1 may sit on a pole of 2F1 (0, -1,
         # ...), where c0 * 2F1 has a finite limit; take it as the mean of two neighbours.
         near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
@@ -143,13 +152,13 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
             idx = np.flatnonzero(near_pole)
             args = (t[idx], x[idx], t_obs[idx], log_p_alive[idx])
             result = result.copy()
-            result[idx] = 0.5 * (self._conditional_at(*args, np.round(c0[idx]) + h)
-                                 + self._conditional_at(*args, np.round(c0[idx]) - h))
+            result[idx] = 0.5 * (self._conditional_at(*args, np.round(c0[idx]) + h, a)
+                                 + self._conditional_at(*args, np.round(c0[idx]) - h, a))
         return result
 
     def _conditional_at(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
-                        log_p_alive: FloatArray, c0: FloatArray) -> FloatArray:
-        r, alpha, a, _ = self._param_array()
+                        log_p_alive: FloatArray, c0: FloatArray, a: float) -> FloatArray:
+        r, alpha, _, _ = self._param_array()
         # FHL 2005 eq. 10 is c0/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
         # 2F1(r+x, b+x; c0; t/(alpha+T+t))] P(alive) with c0 = a+b+x-1 (MBG/NBD: a+b+x).
         # Two Euler transformations turn the prefactor and 2F1 into
