@@ -297,6 +297,18 @@ def test_no_convergence_raises_with_diagnostics() -> None:
     assert set(diagnostics["weights"]) == set(DATA)
 
 
+@pytest.mark.parametrize("scheme", ["centroid", "factorial"])
+def test_uncorrelated_blocks_collapse_with_a_named_error(scheme: str) -> None:
+    # orthogonal contrasts: the two composites are exactly uncorrelated, so the inner estimate
+    # of each is zero and there is nothing to estimate the weights from
+    h1, h2, h3 = [1.0, 1, -1, -1], [1.0, -1, 1, -1], [1.0, -1, -1, 1]
+    data = {"a1": h1, "a2": h2, "b1": h3, "b2": [2 * v for v in h3]}
+    with pytest.raises(ConvergenceError, match="outer estimate of a, b collapsed") as info:
+        pls_path_model(data, {"b": ["a"]}, {"a": ["a1", "a2"], "b": ["b1", "b2"]},
+                       scheme=scheme)  # type: ignore[arg-type]
+    assert info.value.diagnostics["blocks"] == ["a", "b"]
+
+
 def test_bad_input_is_named() -> None:
     bad_blocks = {**BLOCKS, "loyal": ["l1", "l2", "nope"]}
     with pytest.raises(UnknownIndicatorError, match=r"blocks\['loyal'\]: unknown indicator "

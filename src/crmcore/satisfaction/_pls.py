@@ -678,7 +678,9 @@ ACSI_PATHS: dict[str, tuple[str, ...]] = {
     "complaints": ("satisfaction",),
     "loyalty": ("satisfaction", "complaints"),
 }
-"""The ACSI structure (Fornell et al. 1996, figure 1): explained -> explanatory constructs."""
+"""The ACSI structure (Fornell et al. 1996, figure 1), explained -> explanatory constructs:
+quality <- expectations; value <- expectations, quality; satisfaction <- expectations,
+quality, value; complaints <- satisfaction; loyalty <- satisfaction, complaints."""
 
 
 @attrs.frozen(eq=False)
