@@ -263,6 +263,8 @@ def test_input_shapes_agree() -> None:
     positions = {lv: [names.index(i) for i in items] for lv, items in BLOCKS.items()}
     for fit in (
         pls_path_model(pd.DataFrame(DATA), PATHS, BLOCKS),
+        pls_path_model(pd.DataFrame({"id": [f"c{i}" for i in range(300)], **DATA}), PATHS,
+                       BLOCKS),
         pls_path_model(pl.DataFrame(DATA), PATHS, BLOCKS),
         pls_path_model(x, PATHS, BLOCKS, columns=names),
         pls_path_model(x, PATHS, positions),
@@ -354,6 +356,10 @@ def test_bad_input_is_named() -> None:
         pls_path_model({k: v[:2] for k, v in DATA.items()}, PATHS, BLOCKS)
     with pytest.raises(InvalidValueError, match="columns: 2 names for 9 columns"):
         pls_path_model(np.column_stack(list(DATA.values())), PATHS, BLOCKS, columns=["a", "b"])
+    with pytest.raises(InvalidValueError, match=r"data\['q1'\]: values must be numbers"):
+        pls_path_model({**DATA, "q1": ["x"] * 300}, PATHS, BLOCKS)
+    with pytest.raises(InvalidValueError, match="columns have different lengths"):
+        pls_path_model({**DATA, "q1": DATA["q1"][:10]}, PATHS, BLOCKS)
     collinear = {**DATA, "i3": DATA["i1"] + DATA["i2"]}
     with pytest.raises(InvalidValueError, match="block 'image': mode B .* not collinear"):
         pls_path_model(collinear, PATHS, BLOCKS, modes="B")

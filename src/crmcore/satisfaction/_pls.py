@@ -219,58 +219,75 @@ class PLSPathResult:
                 f"block {block!r}: negative outer weights for {', '.join(negative)}; the "
                 "index needs indicators that all measure the construct in the same direction",
                 field="block")
-        names, x = _read_data(data, columns)
-        picked = [_column(names, item, "data") for item in raw]
-        result = acsi_index(x[:, picked], list(raw.values()), scale=scale)
+        table = _Columns(data, columns)
+        picked = [_column(table.names, item, "data") for item in raw]
+        result = acsi_index(table.take(picked), list(raw.values()), scale=scale)
         return np.asarray(result, dtype=np.float64).reshape(-1)
 
 
 # -- reading and checking the input ----------------------------------------------------------------
 
 
-def _read_data(data: Any, columns: Sequence[str] | None) -> tuple[tuple[str, ...], FloatArray]:
-    """Names and an ``(n, p)`` float matrix from an array, a mapping or a data frame."""
-    if isinstance(data, Mapping):
-        names = tuple(str(k) for k in data)
-        try:
-            cols = [np.asarray(v, dtype=np.float64).reshape(-1) for v in data.values()]
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"data: values must be numbers: {exc}",
-                                    field="data") from exc
-        if len({c.size for c in cols}) > 1:
-            raise InvalidValueError("data: columns have different lengths "
-                                    f"{sorted({c.size for c in cols})}", field="data")
-        x = np.column_stack(cols) if cols else np.empty((0, 0))
-    elif hasattr(data, "columns") and not isinstance(data, np.ndarray):
-        import narwhals.stable.v2 as nw
+class _Columns:
+    """Column names of the input, and its columns as floats on demand (so that other columns,
+    such as respondent ids, may hold anything)."""
 
-        try:
-            frame: Any = nw.from_native(data, eager_only=True)
-        except TypeError:
-            raise DataError(f"data: cannot read a {type(data).__name__}", field="data") from None
-        names = tuple(str(c) for c in frame.columns)
-        try:
-            x = np.column_stack([frame[c].to_numpy().astype(np.float64) for c in frame.columns])
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"data: values must be numbers: {exc}",
-                                    field="data") from exc
-    else:
-        try:
-            x = np.array(data, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"data: values must be numbers: {exc}",
-                                    field="data") from exc
-        if x.ndim != 2:
-            raise InvalidValueError(f"data: expected a respondents x indicators matrix, got "
-                                    f"shape {x.shape}", field="data")
-        if columns is None:
-            names = tuple(str(i) for i in range(x.shape[1]))
+    def __init__(self, data: Any, columns: Sequence[str] | None) -> None:
+        self._frame: Any = None
+        self._mapping: Mapping[Any, Any] | None = None
+        self._array: FloatArray | None = None
+        if isinstance(data, Mapping):
+            self._mapping = data
+            self._keys = list(data)
+            names = tuple(str(k) for k in data)
+        elif hasattr(data, "columns") and not isinstance(data, np.ndarray):
+            import narwhals.stable.v2 as nw
+
+            try:
+                self._frame = nw.from_native(data, eager_only=True)
+            except TypeError:
+                raise DataError(f"data: cannot read a {type(data).__name__}",
+                                field="data") from None
+            names = tuple(str(c) for c in self._frame.columns)
+            self._keys = list(self._frame.columns)
         else:
-            names = tuple(str(c) for c in columns)
-            if len(names) != x.shape[1]:
-                raise InvalidValueError(f"columns: {len(names)} names for {x.shape[1]} "
-                                        "columns of data", field="columns")
-    return names, np.asarray(x, dtype=np.float64)
+            try:
+                x = np.array(data, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(f"data: values must be numbers: {exc}",
+                                        field="data") from exc
+            if x.ndim != 2:
+                raise InvalidValueError(f"data: expected a respondents x indicators matrix, "
+                                        f"got shape {x.shape}", field="data")
+            self._array = x
+            if columns is None:
+                names = tuple(str(i) for i in range(x.shape[1]))
+            else:
+                names = tuple(str(c) for c in columns)
+                if len(names) != x.shape[1]:
+                    raise InvalidValueError(f"columns: {len(names)} names for {x.shape[1]} "
+                                            "columns of data", field="columns")
+        self.names = names
+
+    def take(self, positions: Sequence[int]) -> FloatArray:
+        """The columns at ``positions`` as an ``(n, k)`` float matrix."""
+        if self._array is not None:
+            return np.asarray(self._array[:, list(positions)], dtype=np.float64)
+        cols: list[FloatArray] = []
+        for pos in positions:
+            key = self._keys[pos]
+            try:
+                values = (self._frame[key].to_numpy() if self._frame is not None
+                          else self._mapping[key])  # type: ignore[index]
+                cols.append(np.asarray(values, dtype=np.float64).reshape(-1))
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(f"data[{self.names[pos]!r}]: values must be numbers: "
+                                        f"{exc}", field=f"data[{self.names[pos]!r}]") from exc
+        lengths = sorted({c.size for c in cols})
+        if len(lengths) > 1:
+            raise InvalidValueError(f"data: columns have different lengths {lengths}",
+                                    field="data")
+        return np.column_stack(cols)
 
 
 def _column(names: tuple[str, ...], item: object, field: str) -> int:
@@ -437,9 +454,9 @@ def _normalise(x: FloatArray, w: FloatArray, membership: npt.NDArray[np.int64],
 
 def _scores(x: FloatArray, w: FloatArray, membership: npt.NDArray[np.int64], m: int) -> FloatArray:
     """Latent variable scores ``X_j w_j`` side by side, through the 0/1 block design."""
-    design = np.zeros((membership.size, m))
-    design[np.arange(membership.size), membership] = 1.0
-    return np.asarray((x * w) @ design, dtype=np.float64)
+    weights = np.zeros((membership.size, m))
+    weights[np.arange(membership.size), membership] = w
+    return np.asarray(x @ weights, dtype=np.float64)
 
 
 def pls_path_model(
@@ -540,7 +557,8 @@ def pls_path_model(
     if not isinstance(blocks, Mapping) or not blocks:
         raise InvalidValueError("blocks: expected a mapping latent variable -> indicators",
                                 field="blocks")
-    names, x_all = _read_data(data, columns)
+    table = _Columns(data, columns)
+    names = table.names
     latent = tuple(str(lv) for lv in blocks)
     col_index: list[int] = []
     membership: list[int] = []
@@ -570,7 +588,7 @@ def pls_path_model(
         raise InvalidValueError(f"paths: {', '.join(map(repr, isolated))} is connected to no "
                                 "other latent variable", field="paths")
     mode_of = _modes(modes, latent)
-    x = x_all[:, col_index]
+    x = table.take(col_index)
     n = x.shape[0]
     if n < 3:
         raise InvalidValueError(f"data: need at least 3 respondents, got {n}", field="data")
@@ -591,7 +609,7 @@ def pls_path_model(
             f"data: indicator {indicators[int(constant[0])]!r} is constant; it cannot measure "
             "a latent variable", field=f"data[{indicators[int(constant[0])]!r}]")
     scales = sd if scaled else np.ones_like(sd)
-    xt = centred / scales
+    xt = np.ascontiguousarray(centred / scales)
     modes_seq = [mode_of[lv] for lv in latent]
 
     w = _normalise(xt, np.ones(x.shape[1]), member, m, latent, 0)
