@@ -27,7 +27,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from crmcore import ConvergenceError, InvalidValueError, UnknownIndicatorError
+from crmcore import (
+    ConvergenceError,
+    InvalidValueError,
+    SerializationError,
+    UnknownIndicatorError,
+)
 from crmcore.satisfaction import (
     ACSI_PATHS,
     PLSPathResult,
@@ -284,6 +289,49 @@ def test_sign_follows_the_majority_of_indicators() -> None:
     np.testing.assert_allclose(other.loadings, fit.loadings, atol=1e-10)
     np.testing.assert_allclose(other.score("quality"), -fit.score("quality"), atol=1e-10)
     assert other.path_coefficients[1, 0] == pytest.approx(-fit.path_coefficients[1, 0])
+
+
+def test_transform_scores_new_respondents_on_the_fitted_scale() -> None:
+    fit = pls_path_model(DATA, PATHS, BLOCKS)
+    np.testing.assert_allclose(fit.transform(DATA), fit.scores, atol=1e-12)
+    wave = _simulate(n=50, seed=99)
+    x = np.column_stack([wave[i] for i in fit.indicators])
+    by_hand = ((x - fit.means) / fit.scales)[:, 3:6] @ fit.weights[3:6]
+    np.testing.assert_allclose(fit.transform(wave)[:, 1], by_hand, atol=1e-12)
+    with pytest.raises(UnknownIndicatorError, match="unknown indicator 'l3'"):
+        fit.transform({k: v for k, v in wave.items() if k != "l3"})
+    with pytest.raises(InvalidValueError, match="'i2' is missing .*row 4"):
+        fit.transform({**wave, "i2": np.where(np.arange(50) == 4, np.nan, wave["i2"])})
+
+
+@given(seed=st.integers(0, 1000), scheme=st.sampled_from(SCHEMES),
+       mode=st.sampled_from(["A", "B"]), scaled=st.booleans())
+def test_json_round_trip(seed: int, scheme: str, mode: str, scaled: bool) -> None:
+    data = _simulate(n=60, seed=seed)
+    fit = pls_path_model(data, PATHS, BLOCKS, scheme=scheme, modes=mode,  # type: ignore[arg-type]
+                         scaled=scaled)
+    back = PLSPathResult.from_json(fit.to_json())
+    for field in ("latent", "indicators", "blocks", "modes", "scheme", "scaled", "r_squared",
+                  "iterations", "converged", "criterion"):
+        assert getattr(back, field) == getattr(fit, field)
+    for field in ("paths", "weights", "loadings", "cross_loadings", "scores",
+                  "path_coefficients", "means", "scales"):
+        np.testing.assert_array_equal(getattr(back, field), getattr(fit, field))
+    np.testing.assert_array_equal(back.transform(data), fit.transform(data))
+
+
+def test_json_errors() -> None:
+    text = pls_path_model(DATA, PATHS, BLOCKS).to_json()
+    with pytest.raises(SerializationError, match="expected a saved PLSPathResult"):
+        PLSPathResult.from_json(text.replace('"PLSPathResult"', '"IndicatorTree"'))
+    with pytest.raises(SerializationError, match="schema version 2"):
+        PLSPathResult.from_json(text.replace('"schema_version": 1', '"schema_version": 2'))
+    with pytest.raises(SerializationError, match=r"missing \['means'\]"):
+        PLSPathResult.from_json(text.replace('"means"', '"meanz"'))
+    with pytest.raises(SerializationError, match="malformed"):
+        PLSPathResult.from_json(text.replace('"scheme": "centroid",\n  "scaled": true,\n  '
+                                             '"paths": [', '"scheme": "centroid",\n  '
+                                             '"scaled": true,\n  "paths": [[0], '))
 
 
 # -- convergence and bad input ---------------------------------------------------------------------

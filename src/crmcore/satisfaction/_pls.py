@@ -33,9 +33,11 @@ from crmcore._errors import (
     ConvergenceError,
     DataError,
     InvalidValueError,
+    SerializationError,
     UnknownIndicatorError,
     describe_rows,
 )
+from crmcore._serialization import dump_document, load_document
 from crmcore.satisfaction._indices import acsi_index
 
 __all__ = [
@@ -191,6 +193,104 @@ class PLSPathResult:
                                     "and an endogenous latent variable", field="blocks")
         return math.sqrt(float(self.communality[multi].mean())
                          * float(np.mean(list(self.r_squared.values()))))
+
+    def transform(self, data: Any, *, columns: Sequence[str] | None = None) -> FloatArray:
+        """Latent variable scores of (new) respondents with the fitted weights.
+
+        The answers are centred and scaled with the *fitted* means and standard deviations, so
+        a new wave of the survey lands on the scale of the one the model was fitted on; for
+        the fitting data this gives ``scores`` back.
+
+        Raises
+        ------
+        UnknownIndicatorError
+            An indicator of the model missing from ``data``.
+        InvalidValueError
+            Missing (NaN) or infinite answers.
+        """
+        table = _Columns(data, columns)
+        x = table.take([_column(table.names, item, "data") for item in self.indicators])
+        bad = ~np.isfinite(x)
+        if bad.any():
+            col = int(np.flatnonzero(bad.any(axis=0))[0])
+            rows = np.flatnonzero(bad[:, col]).tolist()
+            raise InvalidValueError(
+                f"data: indicator {self.indicators[col]!r} is missing (NaN) or infinite in "
+                f"{describe_rows(rows)}", field=f"data[{self.indicators[col]!r}]", rows=rows)
+        member = np.concatenate([np.full(len(self.blocks[lv]), j)
+                                 for j, lv in enumerate(self.latent)])
+        return _scores((x - self.means) / self.scales, self.weights, member, len(self.latent))
+
+    def to_json(self) -> str:
+        """The fitted model as JSON (schema version 1); :meth:`from_json` reads it back."""
+        return dump_document("PLSPathResult", 1, {
+            "latent": list(self.latent),
+            "blocks": {lv: list(items) for lv, items in self.blocks.items()},
+            "modes": dict(self.modes),
+            "scheme": self.scheme,
+            "scaled": self.scaled,
+            "paths": self.paths.tolist(),
+            "weights": self.weights.tolist(),
+            "loadings": self.loadings.tolist(),
+            "cross_loadings": self.cross_loadings.tolist(),
+            "scores": self.scores.tolist(),
+            "path_coefficients": self.path_coefficients.tolist(),
+            "r_squared": dict(self.r_squared),
+            "means": self.means.tolist(),
+            "scales": self.scales.tolist(),
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "criterion": self.criterion,
+        })
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PLSPathResult:
+        """Read a model written by :meth:`to_json`.
+
+        Raises
+        ------
+        SerializationError
+            Not a saved PLS path model, another schema version, or fields missing, extra or
+            of the wrong shape.
+        """
+        payload = load_document(text, "PLSPathResult", (1,))
+        expected = {"latent", "blocks", "modes", "scheme", "scaled", "paths", "weights",
+                    "loadings", "cross_loadings", "scores", "path_coefficients", "r_squared",
+                    "means", "scales", "iterations", "converged", "criterion"}
+        if set(payload) != expected:
+            raise SerializationError(
+                f"saved PLSPathResult: expected fields {sorted(expected)}, missing "
+                f"{sorted(expected - set(payload))}, unexpected {sorted(set(payload) - expected)}")
+        try:
+            latent = tuple(str(lv) for lv in payload["latent"])
+            blocks = {str(lv): tuple(str(i) for i in payload["blocks"][lv]) for lv in latent}
+            indicators = tuple(i for lv in latent for i in blocks[lv])
+            m, p = len(latent), len(indicators)
+            result = cls(
+                latent=latent,
+                indicators=indicators,
+                blocks=blocks,
+                modes={lv: str(payload["modes"][lv]) for lv in latent},
+                scheme=str(payload["scheme"]),
+                scaled=bool(payload["scaled"]),
+                paths=np.asarray(payload["paths"], dtype=np.int64).reshape(m, m),
+                weights=np.asarray(payload["weights"], dtype=np.float64).reshape(p),
+                loadings=np.asarray(payload["loadings"], dtype=np.float64).reshape(p),
+                cross_loadings=np.asarray(payload["cross_loadings"],
+                                          dtype=np.float64).reshape(p, m),
+                scores=np.asarray(payload["scores"], dtype=np.float64).reshape(-1, m),
+                path_coefficients=np.asarray(payload["path_coefficients"],
+                                             dtype=np.float64).reshape(m, m),
+                r_squared={str(k): float(v) for k, v in payload["r_squared"].items()},
+                means=np.asarray(payload["means"], dtype=np.float64).reshape(p),
+                scales=np.asarray(payload["scales"], dtype=np.float64).reshape(p),
+                iterations=int(payload["iterations"]),
+                converged=bool(payload["converged"]),
+                criterion=float(payload["criterion"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SerializationError(f"saved PLSPathResult is malformed: {exc!r}") from exc
+        return result
 
     def index(self, data: Any, block: str, scale: tuple[float, float] = (1, 10), *,
               columns: Sequence[str] | None = None) -> FloatArray:
