@@ -555,6 +555,12 @@ def test_acsi_model_matches_plspm_and_the_index_formula() -> None:
     # a single 0/1 item: its index is the percentage who complained
     assert result.indices["complaints"] == pytest.approx(100 * answers["complained"].mean())
     assert set(result.indices) == set(ACSI_BLOCKS)
+    assert result.skipped == {}
+    # without its 0/1 scale, complaints get no index, and the result says why
+    plain = acsi_model(answers, ACSI_BLOCKS)
+    assert "complaints" not in plain.indices
+    assert "outside the scale [1, 10]" in plain.skipped["complaints"]
+    assert plain.index == pytest.approx(result.index, abs=1e-6)
     assert fit.path_coefficients[4, 3] < 0 < fit.path_coefficients[3, 1]
 
 

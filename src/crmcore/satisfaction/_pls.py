@@ -817,12 +817,16 @@ class ACSIResult:
     indices:
         Construct -> its 0-100 index (mean over respondents), for every construct whose
         unstandardised weights are all positive and whose answers lie on its scale.
+    skipped:
+        Construct -> why it has no index (the error message: a negative weight, or answers
+        outside the construct's scale, such as 0/1 complaints without ``scales``).
     """
 
     model: PLSPathResult
     satisfaction: FloatArray
     index: float
     indices: dict[str, float]
+    skipped: dict[str, str]
 
 
 def acsi_model(
@@ -901,13 +905,14 @@ def acsi_model(
                              (float(scale_of["satisfaction"][0]),
                               float(scale_of["satisfaction"][1])), columns=columns)
     indices: dict[str, float] = {}
+    skipped: dict[str, str] = {}
     for construct in ordered:
         low, high = (float(v) for v in scale_of[construct])
         try:
             indices[construct] = float(fit.index(data, construct, (low, high),
                                                  columns=columns).mean())
-        except InvalidValueError:
-            continue  # a construct without a meaningful index (negative weights, other scale)
+        except InvalidValueError as exc:
+            skipped[construct] = str(exc)
     return ACSIResult(model=fit, satisfaction=satisfaction, index=float(satisfaction.mean()),
-                      indices=indices)
+                      indices=indices, skipped=skipped)
 
