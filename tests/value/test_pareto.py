@@ -115,6 +115,7 @@ def test_agrees_with_lifetimes_on_simulated_data() -> None:
     [0.5, 20.0, 0.8, 3.0],  # alpha > beta
     [2.0, 1.0, 0.3, 9.0],
     [1.0, 5.0, 2.0, 5.0],  # alpha == beta (z = 0)
+    [1.3, 400.0, 0.7, 2.0],  # alpha >> beta: z near 1, SciPy's 2F1 instead of the series
 ])
 def test_exact_gradient_matches_finite_differences(cdnow: crmcore.CustomerBase,
                                                    params: list[float]) -> None:

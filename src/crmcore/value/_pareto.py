@@ -40,6 +40,7 @@ __all__ = ["ParetoNBD"]
 
 _SERIES_TOLERANCE = 1e-17
 _SERIES_MAX_TERMS = 100_000
+_SERIES_MAX_Z = 0.95
 
 
 def _series(
@@ -63,7 +64,19 @@ def _series(
         return value, zeros, zeros, zeros
     g = np.ones_like(z)
     g_m, g_c, g_z = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
-    active = np.flatnonzero(z > 0)
+    far = z > _SERIES_MAX_Z
+    if far.any():
+        # Near z = 1 the series needs ~40 / (1 - z) terms (parameters far from any real
+        # optimum, visited by line searches, can push z to 1 - 1e-6 for every customer).
+        # There SciPy's 2F1, which transforms z, gives the value and the z-derivative
+        # exactly ((m/c) 2F1(2, m+1; c+1; z)) and central differences the m and c ones.
+        mf, cf, zf = m[far], c[far], z[far]
+        g[far] = hyp2f1(1.0, mf, cf, zf)
+        g_z[far] = mf / cf * hyp2f1(2.0, mf + 1.0, cf + 1.0, zf)
+        h_m, h_c = 1e-6 * mf, 1e-6 * cf
+        g_m[far] = (hyp2f1(1.0, mf + h_m, cf, zf) - hyp2f1(1.0, mf - h_m, cf, zf)) / (2 * h_m)
+        g_c[far] = (hyp2f1(1.0, mf, cf + h_c, zf) - hyp2f1(1.0, mf, cf - h_c, zf)) / (2 * h_c)
+    active = np.flatnonzero((z > 0) & ~far)
     m_a, c_a, z_a = m[active], c[active], z[active]
     term = np.ones_like(z_a)  # c_n z^n
     h_m, h_c = np.zeros_like(z_a), np.zeros_like(z_a)
