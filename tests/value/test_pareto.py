@@ -138,7 +138,7 @@ def test_exact_gradient_matches_finite_differences(cdnow: crmcore.CustomerBase,
 
 def test_likelihood_matches_direct_integration() -> None:
     # L = C [ (alpha+T)^-(r+x) (beta+T)^-s + s * int_{t_x}^T (alpha+u)^-(r+x) (beta+u)^-(s+1) du ]
-    # (Fader & Hardie note 009, eq. 10), integrated numerically.
+    # (Fader & Hardie note 009, eq. 18-20), integrated numerically.
     from scipy.special import gammaln
 
     model = ParetoNBD()
@@ -157,7 +157,7 @@ def test_likelihood_matches_direct_integration() -> None:
 
 def test_dert_matches_time_integral() -> None:
     # DERT = delta * int_0^inf e^(-delta t) E[Y(t) | x, t_x, T] dt (integration by parts of
-    # the definition; FHL 2005 JMR eq. 2 is its closed form)
+    # the definition; Fader, Hardie & Lee 2005, JMR, give its closed form)
     model = ParetoNBD.from_params(**PUBLISHED)
     delta = math.log(1.15) / 52
     for x, tx, T in [(2, 30.43, 38.86), (0, 0.0, 38.86), (10, 35.0, 38.86), (1, 1.0, 38.86)]:

@@ -65,7 +65,7 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
             data = self._prepare_data(data)
         x, _, _, ux, inv_x, utx, inv_tx, uT, inv_T = data
         ix, itx, iT = (i.astype(np.intp) for i in (inv_x, inv_tx, inv_T))
-        # BG/NBD (FHL 2005, eq. 6):  L = B(a, b+x)/B(a,b) * NB-part(T)
+        # BG/NBD (FHL 2005):          L = B(a, b+x)/B(a,b) * NB-part(T)
         #                              + [x > 0] B(a+1, b+x-1)/B(a,b) * NB-part(t_x)
         # MBG/NBD (Batislam et al. 2007): B(a, b+x+1) and B(a+1, b+x), second term for all x.
         # log L = common(x) + first + softplus(second - first).
@@ -114,7 +114,8 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
     ) -> FloatArray:
         """P(alive at T | x, t_x, T) per customer.
 
-        BG/NBD (FHL 2005, eq. 9; Fader, Hardie & Lee 2008 note 021):
+        BG/NBD (Fader, Hardie & Lee 2008, "Computing P(alive) Using the BG/NBD Model",
+        brucehardie.com/notes/021):
         ``1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))``;
         MBG/NBD (Batislam et al. 2007): ``1 / (1 + a / (b + x) (...)^(r + x))`` for every x.
         The odds are formed as ``exp`` of their logarithm (an overflow gives odds of infinity
@@ -192,7 +193,7 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
     def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in ``(0, t]``.
 
-        BG/NBD: FHL 2005, eq. 7, ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1;
+        BG/NBD: FHL 2005, eq. 9, ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1;
         t/(alpha+t))]``. MBG/NBD: ``b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b;
         t/(alpha+t))]``, the conditional expectation of a customer observed for no time
         (P(alive at 0) = b/(a+b)).

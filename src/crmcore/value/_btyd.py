@@ -149,7 +149,7 @@ class ContinuousBTYDModel(LikelihoodModel):
         repeat purchases, given each customer's observation length ``T``.
 
         Comparing this with the observed histogram of ``frequency`` is the usual check of a
-        BTYD model's fit (Fader, Hardie & Lee 2005, figure 3).
+        BTYD model's fit (as in Fader, Hardie & Lee 2005).
         """
         if isinstance(T, CustomerBase):
             t_obs = np.asarray(T.T)

@@ -5,7 +5,7 @@ While alive, a customer buys at Poisson rate ``lambda``; her lifetime is exponen
 rate), independently.
 
 Likelihood (Fader & Hardie 2005, "A Note on Deriving the Pareto/NBD Model and Related
-Expressions", http://brucehardie.com/notes/009/, eq. 10-11)::
+Expressions", http://brucehardie.com/notes/009/, eq. 18-20)::
 
     L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [ (alpha+T)^-(r+x) (beta+T)^-s  +  s I ]
     I = integral_{t_x}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau
@@ -227,7 +227,7 @@ class ParetoNBD(ContinuousBTYDModel):
         T: ArrayLike | None = None,
     ) -> FloatArray:
         """P(alive at T | x, t_x, T): the alive-at-T term's share of the likelihood
-        (Fader & Hardie 2005 note 009, eq. 13; Schmittlein et al. 1987, eq. 11)."""
+        (Fader & Hardie 2005 note 009, section 5.1)."""
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         return np.exp(self._log_p_alive(x, tx, t_obs))
 
@@ -246,7 +246,7 @@ class ParetoNBD(ContinuousBTYDModel):
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
     ) -> FloatArray:
-        """E[Y(t) | x, t_x, T] (conditional; Fader & Hardie 2005 note 009, eq. 22):
+        """E[Y(t) | x, t_x, T] (conditional; Fader & Hardie 2005 note 009, eq. 41):
         ``(r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)] P(alive)``."""
         horizon = check_horizon(t)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
@@ -258,7 +258,7 @@ class ParetoNBD(ContinuousBTYDModel):
 
     def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
         """E[X(t)] = ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]`` (Schmittlein et
-        al. 1987, eq. 17; note 009, eq. 18)."""
+        al. 1987; note 009, eq. 27)."""
         horizon = check_horizon(t)
         r, alpha, _, beta = self._param_array()
         result = r / alpha * self._lifetime_factor(horizon, np.full_like(horizon, beta))
@@ -271,7 +271,7 @@ class ParetoNBD(ContinuousBTYDModel):
         Sum of "alive through t with k purchases", ``NB(k; r, alpha/(alpha+t)) (beta/
         (beta+t))^s``, and "died at tau < t after k purchases", ``Gamma(r+k) alpha^r s
         beta^s / (Gamma(r) k!) integral_0^t tau^k (alpha+tau)^-(r+k) (beta+tau)^-(s+1)
-        dtau`` (the decomposition of Fader & Hardie's note 012 on P(X(t)=x)); the integral is
+        dtau`` (the decomposition in Fader & Hardie's note deriving P(X(t)=x) for the Pareto/NBD); the integral is
         computed by ``n_nodes``-point Gauss-Legendre quadrature in log space.
         """
         counts = check_counts(k)
@@ -308,7 +308,7 @@ class ParetoNBD(ContinuousBTYDModel):
         T: ArrayLike | None = None,
     ) -> FloatArray:
         """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and
-        CLV: Using Iso-Value Curves for Customer Base Analysis", JMR 42(4), eq. 2):
+        CLV: Using Iso-Value Curves for Customer Base Analysis", JMR 42(4), 415-430):
 
         ``DERT = alpha^r beta^s delta^(s-1) Gamma(r+x+1) U(s, s; delta (beta+T)) /
         (Gamma(r) (alpha+T)^(r+x+1) L)``, i.e. ``P(alive) (r+x)/(alpha+T) E[1/(delta+mu)]``

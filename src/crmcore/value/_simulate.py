@@ -68,7 +68,7 @@ def simulate_bgnbd(
     n: int, *, r: float, alpha: float, a: float, b: float, T: ArrayLike,
     seed: int | np.random.Generator | None = None, precision: float | None = None,
 ) -> Simulated:
-    """Simulate BG/NBD customers (Fader, Hardie & Lee 2005, section 3).
+    """Simulate BG/NBD customers (the story of Fader, Hardie & Lee 2005).
 
     ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)``; purchases at Poisson rate ``lambda``;
     after each repeat purchase the customer drops out with probability ``p``. ``T`` is a
