@@ -163,7 +163,8 @@ def test_expected_repeat_purchase_counts(cdnow: crmcore.CustomerBase, fitted: BG
     assert counts.sum() == pytest.approx(2357)
     direct = fitted.probability_of_purchases(0, cdnow.T).sum()
     assert counts[0] == pytest.approx(direct)
-    # as in FHL 2005's fit histogram, the model tracks the observed zero class (1,411 customers) closely
+    # as in FHL 2005's fit histogram, the model tracks the observed zero class (1,411
+    # customers) closely
     assert counts[0] == pytest.approx(np.sum(cdnow.frequency == 0), rel=0.02)
 
 

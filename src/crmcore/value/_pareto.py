@@ -271,8 +271,9 @@ class ParetoNBD(ContinuousBTYDModel):
         Sum of "alive through t with k purchases", ``NB(k; r, alpha/(alpha+t)) (beta/
         (beta+t))^s``, and "died at tau < t after k purchases", ``Gamma(r+k) alpha^r s
         beta^s / (Gamma(r) k!) integral_0^t tau^k (alpha+tau)^-(r+k) (beta+tau)^-(s+1)
-        dtau`` (the decomposition in Fader & Hardie's note deriving P(X(t)=x) for the Pareto/NBD); the integral is
-        computed by ``n_nodes``-point Gauss-Legendre quadrature in log space.
+        dtau`` (the decomposition in Fader & Hardie's note deriving P(X(t)=x) for the
+        Pareto/NBD); the integral is computed by ``n_nodes``-point Gauss-Legendre quadrature
+        in log space.
         """
         counts = check_counts(k)
         horizon = check_horizon(t)
