@@ -52,9 +52,7 @@ def main(argv: list[str]) -> int:
         check=True,
     )
     sessions = JOBS[argv[0]]
-    command = [str(python), "-m", "nox", "--no-error-on-missing-interpreters"]
-    for session in sessions:
-        command += ["-s", session]
+    command = [str(python), "-m", "nox", "--no-error-on-missing-interpreters", "-s", *sessions]
     if len(argv) > 1:
         command += ["--", *argv[1:]]
     return subprocess.run(command, cwd=ROOT, check=False).returncode
