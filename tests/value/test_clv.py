@@ -231,3 +231,25 @@ def test_continuous_dert_to_infinity_lies_between_step_discountings() -> None:
     days = lifetime_value(model, 40.0, base, margin=1.0, discount_rate=(1 + d) ** (1 / 7) - 1,
                           time_unit="D")
     np.testing.assert_allclose(days.clv, infinite.clv, rtol=1e-10)
+
+
+@pytest.mark.parametrize("horizon", [26.0, None])
+def test_a_customer_is_valued_alike_alone_or_in_a_crowd(horizon: float | None) -> None:
+    # Predictions run once per distinct (frequency, recency, T) pattern and are spread back
+    # over the customers: a customer's value must not depend on who else is in the batch.
+    from crmcore.value import BGNBD
+
+    base = load_cdnow_summary()
+    purchases = BGNBD().fit(base)
+    spend = GammaGamma().fit(base)
+    kwargs: dict[str, Any] = {"margin": 0.3, "discount_rate": 0.002, "time_unit": "W",
+                              "horizon": horizon}
+    crowd = lifetime_value(purchases, spend, base, **kwargs)
+    rows = np.array([0, 1, 5, 1234, 2356])
+    for row in rows:
+        alone = lifetime_value(purchases, spend, base.take([row]), **kwargs)
+        assert alone.clv[0] == pytest.approx(crowd.clv[row], rel=1e-12, abs=1e-12)
+        assert alone.p_alive[0] == pytest.approx(crowd.p_alive[row], rel=1e-12)
+    if horizon is None:
+        direct = purchases.dert(np.log1p(0.002), base.take(rows))
+        np.testing.assert_allclose(crowd.discounted_purchases[rows], direct, rtol=1e-12)

@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CustomerBase, _frame, check_summary
+from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
 from crmcore._errors import CRMError, InvalidValueError, TimeUnitError
 from crmcore._time import check_unit, unit_factor
 from crmcore._types import ValueScore
@@ -275,19 +275,24 @@ def lifetime_value(
                     f"{_name(purchase_model)} counts whole periods of {unit!r}; step and "
                     f"horizon must be whole numbers of them", field="step")
 
+    # Purchase models see a customer only through (frequency, recency, T): predict once per
+    # distinct pattern and spread the results back over the customers.
+    (pf, pr, pt), _, pattern_of = compress_rows(f, r, t_obs)
+
     def purchases(model: Any) -> tuple[_FloatArray, _FloatArray | None]:
         if grid is None:
             if discrete:
                 per_period = (1.0 + rate) ** (1.0 / per_data_unit) - 1.0
-                return np.asarray(model.dert(per_period, f, r, t_obs), dtype=np.float64), None
-            delta = math.log1p(rate) / per_data_unit
-            return np.asarray(model.dert(delta, f, r, t_obs), dtype=np.float64), None
+                dert = model.dert(per_period, pf, pr, pt)
+            else:
+                dert = model.dert(math.log1p(rate) / per_data_unit, pf, pr, pt)
+            return np.asarray(dert, dtype=np.float64)[pattern_of], None
         cumulative = np.stack([
-            np.asarray(model.expected_purchases(g * per_data_unit, f, r, t_obs),
+            np.asarray(model.expected_purchases(g * per_data_unit, pf, pr, pt),
                        dtype=np.float64) for g in grid])
         increments = np.diff(cumulative, axis=0, prepend=0.0)
         discount = (1.0 + rate) ** -grid
-        return discount @ increments, cumulative[-1]
+        return (discount @ increments)[pattern_of], cumulative[-1][pattern_of]
 
     def spend(model: Any) -> _FloatArray:
         if isinstance(model, int | float):
@@ -300,7 +305,7 @@ def lifetime_value(
     discounted, expected = purchases(purchase_model)
     spend_values = spend(spend_model)
     clv = margins * spend_values * discounted
-    alive = np.asarray(purchase_model.p_alive(f, r, t_obs), dtype=np.float64)
+    alive = np.asarray(purchase_model.p_alive(pf, pr, pt), dtype=np.float64)[pattern_of]
 
     lower = upper = None
     if level is not None:
