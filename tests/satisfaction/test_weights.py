@@ -5,7 +5,8 @@ Hwang & Yoon 1981: p = z / sum z, e = -sum p ln p / ln m, d = 1 - e, w = d / sum
 arithmetic written out in each test, and against scipy.stats.entropy on random matrices. No
 published worked example with min-max normalisation was reachable, so the invariants the method
 must satisfy (weights sum to 1, invariance to positive affine rescaling of an indicator, cost
-reversal) are hypothesis properties.
+reversal) are hypothesis properties. The shares form (normalisation="sum") is run side by side
+with pymcdm's ``entropy_weights``, an established MCDM library.
 """
 
 from __future__ import annotations
@@ -160,3 +161,23 @@ def test_combine_errors() -> None:
         combine_weights([1, 1], [1, 1], "mean")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="no indicator in common"):
         combine_weights([1, 0], [0, 1])
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 6)),
+                  elements=st.floats(0.01, 1e4)))
+def test_sum_normalisation_agrees_with_pymcdm(matrix: np.ndarray) -> None:
+    weights = pytest.importorskip("pymcdm.weights")
+    if not np.any(matrix.max(axis=0) > matrix.min(axis=0)):
+        return  # no column varies: both refuse (crmcore names the matrix)
+    ours = entropy_weights(matrix, normalisation="sum").weights
+    theirs = weights.entropy_weights(matrix)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_sum_normalisation_refuses_cost_and_non_positive_values() -> None:
+    with pytest.raises(InvalidValueError, match="do not depend on an indicator's direction"):
+        entropy_weights([[1.0, 2.0], [2.0, 3.0]], cost=[1], normalisation="sum")
+    with pytest.raises(InvalidValueError, match="strictly positive values; not at row 1"):
+        entropy_weights([[1.0, 2.0], [0.0, 3.0]], normalisation="sum")
+    with pytest.raises(InvalidValueError, match="normalisation='z-score'"):
+        entropy_weights([[1.0, 2.0], [2.0, 3.0]], normalisation="z-score")  # type: ignore[arg-type]

@@ -113,8 +113,14 @@ class EntropyResult:
     normalised: FloatArray
 
 
+EntropyNormalisation: TypeAlias = Literal["min-max", "sum"]
+
+
 def entropy_weights(
-    matrix: npt.ArrayLike, cost: npt.ArrayLike | Sequence[int] | None = None
+    matrix: npt.ArrayLike,
+    cost: npt.ArrayLike | Sequence[int] | None = None,
+    *,
+    normalisation: EntropyNormalisation = "min-max",
 ) -> EntropyResult:
     """Objective weights of indicators by the entropy method (Zeleny 1982).
 
@@ -127,6 +133,12 @@ def entropy_weights(
         Which indicators are costs (smaller is better): a boolean mask of length ``k`` or the
         column indices. Benefit columns are normalised :math:`(x - \\min) / (\\max - \\min)`,
         cost columns :math:`(\\max - x) / (\\max - \\min)`.
+    normalisation:
+        ``"min-max"`` (default; the common form in Chinese evaluation practice, with cost
+        columns reversed) or ``"sum"``: the shares :math:`p_{ij} = x_{ij} / \\sum_i x_{ij}`
+        of the raw, strictly positive values, as in Zeleny's original formulation and in
+        pymcdm's ``entropy_weights``. The entropy of shares does not depend on an indicator's
+        direction, so ``"sum"`` refuses a ``cost`` argument rather than ignore it.
 
     Returns
     -------
@@ -160,6 +172,9 @@ def entropy_weights(
             f"matrix: values must be finite; {describe_rows(bad_rows.tolist())} are not",
             field="matrix", rows=bad_rows.tolist(),
         )
+    if normalisation not in ("min-max", "sum"):
+        raise InvalidValueError(f"normalisation={normalisation!r}; use 'min-max' or 'sum'",
+                                field="normalisation")
     is_cost = cost_mask(cost, k)
     low, high = x.min(axis=0), x.max(axis=0)
     span = high - low
@@ -167,9 +182,23 @@ def entropy_weights(
     if not varies.any():
         raise InvalidValueError("matrix: no indicator varies between rows, so entropy weights "
                                 "are undefined", field="matrix")
-    safe_span = np.where(varies, span, 1.0)
-    z = np.where(is_cost, high - x, x - low) / safe_span
-    z[:, ~varies] = 0.0
+    if normalisation == "sum":
+        if is_cost.any():
+            raise InvalidValueError(
+                "cost: entropy weights of shares (normalisation='sum') do not depend on an "
+                "indicator's direction; leave cost out, or use normalisation='min-max'",
+                field="cost")
+        bad_rows = np.flatnonzero(~np.all(x > 0, axis=1))
+        if len(bad_rows):
+            raise InvalidValueError(
+                "matrix: normalisation='sum' needs strictly positive values; not at "
+                f"{describe_rows(bad_rows.tolist())}",
+                field="matrix", rows=bad_rows.tolist())
+        z = x.copy()
+    else:
+        safe_span = np.where(varies, span, 1.0)
+        z = np.where(is_cost, high - x, x - low) / safe_span
+        z[:, ~varies] = 0.0
     totals = z.sum(axis=0)
     p = np.divide(z, totals, out=np.zeros_like(z), where=totals > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
