@@ -180,6 +180,10 @@ def test_value_score_and_iteration(scores: crmcore.Scores) -> None:
     assert one.potential_value is None  # NaN becomes None
     assert one.time_unit == "W"
     assert one.horizon == HORIZON
+    assert scores.stage is not None
+    assert scores.loyalty is not None
+    assert one.stage == str(scores.stage[0]).lower()
+    assert one.loyalty == pytest.approx(scores.loyalty[0])
     every = list(scores)
     assert len(every) == len(scores)
     assert every[10] == scores.value_score(int(scores.customer_id[10]))

@@ -74,6 +74,9 @@ value_scores = st.builds(
     expected_purchases=st.one_of(st.none(), money), model=st.one_of(st.none(), st.text()),
     time_unit=st.one_of(st.none(), st.sampled_from(["D", "W", "M"])),
     horizon=st.one_of(st.none(), money),
+    stage=st.one_of(st.none(), st.sampled_from(["exploration", "formation", "stability",
+                                                "decline", "terminated"])),
+    loyalty=st.one_of(st.none(), st.floats(0, 100)),
 )
 
 
@@ -139,6 +142,7 @@ def test_from_json_refuses_unknown_keys_and_bad_values() -> None:
         (lambda: Transaction("", dt.datetime(2020, 1, 1), 1.0), "customer_id must be"),
         (lambda: Transaction("c", "2020-01-01", 1.0), "at must be a datetime"),  # type: ignore[arg-type]
         (lambda: ValueScore("c", p_alive=1.2), "p_alive is a probability"),
+        (lambda: ValueScore("c", loyalty=101.0), "loyalty is an index on 0-100"),
         (lambda: SurveyResponse("c", dt.datetime(2020, 1, 1), {"q1": float("inf")}),
          "answers\\['q1'\\] must be a finite number"),
         (lambda: Complaint("c", dt.datetime(2020, 1, 2), resolved_at=dt.datetime(2020, 1, 1)),

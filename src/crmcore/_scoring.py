@@ -157,6 +157,9 @@ class Scores:
             p_alive=min(max(float(self.p_alive[i]), 0.0), 1.0),
             expected_purchases=None if expected is None else max(float(expected[i]), 0.0),
             model=self.model, time_unit=self.time_unit, horizon=self.horizon,
+            stage=None if self.stage is None else str(self.stage[i]).lower(),
+            loyalty=None if self.loyalty is None else _optional(
+                min(max(float(self.loyalty[i]), 0.0), 100.0)),
         )
 
     def value_score(self, customer_id: CustomerId) -> ValueScore:

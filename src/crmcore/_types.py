@@ -96,6 +96,15 @@ def _probability(instance: object, attribute: attrs.Attribute[Any], value: Any) 
         )
 
 
+def _loyalty_index(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _finite(instance, attribute, value)
+    if value is not None and not 0.0 <= value <= 100.0:
+        raise InvalidValueError(
+            f"{type(instance).__name__}.{attribute.name} is an index on 0-100, got {value!r}",
+            field=attribute.name,
+        )
+
+
 def _customer_id(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise InvalidValueError(
@@ -415,6 +424,12 @@ class ValueScore:
         Name of the value model (and spend model) that produced the score.
     time_unit, horizon:
         Unit and length of the prediction horizon (``horizon=None`` means lifetime).
+    stage:
+        Lifecycle stage (``"exploration"``, ``"formation"``, ``"stability"``, ``"decline"``,
+        ``"terminated"``; the ``value`` of :class:`crmcore.lifecycle.LifecycleStage`), if
+        classified.
+    loyalty:
+        Loyalty index, 0-100, if computed.
     """
 
     customer_id: CustomerId = attrs.field(validator=_customer_id)
@@ -427,3 +442,5 @@ class ValueScore:
     model: str | None = None
     time_unit: str | None = None
     horizon: float | None = attrs.field(default=None, validator=_finite_non_negative)
+    stage: str | None = None
+    loyalty: float | None = attrs.field(default=None, validator=_loyalty_index)
