@@ -399,3 +399,18 @@ def test_margin_problems_are_named() -> None:
         crmcore.CustomerBase.from_transactions(records, margin="margin")
     with pytest.raises(crmcore.UnknownColumnError, match="'profit' \\(given as margin\\)"):
         _base(LOG, margin="profit")
+
+
+def test_without_amounts_spend_is_unknown_not_zero() -> None:
+    from crmcore.value import GammaGamma
+
+    base = crmcore.CustomerBase.from_transactions(LOG, datetime="date")
+    assert base.total_spend is None
+    assert np.isnan(base.monetary_value).all()
+    assert base.history is not None
+    assert np.isnan(base.history.amount).all()
+    split = base.calibration_holdout("2020-01-31")
+    assert np.isnan(split.monetary_value_holdout).all()
+    with pytest.raises(crmcore.InvalidValueError,
+                       match="monetary_value is unknown for every customer"):
+        GammaGamma().fit(base)

@@ -241,7 +241,9 @@ class CustomerBase:
             A pandas, polars or Dask frame, a pyarrow table (anything narwhals reads), or a list
             of :class:`crmcore.Transaction` (whose amounts are then always used).
         customer_id, datetime, monetary_value:
-            Column names. Without ``monetary_value`` the spend columns are zero.
+            Column names. Without ``monetary_value`` spend is unknown: ``monetary_value`` and
+            ``history.amount`` are NaN and ``total_spend`` is ``None``, so no spend model or
+            value part can take it for zero.
         freq:
             Period purchases are bucketed into: ``"D"``, ``"W"`` (Monday to Sunday), ``"M"``,
             ``"Q"`` or ``"Y"``. Purchases in one period count once.
@@ -277,7 +279,9 @@ class CustomerBase:
             datetime_format=datetime_format, margin=margin,
         )
         ids, times = columns.customer_id, columns.at
-        amounts = columns.amount if columns.amount is not None else np.zeros(len(ids))
+        # Without an amount column spend is unknown, not zero: NaN keeps it from passing for
+        # a number (spend models refuse it by name; total_spend becomes None).
+        amounts = columns.amount if columns.amount is not None else np.full(len(ids), np.nan)
         periods = period_index(times, freq)
 
         if observation_end is None:
@@ -352,9 +356,10 @@ class CustomerBase:
         frequency = n_periods - 1
         totals = np.add.reduceat(history.amount, indptr[:-1])
         first_amount = history.amount[indptr[:-1]]
+        spend_known = not np.isnan(history.amount).any()
         with np.errstate(invalid="ignore", divide="ignore"):
             monetary = np.where(frequency > 0, (totals - first_amount) / np.maximum(frequency, 1),
-                                0.0)
+                                0.0 if spend_known else np.nan)
         return cls(
             customer_id=_frozen_array(customer_id, customer_id.dtype),
             frequency=_frozen_array(frequency, np.int64),
@@ -362,7 +367,7 @@ class CustomerBase:
             T=_frozen_array((end_period - first) * factor, np.float64),
             monetary_value=_frozen_array(monetary, np.float64),
             time_unit=time_unit,
-            total_spend=_frozen_array(totals, np.float64),
+            total_spend=_frozen_array(totals, np.float64) if spend_known else None,
             first_purchase=_frozen_array(first_purchase, "datetime64[us]"),
             freq=history.freq,
             observation_end=observation_end,
@@ -532,6 +537,8 @@ class CustomerBase:
         with np.errstate(invalid="ignore", divide="ignore"):
             monetary_holdout = np.where(frequency_holdout > 0,
                                         value_holdout / np.maximum(frequency_holdout, 1), 0.0)
+        if np.isnan(kept.amount).any():  # spend unknown (no amount column), not zero
+            monetary_holdout = np.full(len(keep), np.nan)
         return CalibrationHoldout(
             calibration=calibration,
             frequency_holdout=_frozen_array(frequency_holdout, np.int64),

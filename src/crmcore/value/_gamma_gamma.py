@@ -47,6 +47,11 @@ def check_spend(frequency: ArrayLike, monetary_value: ArrayLike
     arrays: list[_FloatArray] = []
     for name, values in (("frequency", frequency), ("monetary_value", monetary_value)):
         array = as_column(values, name)
+        if name == "monetary_value" and len(array) and np.isnan(array).all():
+            raise InvalidValueError(
+                "monetary_value is unknown for every customer: the base was built without an "
+                "amount column; pass monetary_value=<column> to CustomerBase.from_transactions",
+                field="monetary_value")
         require_finite(array, name)
         require_non_negative(array, name)
         arrays.append(array)
@@ -103,8 +108,8 @@ def expected_spend(params: NDArray[np.float64], x: _FloatArray, m: _FloatArray) 
 def _spend_columns(frequency: Any, monetary_value: ArrayLike | None
                    ) -> tuple[_FloatArray, _FloatArray, str | None]:
     if isinstance(frequency, CustomerBase):
-        return frequency.frequency.astype(np.float64), frequency.monetary_value, \
-            frequency.time_unit
+        x, m = check_spend(frequency.frequency, frequency.monetary_value)
+        return x, m, frequency.time_unit
     if monetary_value is None:
         raise InvalidValueError("give frequency and monetary_value (or a CustomerBase)",
                                 field="monetary_value")
