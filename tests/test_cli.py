@@ -25,3 +25,16 @@ def test_unknown_command_is_refused() -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_demo_needs_no_data_frame_library() -> None:
+    # `python3 dev.py demo` installs crmcore alone: the demo must not need pandas or polars.
+    probe = ("import sys\n"
+             "for name in ('pandas', 'polars', 'pyarrow', 'dask', 'lifetimes'):\n"
+             "    sys.modules[name] = None  # importing it now raises ImportError\n"
+             "from crmcore.cli import main\n"
+             "sys.exit(main(['demo']))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Top ten customers by current value" in result.stdout

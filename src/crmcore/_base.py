@@ -36,7 +36,7 @@ from crmcore._errors import (
     TimeZoneError,
     describe_rows,
 )
-from crmcore._frames import read_transactions
+from crmcore._frames import TransactionColumns, read_transactions
 from crmcore._time import check_unit, period_index, period_start, to_datetime64, unit_factor
 
 __all__ = ["CalibrationHoldout", "CustomerBase", "PurchaseHistory", "compress_rows"]
@@ -273,11 +273,30 @@ class CustomerBase:
         """
         check_unit(freq, argument="freq")
         unit = freq if time_unit is None else time_unit
-        factor = unit_factor(freq, unit)
+        unit_factor(freq, unit)  # refuse an inexact unit before reading the data
         columns = read_transactions(
             data, customer_id=customer_id, datetime=datetime, monetary_value=monetary_value,
             datetime_format=datetime_format, margin=margin,
         )
+        return cls._from_columns(columns, freq=freq, time_unit=unit,
+                                 observation_end=observation_end, datetime=datetime,
+                                 customer_id=customer_id)
+
+    @classmethod
+    def _from_columns(
+        cls,
+        columns: TransactionColumns,
+        *,
+        freq: str,
+        time_unit: str,
+        observation_end: dt.datetime | dt.date | str | np.datetime64 | None,
+        datetime: str = "at",
+        customer_id: str = "customer_id",
+    ) -> CustomerBase:
+        """The summary of checked columns (the part of :meth:`from_transactions` after
+        reading); ``datetime`` and ``customer_id`` only name the columns in messages."""
+        unit = time_unit
+        factor = unit_factor(freq, unit)
         ids, times = columns.customer_id, columns.at
         # Without an amount column spend is unknown, not zero: NaN keeps it from passing for
         # a number (spend models refuse it by name; total_spend becomes None).

@@ -11,6 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
+from crmcore._frames import TransactionColumns
+from crmcore._time import check_unit
 
 __all__ = [
     "CDNOW_CALIBRATION_END",
@@ -53,11 +55,17 @@ def load_cdnow_transactions(backend: FrameBackend = "pandas") -> Any:
 
 
 def load_cdnow(*, freq: str = "D", time_unit: str | None = "W") -> CustomerBase:
-    """The whole CDNOW sample (to 30 June 1998) as a base; by default daily periods in weeks."""
-    return CustomerBase.from_transactions(
-        _frame(_cdnow_columns(), "pandas"), customer_id="customer_id", datetime="date",
-        monetary_value="amount", freq=freq, time_unit=time_unit,
-    )
+    """The whole CDNOW sample (to 30 June 1998) as a base; by default daily periods in weeks.
+
+    Needs no data-frame library: the bundled file is read straight into columns.
+    """
+    check_unit(freq, argument="freq")
+    columns = _cdnow_columns()
+    checked = TransactionColumns(customer_id=columns["customer_id"], at=columns["date"],
+                                 amount=columns["amount"], time_zone=None)
+    return CustomerBase._from_columns(checked, freq=freq,
+                                      time_unit=freq if time_unit is None else time_unit,
+                                      observation_end=None, datetime="date")
 
 
 def load_cdnow_calibration(*, freq: str = "D", time_unit: str | None = "W") -> CalibrationHoldout:
