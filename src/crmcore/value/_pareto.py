@@ -321,7 +321,8 @@ class ParetoNBD(ContinuousBTYDModel):
         alive at ``T``, is ``lambda ~ Gamma(r+x, alpha+T)``, ``mu ~ Gamma(s, beta+T)``. The
         note writes the "died before T+t" part with Gauss hypergeometric functions; crmcore
         integrates it numerically in the lifetime's distribution function (``8 x n_nodes``
-        Gauss-Legendre points) in log space, which stays finite for any history.
+        Gauss-Legendre points, doubled where that changes the result by more than
+        ``1e-13 + 1e-10 P``) in log space, which stays finite for any history.
 
         Parameters
         ----------
@@ -335,7 +336,8 @@ class ParetoNBD(ContinuousBTYDModel):
         recency, T:
             Time of the last repeat purchase and length of observation, per customer.
         n_nodes:
-            Gauss-Legendre nodes per panel (8 panels) of the lifetime integral.
+            Gauss-Legendre nodes per panel (8 panels) of the lifetime integral to start
+            from (at least 16); rows are refined automatically.
 
         Returns
         -------
@@ -376,6 +378,41 @@ class ParetoNBD(ContinuousBTYDModel):
 
 _PANELS = 8
 _CHUNK = 1 << 14
+_MAX_NODES = 2048
+_BLOCK_POINTS = 1 << 22
+_ABS_TOL = 1e-13
+_REL_TOL = 1e-10
+
+
+def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray, s: float,
+              beta: FloatArray, n_nodes: int) -> FloatArray:
+    """``log integral_0^U NB(k; r, alpha/(alpha+tau(u))) du`` with ``U = 1 - q``, by
+    ``_PANELS`` panels of ``n_nodes``-point Gauss-Legendre quadrature in log space (in blocks
+    of rows, so memory stays bounded)."""
+    rows = max(1, _BLOCK_POINTS // (_PANELS * n_nodes))
+    if len(k) > rows:
+        return np.concatenate([
+            _log_dead(k[i:i + rows], log_q[i:i + rows], r[i:i + rows], alpha[i:i + rows], s,
+                      beta[i:i + rows], n_nodes) for i in range(0, len(k), rows)])
+    nodes, weights = roots_legendre(n_nodes)
+    edges = np.linspace(0.0, 1.0, _PANELS + 1)
+    half = np.diff(edges) / 2.0
+    v = ((edges[:-1] + half)[:, None] + half[:, None] * nodes[None, :]).reshape(-1)
+    w = (half[:, None] * weights[None, :]).reshape(-1)
+    q = np.exp(log_q)[:, None]
+    # 1 - u = 1 - v U = (1 - v) + v q, formed without cancellation
+    log_1mu = np.log((1.0 - v)[None, :] + v[None, :] * q)
+    tau = beta[:, None] * np.expm1(-log_1mu / s)
+    kk, rr, aa = k[:, None], r[:, None], alpha[:, None]
+    log_coef = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_nb = log_coef - rr * np.log1p(tau / aa) + kk * (np.log(tau) - np.log(aa + tau))
+        log_nb = np.where(kk == 0, log_coef - rr * np.log1p(tau / aa), log_nb)
+        log_terms = np.log(w)[None, :] + log_nb
+        top = np.max(log_terms, axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        log_sum = top + np.log(np.sum(np.exp(log_terms - top[:, None]), axis=1))
+        return np.asarray(log1mexp(log_q) + log_sum, dtype=np.float64)
 
 
 def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray, s: float,
@@ -387,8 +424,10 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     ``integral_0^t s beta^s (beta+tau)^-(s+1) NB(k; r, alpha/(alpha+tau)) dtau``. Substituting
     the lifetime's distribution function ``u = 1 - (beta/(beta+tau))^s`` turns it into
     ``integral_0^U NB(k; r, alpha/(alpha+tau(u))) du`` (no heavy tail, integrand in [0, 1]),
-    computed by composite Gauss-Legendre quadrature (``_PANELS`` panels of ``n_nodes``) in log
-    space, ``1 - u`` formed without cancellation.
+    computed by composite Gauss-Legendre quadrature in log space. Rows whose value changes by
+    more than ``1e-13 + 1e-10 P`` when the nodes are doubled are refined (doubling up to
+    ``_MAX_NODES`` per panel): a sharply peaked negative binomial (thousands of purchases
+    over a short ``T``) needs more nodes than the default.
     """
     log_coef = gammaln(r + k) - gammaln(r) - gammaln(k + 1.0)
     log_q = -s * np.log1p(t / beta)  # log P(lifetime > t)
@@ -396,25 +435,15 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
         log_survive = (log_coef - r * np.log1p(t / alpha)
                        + k * (np.log(t) - np.log(alpha + t)) + log_q)
     log_survive = np.where(k == 0, log_coef - r * np.log1p(t / alpha) + log_q, log_survive)
-    nodes, weights = roots_legendre(n_nodes)
-    edges = np.linspace(0.0, 1.0, _PANELS + 1)
-    half = np.diff(edges) / 2.0
-    v = ((edges[:-1] + half)[:, None] + half[:, None] * nodes[None, :]).reshape(-1)
-    w = (half[:, None] * weights[None, :]).reshape(-1)
-    q = np.exp(log_q)[:, None]
-    # 1 - u = 1 - v U = (1 - v) + v q with U = 1 - q
-    log_1mu = np.log((1.0 - v)[None, :] + v[None, :] * q)
-    tau = beta[:, None] * np.expm1(-log_1mu / s)
-    kk, rr, aa = k[:, None], r[:, None], alpha[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_nb = (log_coef[:, None] - rr * np.log1p(tau / aa)
-                  + kk * (np.log(tau) - np.log(aa + tau)))
-        log_nb = np.where(kk == 0, log_coef[:, None] - rr * np.log1p(tau / aa), log_nb)
-        log_terms = np.log(w)[None, :] + log_nb
-        top = np.max(log_terms, axis=1)
-        top = np.where(np.isfinite(top), top, 0.0)
-        log_sum = top + np.log(np.sum(np.exp(log_terms - top[:, None]), axis=1))
-        log_dead = log1mexp(log_q) + log_sum
+    log_dead = _log_dead(k, log_q, r, alpha, s, beta, n_nodes)
+    todo = np.arange(len(k))
+    n = n_nodes
+    while len(todo) and n < _MAX_NODES:
+        n = min(2 * n, _MAX_NODES)
+        finer = _log_dead(k[todo], log_q[todo], r[todo], alpha[todo], s, beta[todo], n)
+        coarse_p, finer_p = np.exp(log_dead[todo]), np.exp(finer)
+        log_dead[todo] = finer
+        todo = todo[np.abs(finer_p - coarse_p) > _ABS_TOL + _REL_TOL * finer_p]
     return np.asarray(np.logaddexp(log_survive, log_dead), dtype=np.float64)
 
 
@@ -423,8 +452,8 @@ def _conditional_pmf(model: ParetoNBD, k: ArrayLike, t: ArrayLike,
                      T: ArrayLike | None, n_nodes: int) -> FloatArray:
     counts = check_counts(k)
     horizon = check_horizon(t)
-    if int(n_nodes) != n_nodes or n_nodes < 2:
-        raise InvalidValueError(f"n_nodes must be a whole number >= 2, got {n_nodes!r}",
+    if int(n_nodes) != n_nodes or n_nodes < 16:
+        raise InvalidValueError(f"n_nodes must be a whole number >= 16, got {n_nodes!r}",
                                 field="n_nodes")
     x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
     r, alpha, s, beta = model._param_array()
