@@ -101,7 +101,9 @@ class Scores:
     drivers:
         The five drivers of lifetime value of seed 003.
     stage:
-        Lifecycle stage name per customer (``None`` when no stage was computed).
+        Lifecycle stage per customer as the ``value`` of
+        :class:`crmcore.lifecycle.LifecycleStage` (``"exploration"`` ... ``"terminated"``; the
+        column is ``None`` when no stage was computed).
     loyalty:
         Loyalty index 0-100 per customer (``None`` when none was computed; NaN where a
         customer's indicators were all unknown).
@@ -157,7 +159,7 @@ class Scores:
             p_alive=min(max(float(self.p_alive[i]), 0.0), 1.0),
             expected_purchases=None if expected is None else max(float(expected[i]), 0.0),
             model=self.model, time_unit=self.time_unit, horizon=self.horizon,
-            stage=None if self.stage is None else str(self.stage[i]).lower(),
+            stage=None if self.stage is None or self.stage[i] is None else str(self.stage[i]),
             loyalty=None if self.loyalty is None else _optional(
                 min(max(float(self.loyalty[i]), 0.0), 100.0)),
         )
@@ -447,7 +449,7 @@ def _stage(base: CustomerBase, model: str | object | Literal[False] | None, valu
         return None
     result = classify(base, model=model, value_model=value_model,  # type: ignore[arg-type]
                       plugin_manager=manager)
-    names = np.asarray([None if s is None else s.name for s in result.stage], dtype=object)
+    names = np.asarray([None if s is None else s.value for s in result.stage], dtype=object)
     return _readonly(names)
 
 

@@ -107,7 +107,7 @@ def demo(out: TextIO) -> int:
               f"{'current':>9} {'historical':>11} {'stage':>12} {'loyalty':>8}\n")
     expected = scores.expected_purchases
     for i in top:
-        stage = "" if scores.stage is None else str(scores.stage[i]).lower()
+        stage = "" if scores.stage is None else str(scores.stage[i] or "")
         loyalty = float("nan") if scores.loyalty is None else float(scores.loyalty[i])
         out.write(
             f"  {calibration.customer_id[i]:>6} {calibration.frequency[i]:>8} "
