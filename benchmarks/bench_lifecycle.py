@@ -15,28 +15,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import numpy as np
-import pandas as pd
+from bench_base import simulate_log  # the same simulated log as the summary benchmark
 
 import crmcore
 from crmcore.lifecycle import LifecycleClassifier, MarkovCLV, churn_risk, stage_migration
 
 T = TypeVar("T")
-
-
-def simulate_log(n_customers: int, seed: int = 1) -> pd.DataFrame:
-    """Each customer buys a Poisson number of times on random days of 2020-21."""
-    rng = np.random.default_rng(seed)
-    purchases = rng.poisson(6.0, n_customers) + 1
-    ids = np.repeat(np.arange(n_customers), purchases)
-    first = rng.integers(0, 365, n_customers)
-    offsets = rng.integers(0, 365, len(ids))
-    days = np.repeat(first, purchases) + np.where(
-        np.r_[True, ids[1:] != ids[:-1]], 0, offsets)
-    dates = np.datetime64("2020-01-01") + days.astype("timedelta64[D]")
-    amounts = np.round(rng.gamma(2.0, 20.0, len(ids)), 2)
-    return pd.DataFrame({"customer_id": ids, "date": dates.astype("datetime64[us]"),
-                         "amount": amounts})
 
 
 def _timed(label: str, action: Callable[[], T]) -> T:
