@@ -127,34 +127,52 @@ def _log_likelihood_block(
     *, gradient: bool,
 ) -> tuple[_FloatArray, _FloatArray | None]:
     a, b, g, d = (float(v) for v in params)
-    width = int(np.max(n - tx)) if len(n) else 0
-    i = np.arange(width, dtype=np.float64)[None, :]
-    valid = i < (n - tx)[:, None]
-    # column 0: alive through all n opportunities; columns 1..: died after opportunity t_x + i
-    k = np.concatenate([(n - x)[:, None], (tx - x)[:, None] + i], axis=1)
-    m = np.concatenate([n[:, None], tx[:, None] + i], axis=1)
-    gshift = np.concatenate([np.zeros((len(x), 1)), np.ones((len(x), width))], axis=1)
-    mask = np.concatenate([np.ones((len(x), 1), dtype=bool), valid], axis=1)
-    xs = x[:, None]
-    base_ab = betaln(a, b)
-    base_gd = betaln(g, d)
-    terms = (betaln(a + xs, b + k) - base_ab) + (betaln(g + gshift, d + m) - base_gd)
-    terms = np.where(mask, terms, -np.inf)
-    ll = logsumexp(terms, axis=1)
+    rows = len(x)
+    width = int(np.max(n - tx)) if rows else 0
+    base_ab, base_gd = betaln(a, b), betaln(g, d)
+    # alive through all n opportunities
+    alive = betaln(a + x, b + n - x) - base_ab + betaln(g, d + n) - base_gd
+    # column i: died right after opportunity t_x + i. Consecutive terms differ by the factor
+    # (b+t_x-x+i)(d+t_x+i) / ((a+b+t_x+i)(g+1+d+t_x+i)), so their logs are a running sum:
+    # one log per cell instead of two beta functions.
+    j = np.arange(max(width - 1, 0), dtype=np.float64)[None, :]
+    starts = (b + tx - x, a + b + tx, d + tx, g + 1.0 + d + tx)
+    shifted = [z[:, None] + j for z in starts]
+    bk, ab, dm, gd = shifted
+    died = _running(betaln(a + x, b + tx - x) - base_ab + betaln(g + 1.0, d + tx) - base_gd,
+                    np.log((bk * dm) / (ab * gd)), width)
+    died[np.arange(width)[None, :] >= (n - tx)[:, None]] = -np.inf
+    ll = np.logaddexp(alive, logsumexp(died, axis=1) if width else -np.inf)
     if not gradient:
         return ll, None
-    weight = np.where(mask, np.exp(terms - ll[:, None]), 0.0)
+    w_alive = np.exp(alive - ll)
+    w_died = np.exp(died - ll[:, None])  # zero beyond each row's n - t_x
+    sum_died = w_died.sum(axis=1)
+    # digamma at the shifted arguments by the same recursion: psi(z+1) = psi(z) + 1/z
+    psi_b, psi_ab, psi_d, psi_gd = (
+        np.sum(w_died * _running(digamma(z), 1.0 / cells, width), axis=1)
+        for z, cells in zip(starts, shifted, strict=True))
     da0, db0 = _dbetaln(a, b)
     dg0, dd0 = _dbetaln(g, d)
-    da, db = _dbetaln(a + xs, b + k)
-    dg, dd = _dbetaln(g + gshift, d + m)
+    da, db = _dbetaln(a + x, b + n - x)
+    dg, dd = _dbetaln(g, d + n)
     grad = np.column_stack([
-        np.sum(weight * (da - da0), axis=1),
-        np.sum(weight * (db - db0), axis=1),
-        np.sum(weight * (dg - dg0), axis=1),
-        np.sum(weight * (dd - dd0), axis=1),
+        w_alive * (da - da0) + sum_died * (digamma(a + x) - da0) - psi_ab,
+        w_alive * (db - db0) + psi_b - psi_ab - sum_died * db0,
+        w_alive * (dg - dg0) + sum_died * (digamma(g + 1.0) - dg0) - psi_gd,
+        w_alive * (dd - dd0) + psi_d - psi_gd - sum_died * dd0,
     ])
     return ll, grad
+
+
+def _running(first: _FloatArray, steps: _FloatArray, width: int) -> _FloatArray:
+    """``first[:, None]`` followed by its running sums with ``steps`` (``width`` columns)."""
+    out = np.empty((len(first), width))
+    if width:
+        out[:, 0] = first
+        np.cumsum(steps, axis=1, out=out[:, 1:])
+        out[:, 1:] += first[:, None]
+    return out
 
 
 # -- predictions ------------------------------------------------------------------------------
