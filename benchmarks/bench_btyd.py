@@ -21,8 +21,10 @@ Steps (full size / --quick):
 5. BG/BB fit (discrete opportunities), 1,000,000 / 100,000 customers with 6 opportunities (the
    donations setting) and 100,000 / 20,000 customers with 40 and 52 (a year of weeks), the same
    raw rows handed to both libraries; then 3,000 / 300 customers with as many opportunities
-   each, crmcore only; the log-likelihood of both answers is evaluated by
-   crmcore's likelihood (checked term by term against the paper's sum in the tests).
+   each, crmcore only; then P(alive) and expected transactions in the next 10 opportunities for
+   1,000,000 / 100,000 customers with 6 and with 52 opportunities. The log-likelihood of both
+   fits is evaluated by crmcore's likelihood (checked term by term against the paper's sum in
+   the tests).
 """
 
 from __future__ import annotations
@@ -204,12 +206,41 @@ def bench_bgbb_fit(n: int, n_periods: int, *, with_lifetimes: bool = True) -> No
           f"(ratio {t_condensed / t_ours:.1f}x; condensing not timed)")
 
 
+def bench_bgbb_scoring(n: int, n_periods: int) -> None:
+    x, tx, n_obs = simulate_bgbb(n, n_periods=n_periods, seed=6, **BGBB_PARAMS)
+    import pandas as pd
+
+    ours_model = BGBB.from_params(**BGBB_PARAMS)
+    ref = BetaGeoBetaBinomFitter()
+    ref.params_ = pd.Series(BGBB_PARAMS)
+    p_ours, t1 = timed(partial(ours_model.p_alive, x, tx, n_obs, periods_ahead=1), repeat=3)
+    p_theirs, t2 = timed(partial(ref.conditional_probability_alive, 1, x, tx, n_obs), repeat=3)
+    e_ours, t3 = timed(partial(ours_model.expected_purchases, 10, x, tx, n_obs), repeat=3)
+    e_theirs, t4 = timed(partial(ref.conditional_expected_number_of_purchases_up_to_time,
+                                 10, x, tx, n_obs), repeat=3)
+    p_theirs, e_theirs = np.asarray(p_theirs, float), np.asarray(e_theirs, float)
+    p_diff = np.abs(p_ours - p_theirs)
+    e_diff = np.abs(e_ours - e_theirs) / np.maximum(np.abs(e_theirs), 1e-12)
+    apart = np.flatnonzero(~(e_diff <= 1e-6))
+    label = f"BG/BB scoring {n:,} customers, {n_periods} opportunities"
+    report(f"{label}: P(alive at n+1)", t1, t2, f"| max difference {np.nanmax(p_diff):.1e}")
+    report(f"{label}: E[purchases, next 10]", t3, t4,
+           f"| expectations apart by more than 1e-6 (relative) for {len(apart):,} customers")
+    if len(apart):
+        worst = apart[np.argmax(p_diff[apart])]
+        print(f"    e.g. x={x[worst]}, t_x={tx[worst]:.0f}, n={n_obs[worst]:.0f}: P(alive at n+1) "
+              f"crmcore {p_ours[worst]:.4f}, lifetimes {p_theirs[worst]:.4f}")
+
+
 def bench_bgbb(quick: bool) -> None:
     for size, periods in ((100_000 if quick else 1_000_000, 6),
                           (20_000 if quick else 100_000, 40),
                           (20_000 if quick else 100_000, 52),
                           (300 if quick else 3_000, 300 if quick else 3_000)):
         bench_bgbb_fit(size, periods, with_lifetimes=periods < 100)
+    for size, periods in ((100_000 if quick else 1_000_000, 6),
+                          (100_000 if quick else 1_000_000, 52)):
+        bench_bgbb_scoring(size, periods)
 
 
 def fmt(params: dict[str, float]) -> str:

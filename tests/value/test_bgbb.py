@@ -277,6 +277,34 @@ def test_likelihood_equals_the_papers_sum_term_by_term() -> None:
             assert ll[row] == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
+def test_p_alive_after_a_transaction_at_the_last_opportunity() -> None:
+    # A customer who transacted at opportunity n was alive there, so P(alive at n + 1) is one
+    # more survival: B(g, d+n+1) / B(g, d+n) = (d+n)/(g+d+n), whatever x. (lifetimes 0.11.3
+    # gives 0.0038 for x = 26, n = 52: its likelihood floors the terms at 1e-15.)
+    model = BGBB.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.78)
+    for x, n in ((26, 52), (1, 1), (300, 1000), (1000, 1000)):
+        p = model.p_alive([x], [n], [n], periods_ahead=1)[0]
+        assert p == pytest.approx((2.78 + n) / (0.66 + 2.78 + n), rel=1e-12)
+        assert model.p_alive([x], [n], [n])[0] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_predictions_per_pattern_equal_predictions_per_row() -> None:
+    # the public methods evaluate each distinct (x, t_x, n) once and spread the result back
+    from crmcore.value import _bgbb
+
+    x, tx, n = crmcore.value.simulate_bgbb(3_000, alpha=1.2, beta=0.75, gamma=0.66, delta=2.78,
+                                           n_periods=8, seed=9)
+    xf = x.astype(np.float64)
+    model = BGBB.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.78)
+    params = model._param_array()
+    horizon = np.random.default_rng(2).integers(0, 5, len(xf)).astype(float)
+    np.testing.assert_array_equal(model.p_alive(xf, tx, n, periods_ahead=2),
+                                  _bgbb.p_alive(params, xf, tx, n, 2.0))
+    np.testing.assert_array_equal(model.expected_purchases(horizon, xf, tx, n),
+                                  _bgbb.conditional_expected_purchases(params, horizon, xf, tx, n))
+    np.testing.assert_array_equal(model.dert(0.1, xf, tx, n), _bgbb.dert(params, 0.1, xf, tx, n))
+
+
 def test_long_histories_are_evaluated_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     from crmcore.value import _bgbb
 

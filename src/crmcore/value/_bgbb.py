@@ -13,13 +13,15 @@ below are the paper's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
-from crmcore._base import CustomerBase
+from crmcore._base import CustomerBase, compress_rows
 from crmcore._checks import as_column, require_finite
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
@@ -391,7 +393,8 @@ class BGBB(LikelihoodModel):
         """
         x, tx, n = self._columns(frequency, recency, n_periods)
         _check_non_negative(periods_ahead, "periods_ahead")
-        return p_alive(self._param_array(), x, tx, n, float(periods_ahead))
+        predict = partial(p_alive, self._param_array(), periods_ahead=float(periods_ahead))
+        return _per_pattern(predict, x, tx, n)
 
     def expected_purchases(
         self,
@@ -408,7 +411,8 @@ class BGBB(LikelihoodModel):
         """
         x, tx, n = self._columns(frequency, recency, n_periods)
         horizon = _broadcast_horizon(t, len(x))
-        return conditional_expected_purchases(self._param_array(), horizon, x, tx, n)
+        return _per_pattern(partial(conditional_expected_purchases, self._param_array()),
+                            horizon, x, tx, n)
 
     def expected_purchases_unconditional(self, t: ArrayLike) -> _FloatArray:
         """Expected transactions of a new customer in her first ``t`` opportunities, E[X(t)]
@@ -484,7 +488,16 @@ class BGBB(LikelihoodModel):
         """
         rate = _check_rate(discount_rate)
         x, tx, n = self._columns(frequency, recency, n_periods)
-        return dert(self._param_array(), rate, x, tx, n)
+        return _per_pattern(partial(dert, self._param_array(), rate), x, tx, n)
+
+
+def _per_pattern(predict: Callable[..., _FloatArray], *columns: _FloatArray) -> _FloatArray:
+    """``predict(*columns)`` evaluated once per distinct row of ``columns`` (customers share
+    few ``(x, t_x, n)`` patterns: a cohort with 6 opportunities has at most 28), spread back to
+    the rows."""
+    unique, _, inverse = compress_rows(*columns)
+    out: _FloatArray = predict(*unique)[inverse]
+    return out
 
 
 def _check_non_negative(value: Any, name: str) -> None:
