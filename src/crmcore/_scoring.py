@@ -294,8 +294,9 @@ def score(
         ``Scores.notes`` says so.
     margin:
         Contribution margin rate (revenue minus variable cost, over revenue), one for all or
-        one per customer, used for every value part; except that historical value uses the
-        margins recorded per transaction when the base has them (``history.margin``).
+        one per customer, at most 1 (``0.3`` for 30%), used for every value part; except that
+        historical value uses the margins recorded per transaction when the base has them
+        (``history.margin``).
     discount_rate:
         Discount rate per ``time_unit``: past margin is compounded at it (historical value),
         future margin discounted (current value).

@@ -99,6 +99,8 @@ def test_historical_value_grows_with_the_rate(low: float, extra: float) -> None:
      ({"margin": 0.3, "discount_rate": math.nan}, "discount_rate"),
      ({"margin": [0.3], "discount_rate": 0.0}, r"margin has shape \(1,\)"),
      ({"margin": [0.3, math.nan], "discount_rate": 0.0}, "margin is NaN or infinite at row 1"),
+     ({"margin": 30, "discount_rate": 0.0}, r"cannot exceed 1; it is 30\.0 at rows 0, 1 \(for 30%"),
+     ({"margin": [0.3, 1.5], "discount_rate": 0.0}, "cannot exceed 1; it is 1.5 at row 1"),
      ({"margin": 0.3, "discount_rate": 0.0, "time_unit": "fortnight"}, "time_unit='fortnight'")],
 )
 def test_historical_value_bad_input(kwargs: dict[str, object], message: str) -> None:

@@ -193,7 +193,7 @@ def lifetime_value(
         ``spend_model`` is a number).
     margin:
         Contribution margin as a share of spend (revenue minus variable cost over revenue),
-        one number or one per customer.
+        one number or one per customer, at most 1 (``0.3`` for 30%; negative for a loss).
     discount_rate:
         Discount rate per ``time_unit`` (compounded: a cash flow ``t`` units ahead is worth
         ``(1 + discount_rate)^-t`` today).

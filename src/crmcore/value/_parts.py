@@ -50,7 +50,9 @@ def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
     """The contribution margin rate per customer (revenue minus variable cost, over revenue).
 
     A single number applies to everyone; an array gives one rate per customer, aligned with the
-    base's rows. Rates must be finite; a negative rate (a loss-making customer) is allowed.
+    base's rows. Rates must be finite and at most 1 (a margin cannot exceed the revenue it is a
+    share of: ``30`` for 30% is refused, pass ``0.3``); a negative rate (a loss-making customer)
+    is allowed.
     """
     try:
         rates = np.asarray(margin, dtype=np.float64)
@@ -66,6 +68,13 @@ def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
     if len(bad):
         raise InvalidValueError(f"margin is NaN or infinite at {describe_rows(bad)}",
                                 field="margin", rows=bad.tolist())
+    above = np.flatnonzero(rates > 1.0)
+    if len(above):
+        raise InvalidValueError(
+            f"margin is a share of spend (revenue minus variable cost, over revenue) and cannot "
+            f"exceed 1; it is {float(rates[above[0]])!r} at {describe_rows(above)} "
+            f"(for 30% pass 0.3)",
+            field="margin", rows=above.tolist())
     return rates
 
 
