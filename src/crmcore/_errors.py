@@ -238,7 +238,17 @@ class UnknownModelError(CRMError, LookupError):
 
 
 class SerializationError(CRMError, ValueError):
-    """JSON that does not describe the expected object, or of an unsupported schema version."""
+    """JSON that does not describe the expected object, or of an unsupported schema version.
+
+    Attributes
+    ----------
+    field:
+        The saved field at fault (a parameter's name, say), or ``None``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class CRMWarning(UserWarning):

@@ -213,6 +213,14 @@ def test_json_round_trip(fitted: NBD, tmp_path: Path) -> None:
         NBD.from_json(json.dumps({**document, "schema_version": 99}))
     with pytest.raises(crmcore.SerializationError, match="malformed"):
         NBD.from_json(json.dumps({k: v for k, v in document.items() if k != "params"}))
+    # parameters a model could never have been fitted to are refused, naming the parameter
+    for params, message in (({"r": -1.0, "alpha": 2.0}, "parameter r must be finite and > 0"),
+                            ({"r": 1.0, "alpha": 0.0}, "parameter alpha must be finite and > 0"),
+                            ({"r": 1.0}, "missing alpha"),
+                            ({"r": 1.0, "alpha": 2.0, "s": 1.0}, "unknown s")):
+        with pytest.raises(crmcore.SerializationError, match=message) as info:
+            NBD.from_json(json.dumps({**document, "params": params}))
+        assert info.value.field in {"r", "alpha", "s"}
 
 
 def test_parametric_bootstrap_interval(fitted: NBD) -> None:

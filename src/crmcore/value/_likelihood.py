@@ -614,11 +614,21 @@ class LikelihoodModel:
         InvalidValueError
             A parameter is missing, unknown, not finite or not positive.
         """
+        values = cls._param_vector(params, "from_params")
+        model = cls()
+        model._fit_state = _Fit(params=values, log_likelihood=math.nan, log_covariance=None,
+                                n_obs=0.0, n_patterns=0, time_unit=None,
+                                diagnostics={"fitted": False}, converged=False)
+        return model
+
+    @classmethod
+    def _param_vector(cls, params: Mapping[str, Any], caller: str) -> FloatArray:
+        """``params`` in :attr:`param_names` order, each present, known, finite and > 0."""
         missing = [n for n in cls.param_names if n not in params]
         unknown = [n for n in params if n not in cls.param_names]
         if missing or unknown:
             raise InvalidValueError(
-                f"{cls.__name__}.from_params needs exactly {', '.join(cls.param_names)}; "
+                f"{cls.__name__}.{caller} needs exactly {', '.join(cls.param_names)}; "
                 + (f"missing {', '.join(missing)}" if missing else "")
                 + ("; " if missing and unknown else "")
                 + (f"unknown {', '.join(unknown)}" if unknown else ""),
@@ -629,11 +639,7 @@ class LikelihoodModel:
             if not math.isfinite(value) or value <= 0:
                 raise InvalidValueError(f"parameter {name} must be finite and > 0, got {value!r}",
                                         field=name)
-        model = cls()
-        model._fit_state = _Fit(params=values, log_likelihood=math.nan, log_covariance=None,
-                                n_obs=0.0, n_patterns=0, time_unit=None,
-                                diagnostics={"fitted": False}, converged=False)
-        return model
+        return values
 
     def _with_params(self, params: FloatArray) -> Self:
         """A copy with the same hyperparameters and other parameters (for bootstrap draws)."""
@@ -727,7 +733,7 @@ class LikelihoodModel:
         payload = load_document(text, cls._document_kind(), (_SCHEMA_VERSION,))
         try:
             model = cls(**payload["hyperparameters"])
-            params = np.array([float(payload["params"][n]) for n in cls.param_names])
+            params = cls._param_vector(payload["params"], "from_json")
             if payload["fitted"]:
                 cov = payload["log_covariance"]
                 model._fit_state = _Fit(
@@ -742,6 +748,9 @@ class LikelihoodModel:
                                         log_covariance=None, n_obs=0.0, n_patterns=0,
                                         time_unit=payload["time_unit"],
                                         diagnostics={"fitted": False}, converged=False)
+        except InvalidValueError as exc:
+            raise SerializationError(f"saved {cls.__name__} has invalid parameters: {exc}",
+                                     field=exc.field) from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise SerializationError(
                 f"saved {cls.__name__} is incomplete or malformed: {type(exc).__name__}: {exc}"
