@@ -493,8 +493,8 @@ class BGBB(LikelihoodModel):
 
 def _per_pattern(predict: Callable[..., _FloatArray], *columns: _FloatArray) -> _FloatArray:
     """``predict(*columns)`` evaluated once per distinct row of ``columns`` (customers share
-    few ``(x, t_x, n)`` patterns: a cohort with 6 opportunities has at most 28), spread back to
-    the rows."""
+    few ``(x, t_x, n)`` patterns: a cohort with ``n`` opportunities has at most
+    ``1 + n (n + 1) / 2``, 22 for six), spread back to the rows."""
     unique, _, inverse = compress_rows(*columns)
     out: _FloatArray = predict(*unique)[inverse]
     return out

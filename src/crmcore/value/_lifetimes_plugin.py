@@ -165,10 +165,10 @@ class LifetimesParetoNBD(_LifetimesContinuous):
 
 class LifetimesBGBB(_LifetimesModel):
     """lifetimes' ``BetaGeoBetaBinomFitter`` (BG/BB, Fader, Hardie & Shang 2010) as
-    ``lifetimes-bgbb``. lifetimes floors the likelihood's terms at ``1e-15``: from about 40
-    opportunities per customer its estimates are biased and from about 50 it does not
-    converge, and its predictions go wrong for customers whose terms fall below the floor
-    (``benchmarks/README.md``); crmcore's ``bgbb`` has no such limit."""
+    ``lifetimes-bgbb``. lifetimes floors the likelihood's terms at ``1e-15``: with the
+    donations' parameters its estimates are biased at 40 opportunities per customer and it
+    does not converge at 52, and its predictions go wrong for customers whose terms fall below
+    the floor (``benchmarks/README.md``); crmcore's ``bgbb`` has no such limit."""
 
     fitter_name = "BetaGeoBetaBinomFitter"
     param_names = ("alpha", "beta", "gamma", "delta")
