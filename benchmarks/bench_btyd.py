@@ -12,7 +12,9 @@ lifetimes / crmcore, and the largest relative difference between the two fits' p
 
 Steps (full size / --quick):
 
-1. BG/NBD fit, 1,000,000 / 100,000 customers.
+1. BG/NBD fit, 1,000,000 / 100,000 customers; then the MBG/NBD (same data story, the modified
+   dropout) and the gamma-gamma spend model (1 to about 15 repeat purchases per customer,
+   CDNOW's published parameters) at the same sizes.
 2. Pareto/NBD fit, 50,000 / 5,000 customers.
 3. Pareto/NBD fit, 1,000,000 / 100,000 customers, crmcore only; lifetimes is tried in a child
    process with a time limit (``--lifetimes-limit`` seconds, default 1200; 0 skips it).
@@ -37,11 +39,28 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from lifetimes import BetaGeoBetaBinomFitter, BetaGeoFitter, ParetoNBDFitter
+from lifetimes import (
+    BetaGeoBetaBinomFitter,
+    BetaGeoFitter,
+    GammaGammaFitter,
+    ModifiedBetaGeoFitter,
+    ParetoNBDFitter,
+)
 
-from crmcore.value import BGBB, BGNBD, ParetoNBD, simulate_bgbb, simulate_bgnbd, simulate_pareto_nbd
+from crmcore.value import (
+    BGBB,
+    BGNBD,
+    MBGNBD,
+    GammaGamma,
+    ParetoNBD,
+    simulate_bgbb,
+    simulate_bgnbd,
+    simulate_mbgnbd,
+    simulate_pareto_nbd,
+)
 
 BG_PARAMS = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}
+GG_PARAMS = {"p": 6.25, "q": 3.74, "v": 15.44}  # Fader, Hardie & Lee (2005), CDNOW
 BGBB_PARAMS = {"alpha": 1.20, "beta": 0.75, "gamma": 0.66, "delta": 2.78}  # donations-like
 PARETO_PARAMS = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
 Data = tuple[Any, Any, Any]
@@ -107,6 +126,31 @@ def bench_bgnbd_fit(n: int) -> None:
     truth = max(abs(ours.params_[k] / v - 1) for k, v in BG_PARAMS.items())
     print(f"    crmcore {fmt(ours.params_)}; truth {fmt(BG_PARAMS)} (max rel. error "
           f"{100 * truth:.2f}%)")
+
+
+def bench_mbgnbd_fit(n: int) -> None:
+    rng = np.random.default_rng(7)
+    T = rng.integers(7, 729, size=n) / 7.0
+    x, tx, T = simulate_mbgnbd(n, T=T, seed=8, precision=1 / 7, **BG_PARAMS)
+    ours, t_ours = timed(lambda: MBGNBD().fit(x, tx, T), repeat=3)
+    theirs, t_theirs = timed(lambda: ModifiedBetaGeoFitter().fit(x, tx, T), repeat=3)
+    diff = largest_difference(ours.params_, theirs.params_)
+    report(f"MBG/NBD fit, {n:,} customers ({ours._fitted().n_patterns:,} patterns)", t_ours,
+           t_theirs, f"| parameters differ by at most {100 * diff:.3f}%")
+
+
+def bench_spend_fit(n: int) -> None:
+    """Gamma-gamma on customers with 1 to ~15 repeat purchases and their mean spend, drawn
+    from the model's story (each purchase ~ Gamma(p, nu), nu ~ Gamma(q, v))."""
+    rng = np.random.default_rng(9)
+    nu = rng.gamma(GG_PARAMS["q"], 1.0 / GG_PARAMS["v"], size=n)
+    x = rng.poisson(3.0, size=n) + 1
+    mean = rng.gamma(GG_PARAMS["p"] * x, 1.0 / (nu * x))
+    ours, t_ours = timed(lambda: GammaGamma().fit(x, mean), repeat=3)
+    theirs, t_theirs = timed(lambda: GammaGammaFitter().fit(x, mean), repeat=3)
+    diff = largest_difference(ours.params_, theirs.params_)
+    report(f"Gamma-gamma fit, {n:,} customers", t_ours, t_theirs,
+           f"| parameters differ by at most {100 * diff:.3f}%")
 
 
 def bench_pareto_fit(n: int) -> None:
@@ -253,12 +297,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
     parser.add_argument("--lifetimes-limit", type=float, default=1200.0,
                         help="seconds lifetimes may take on the large Pareto/NBD fit (0 skips)")
-    parser.add_argument("--only", choices=["bgnbd", "pareto", "pareto-big", "scoring", "bgbb"],
+    parser.add_argument("--only", choices=["bgnbd", "mbgnbd", "spend", "pareto", "pareto-big",
+                                           "scoring", "bgbb"],
                         default=None, help="run one step only")
     args = parser.parse_args()
     quick = args.quick
     steps: dict[str, Callable[[], None]] = {
         "bgnbd": lambda: bench_bgnbd_fit(100_000 if quick else 1_000_000),
+        "mbgnbd": lambda: bench_mbgnbd_fit(100_000 if quick else 1_000_000),
+        "spend": lambda: bench_spend_fit(100_000 if quick else 1_000_000),
         "pareto": lambda: bench_pareto_fit(5_000 if quick else 50_000),
         "pareto-big": lambda: bench_pareto_big(100_000 if quick else 1_000_000,
                                                0.0 if quick else args.lifetimes_limit),

@@ -78,23 +78,41 @@ def check_spend(frequency: ArrayLike, monetary_value: ArrayLike
 
 
 def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatArray,
-                         *, gradient: bool = True) -> tuple[_FloatArray, _FloatArray | None]:
+                         *, gradient: bool = True,
+                         prepared: tuple[_FloatArray, ...] | None = None,
+                         ) -> tuple[_FloatArray, _FloatArray | None]:
     """Each customer's ``log f(m | p, q, gamma, x)`` (Fader & Hardie 2013; ``x > 0``)
-    and its gradient in ``(p, q, gamma)``."""
+    and its gradient in ``(p, q, gamma)``.
+
+    ``prepared`` is :func:`prepare_spend` of ``(x, m)``, computed once per fit: the special
+    functions depend on a customer only through ``x``, which takes few values, and ``log m``,
+    ``log x`` do not depend on the parameters.
+    """
     p, q, v = (float(val) for val in params)
+    ux, inverse, log_m, log_x = prepare_spend(x, m) if prepared is None else prepared
+    ix = inverse.astype(np.intp)
+    pux = p * ux
     px = p * x
     log_total = np.log(v + m * x)
-    ll: _FloatArray = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-                       + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * log_total)
+    common = (gammaln(pux + q) - gammaln(pux))[ix]
+    ll: _FloatArray = (common - gammaln(q) + q * np.log(v) + (px - 1.0) * log_m + px * log_x
+                       - (px + q) * log_total)
     if not gradient:
         return ll, None
-    both = digamma(px + q)
+    both = digamma(pux + q)
     grad = np.column_stack([
-        x * (both - digamma(px) + np.log(m) + np.log(x) - log_total),
-        both - digamma(q) + np.log(v) - log_total,
+        x * ((both - digamma(pux))[ix] + log_m + log_x - log_total),
+        both[ix] - digamma(q) + np.log(v) - log_total,
         q / v - (px + q) / (v + m * x),
     ])
     return ll, grad
+
+
+def prepare_spend(x: _FloatArray, m: _FloatArray) -> tuple[_FloatArray, ...]:
+    """``(unique x, index of each customer's x in it, log m, log x)`` for
+    :func:`log_likelihood_terms`."""
+    ux, inverse = np.unique(x, return_inverse=True)
+    return ux, inverse.reshape(-1).astype(np.float64), np.log(m), np.log(x)
 
 
 def expected_spend(params: NDArray[np.float64], x: _FloatArray, m: _FloatArray) -> _FloatArray:
@@ -145,13 +163,17 @@ class GammaGamma(LikelihoodModel):
     def _log_likelihood_terms(
         self, params: _FloatArray, data: tuple[_FloatArray, ...], *, gradient: bool
     ) -> tuple[_FloatArray, _FloatArray | None]:
-        x, m = data
-        return log_likelihood_terms(params, x, m, gradient=gradient)
+        x, m = data[:2]
+        prepared = data[2:] if len(data) > 2 else None
+        return log_likelihood_terms(params, x, m, gradient=gradient, prepared=prepared)
+
+    def _prepare_data(self, data: tuple[_FloatArray, ...]) -> tuple[_FloatArray, ...]:
+        return (*data[:2], *prepare_spend(*data[:2]))
 
     def _initial_params(self, data: tuple[_FloatArray, ...], weights: _FloatArray
                         ) -> _FloatArray:
         # Method of moments on the customers' means: E[m] ~ p v / (q - 1); start with q = 3.
-        _, m = data
+        m = data[1]
         mean = float(weights @ m / weights.sum())
         return np.array([2.0, 3.0, max(mean, 1e-6)])
 
