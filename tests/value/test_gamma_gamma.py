@@ -158,3 +158,17 @@ def test_json_round_trip_of_any_parameters(params: tuple[float, float, float]) -
     loaded = GammaGamma.from_json(model.to_json())
     assert loaded.params_ == model.params_
     assert loaded.mean_spend_ == model.mean_spend_
+
+
+def test_spend_without_the_models_averaging_names_the_runaway_parameters() -> None:
+    # Each customer's mean spend here varies as much after six purchases as after one (50 plus
+    # one gamma draw), unlike the model's average of x purchases: the likelihood keeps rising
+    # as p -> infinity and v -> 0, and the error says so instead of returning an end point.
+    x, _, _ = crmcore.value.simulate_bgbb(5_000, alpha=1.2, beta=0.75, gamma=0.66,
+                                          delta=2.78, n_periods=6, seed=3)
+    m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 5_000)
+    x, m = x[x > 0], m[x > 0]
+    with pytest.raises(crmcore.ConvergenceError, match="heading towards 0 or infinity") as info:
+        GammaGamma().fit(x, m)
+    assert "p (" in str(info.value)
+    assert all("end" in attempt for attempt in info.value.diagnostics["attempts"])

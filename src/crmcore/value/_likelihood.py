@@ -92,6 +92,7 @@ _LOG_BOUND = 30.0  # parameters live in [e^-30, e^30]; reaching it means "not id
 _GRADIENT_TOLERANCE = 1e-4  # on the mean log-likelihood, per log-parameter
 _WARM_START_PATTERNS = 20_000
 _MAX_LOG_STANDARD_ERROR = 10.0
+_DRIFT_LOG = 12.0  # an end point beyond e^(+/-12) (1.6e5, 6e-6) counts as running off
 
 
 @attrs.frozen
@@ -334,7 +335,8 @@ class LikelihoodModel:
                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8, "maxcor": 20},
             )
             grad_norm = float(np.max(np.abs(result.jac))) if result.jac is not None else math.inf
-            attempts.append({"start": np.exp(x0).tolist(), "fun": float(result.fun),
+            attempts.append({"start": np.exp(x0).tolist(), "end": np.exp(result.x).tolist(),
+                             "fun": float(result.fun),
                              "success": bool(result.success), "message": str(result.message),
                              "nit": int(result.nit), "max_abs_gradient": grad_norm})
             usable = math.isfinite(result.fun) and grad_norm < _GRADIENT_TOLERANCE
@@ -343,11 +345,8 @@ class LikelihoodModel:
             if usable and attempt == 0:
                 break
         if best is None:
-            raise ConvergenceError(
-                f"{type(self).__name__}: the optimiser did not reach a finite maximum of the "
-                f"likelihood from {len(attempts)} starts (last: {attempts[-1]['message']})",
-                diagnostics={"attempts": attempts},
-            )
+            raise ConvergenceError(self._no_maximum_message(attempts),
+                                   diagnostics={"attempts": attempts})
         theta = np.asarray(best.x, dtype=np.float64)
         theta, hessian, polish, value, grad = self._newton_polish(theta, data, w,
                                                                   penalizer, n_obs)
@@ -378,10 +377,12 @@ class LikelihoodModel:
         diagnostics["params"] = params.tolist()
         if not np.all(np.isfinite(eigenvalues)) or eigenvalues.min() <= 1e-10 * max(
                 1.0, float(np.abs(eigenvalues).max())):
+            end = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names, params,
+                                                            strict=True))
             raise ConvergenceError(
                 f"{type(self).__name__}: no strict maximum found (the observed information is "
-                "not positive definite at the end point); the data do not identify all of "
-                f"{', '.join(self.param_names)}",
+                f"not positive definite at the end point, {end}); the data do not identify "
+                f"all of {', '.join(self.param_names)}",
                 diagnostics=diagnostics,
             )
         chol = np.linalg.cholesky(information)
@@ -402,6 +403,28 @@ class LikelihoodModel:
         return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
                     n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                     diagnostics=diagnostics, converged=True)
+
+    def _no_maximum_message(self, attempts: list[dict[str, Any]]) -> str:
+        """Why no start reached a maximum: where the best one ended and which parameters were
+        running off towards 0 or infinity there."""
+        name = type(self).__name__
+        finished = [a for a in attempts if math.isfinite(a["fun"]) and "end" in a]
+        if not finished:
+            return (f"{name}: the optimiser did not reach a finite maximum of the likelihood "
+                    f"from {len(attempts)} starts (last: {attempts[-1]['message']})")
+        best = min(finished, key=lambda a: a["fun"])
+        end = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names, best["end"],
+                                                        strict=True))
+        drifting = [f"{n} ({v:.3g})" for n, v in zip(self.param_names, best["end"], strict=True)
+                    if abs(math.log(v)) > _DRIFT_LOG]
+        text = (f"{name}: no maximum of the likelihood found from {len(attempts)} starts; the "
+                f"best ended at {end} with its gradient still {best['max_abs_gradient']:.2g} "
+                f"(optimiser: {best['message'].strip() or 'stopped'})")
+        if drifting:
+            text += (f"; there {', '.join(drifting)} {'was' if len(drifting) == 1 else 'were'} "
+                     "heading towards 0 or infinity: the likelihood keeps rising in that "
+                     "direction, so the data do not identify the model")
+        return text
 
     def _hessian(self, theta: FloatArray, grad: FloatArray, data: tuple[FloatArray, ...],
                  w: FloatArray, penalizer: float, n_obs: float) -> FloatArray:
