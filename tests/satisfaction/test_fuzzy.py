@@ -11,6 +11,12 @@ with the weights of two kinds of customer, A1 = (0.1, 0.2, 0.3, 0.4) and
 A2 = (0.4, 0.35, 0.15, 0.1). The book's M(∧, ∨) results are B1 = (0.2, 0.3, 0.4, 0.1)
 ("not very welcome") and B2 = (0.35, 0.4, 0.2, 0.1) ("fairly welcome"). The other three operators
 are applied to the same published data and checked against the arithmetic written out below.
+
+Established library side by side: scikit-fuzzy (0.5.0) implements the max-min and max-product
+compositions of fuzzy relations (``skfuzzy.fuzzymath.maxmin_composition`` and
+``maxprod_composition``); ``B = A o R`` with M(∧, ∨) and M(·, ∨) is exactly those compositions
+of the weight vector with the membership matrix, checked on random cases. The two bounded-sum
+operators have no counterpart there (M(·, ⊕) with weights summing to 1 is the matrix product).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from skfuzzy.fuzzymath import maxmin_composition, maxprod_composition
 
 from crmcore import CRMError, InvalidValueError
 from crmcore.satisfaction import (
@@ -108,6 +115,18 @@ memberships = st.integers(1, 6).flatmap(lambda m: st.integers(2, 5).flatmap(
         hnp.arrays(np.float64, (m, g), elements=st.floats(0, 1)).filter(
             lambda r: bool(np.all(r.sum(axis=1) > 0.05))),
     )))
+
+
+@given(memberships)
+def test_max_compositions_equal_scikit_fuzzy(case: tuple[np.ndarray, np.ndarray]) -> None:
+    a, r = case
+    weights = a / a.sum()
+    np.testing.assert_allclose(fuzzy_evaluate(a, r, "min-max").memberships,
+                               maxmin_composition(weights, r)[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fuzzy_evaluate(a, r, "product-max").memberships,
+                               maxprod_composition(weights, r)[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fuzzy_evaluate(a, r, "weighted-average").memberships,
+                               np.minimum(weights @ r, 1.0), rtol=1e-12, atol=1e-15)
 
 
 @given(memberships, st.sampled_from(FUZZY_OPERATORS))

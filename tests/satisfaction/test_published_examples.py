@@ -34,7 +34,8 @@ rather than silently ignoring it (tested in test_weights.py).
 Not covered by a published example (searched for and not found with printed inputs and
 outputs): the min-max form of the entropy method (``normalisation="min-max"``), and the fuzzy
 composition operators other than M(min, max) (``"product-max"``, ``"min-bounded-sum"``,
-``"weighted-average"``), which remain checked by hand arithmetic in test_fuzzy.py.
+``"weighted-average"``), which remain checked by hand arithmetic in test_fuzzy.py, where
+``"product-max"`` (and ``"min-max"``) are also compared with scikit-fuzzy's compositions.
 """
 
 from __future__ import annotations
