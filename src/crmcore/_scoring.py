@@ -441,7 +441,7 @@ def _stage(base: CustomerBase, model: str | object | Literal[False] | None, valu
     if model is False:
         return None
     try:
-        from crmcore.lifecycle import classify
+        from crmcore.lifecycle import LifecycleStage, classify
     except ImportError as exc:  # the lifecycle package is optional to this function
         notes.append(f"no lifecycle stage: crmcore.lifecycle is not available ({exc})")
         return None
@@ -450,8 +450,11 @@ def _stage(base: CustomerBase, model: str | object | Literal[False] | None, valu
         return None
     result = classify(base, model=model, value_model=value_model,  # type: ignore[arg-type]
                       plugin_manager=manager)
-    names = np.asarray([None if s is None else s.value for s in result.stage], dtype=object)
-    return _readonly(names)
+    # one lookup per stage, not per customer: code -1 (not yet acquired) picks the last slot
+    table = np.empty(len(LifecycleStage) + 1, dtype=object)
+    for stage in LifecycleStage:
+        table[stage.order] = stage.value
+    return _readonly(table[result.code])
 
 
 def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
