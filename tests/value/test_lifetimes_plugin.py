@@ -57,6 +57,24 @@ def test_bgbb_side_by_side(plugin_manager: pluggy.PluginManager) -> None:
                                ours.expected_purchases(5, *args), rtol=1e-4)
 
 
+def test_bgbb_warns_where_lifetimes_floor_distorts(plugin_manager: pluggy.PluginManager) -> None:
+    # Fitted on the donations (6 opportunities: no warning, CRMWarnings are errors here), then
+    # asked about a customer with 26 transactions in 52 opportunities, the last at 52:
+    # lifetimes' P(alive at n+1) is far from the exact (delta+n)/(gamma+delta+n).
+    theirs = crmcore.get_model("value", "lifetimes-bgbb", plugin_manager=plugin_manager)
+    theirs.fit(load_donations())
+    params = theirs.params_
+    long = ([26, 1], [52, 1], [52, 52])
+    with pytest.warns(crmcore.ConvergenceWarning, match="below 1e-12 for 1 of 2 customers"):
+        alive = theirs.p_alive(*long, periods_ahead=1)
+    exact = (params["delta"] + 52) / (params["gamma"] + params["delta"] + 52)
+    assert abs(alive[0] - exact) > 0.5
+    with pytest.warns(crmcore.ConvergenceWarning, match="up to 52 opportunities"):
+        theirs.expected_purchases(10, *long)
+    ours = crmcore.get_model("value", "bgbb", plugin_manager=plugin_manager).fit(load_donations())
+    assert ours.p_alive(*long, periods_ahead=1)[0] == pytest.approx(exact, rel=1e-3)
+
+
 def test_gamma_gamma_side_by_side(plugin_manager: pluggy.PluginManager) -> None:
     base = load_cdnow_summary()
     ours = crmcore.get_model("spend", "gamma-gamma", plugin_manager=plugin_manager).fit(base)

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CustomerBase, check_summary
-from crmcore._errors import InvalidValueError, NotFittedError, PluginError
+from crmcore._base import CustomerBase, check_summary, compress_rows
+from crmcore._errors import ConvergenceWarning, InvalidValueError, NotFittedError, PluginError
 from crmcore.hookspecs import ModelFactory, hookimpl
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
 
 _FloatArray = NDArray[np.float64]
 PLUGIN_NAME = "crmcore.value._lifetimes_plugin"
+# lifetimes' BG/BB adds 1e-15 to a sum; below 1e-12 that floor moves the sum by over 0.1%
+_LOG_FLOOR_MARGIN = math.log(1e-12)
 
 
 def lifetimes_available() -> bool:
@@ -168,7 +172,9 @@ class LifetimesBGBB(_LifetimesModel):
     ``lifetimes-bgbb``. lifetimes floors the likelihood's terms at ``1e-15``: with the
     donations' parameters its estimates are biased at 40 opportunities per customer and it
     does not converge at 52, and its predictions go wrong for customers whose terms fall below
-    the floor (``benchmarks/README.md``); crmcore's ``bgbb`` has no such limit."""
+    the floor (``benchmarks/README.md``); crmcore's ``bgbb`` has no such limit. ``fit``,
+    ``p_alive`` and ``expected_purchases`` issue a :class:`crmcore.ConvergenceWarning` naming
+    how many customers are affected whenever the floor moves their likelihood by over 0.1%."""
 
     fitter_name = "BetaGeoBetaBinomFitter"
     param_names = ("alpha", "beta", "gamma", "delta")
@@ -196,13 +202,38 @@ class LifetimesBGBB(_LifetimesModel):
                    weights=pandas.Series(weight))
         self._fitter, self.time_unit_ = fitter, unit
         self._n_obs = float(weight.sum())
+        self._warn_if_floored(x, tx, n, "fit")
         return self
+
+    def _warn_if_floored(self, x: _FloatArray, tx: _FloatArray, n: _FloatArray,
+                         what: str) -> None:
+        """Warn when lifetimes' floor distorts its answers: it adds ``1e-15`` to the
+        likelihood before division by ``B(alpha, beta) B(gamma, delta)``, and for long
+        histories that undivided likelihood is itself that small (crmcore's ``bgbb`` works in
+        log space)."""
+        from scipy.special import betaln
+
+        from crmcore.value._bgbb import log_likelihood_terms
+
+        (ux, utx, un), counts, _ = compress_rows(x, tx, n)
+        params = np.asarray([float(self.fitter_.params_[name]) for name in self.param_names])
+        ll, _ = log_likelihood_terms(params, ux, utx, un, gradient=False)
+        undivided = ll + betaln(params[0], params[1]) + betaln(params[2], params[3])
+        floored = undivided < _LOG_FLOOR_MARGIN
+        if floored.any():
+            warnings.warn(ConvergenceWarning(
+                f"lifetimes-bgbb {what}: lifetimes adds 1e-15 to a likelihood that is below "
+                f"1e-12 for {int(counts[floored].sum()):,} of {int(counts.sum()):,} customers "
+                f"here (up to {int(un[floored].max())} opportunities), so its answers for them "
+                "are distorted; crmcore's 'bgbb' has no such floor"),
+                stacklevel=3)
 
     def p_alive(self, frequency: CustomerBase | ArrayLike | Any,
                 recency: ArrayLike | None = None, n_periods: ArrayLike | None = None,
                 periods_ahead: int = 0) -> _FloatArray:
         """lifetimes' ``conditional_probability_alive(periods_ahead, ...)``."""
         x, tx, n, _, _ = self._columns(frequency, recency, n_periods)
+        self._warn_if_floored(x, tx, n, "p_alive")
         return np.asarray(self.fitter_.conditional_probability_alive(periods_ahead, x, tx, n),
                           dtype=np.float64)
 
@@ -211,6 +242,7 @@ class LifetimesBGBB(_LifetimesModel):
                            n_periods: ArrayLike | None = None) -> _FloatArray:
         """lifetimes' ``conditional_expected_number_of_purchases_up_to_time``."""
         x, tx, n, _, _ = self._columns(frequency, recency, n_periods)
+        self._warn_if_floored(x, tx, n, "expected_purchases")
         horizon = np.broadcast_to(np.asarray(t, dtype=np.float64), x.shape)
         return np.asarray(
             self.fitter_.conditional_expected_number_of_purchases_up_to_time(horizon, x, tx, n),
