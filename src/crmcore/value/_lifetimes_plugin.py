@@ -21,10 +21,12 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import betaln
 
 from crmcore._base import CustomerBase, check_summary, compress_rows
 from crmcore._errors import ConvergenceWarning, InvalidValueError, NotFittedError, PluginError
 from crmcore.hookspecs import ModelFactory, hookimpl
+from crmcore.value._bgbb import _discrete_columns, log_likelihood_terms
 
 __all__ = [
     "LifetimesBGBB",
@@ -185,8 +187,6 @@ class LifetimesBGBB(_LifetimesModel):
                  weights: ArrayLike | None = None
                  ) -> tuple[_FloatArray, _FloatArray, _FloatArray, ArrayLike | None,
                             str | None]:
-        from crmcore.value._bgbb import _discrete_columns
-
         return _discrete_columns(frequency, recency, n_periods, weights)
 
     def fit(self, frequency: CustomerBase | ArrayLike | Any, recency: ArrayLike | None = None,
@@ -211,10 +211,6 @@ class LifetimesBGBB(_LifetimesModel):
         likelihood before division by ``B(alpha, beta) B(gamma, delta)``, and for long
         histories that undivided likelihood is itself that small (crmcore's ``bgbb`` works in
         log space)."""
-        from scipy.special import betaln
-
-        from crmcore.value._bgbb import log_likelihood_terms
-
         (ux, utx, un), counts, _ = compress_rows(x, tx, n)
         params = np.asarray([float(self.fitter_.params_[name]) for name in self.param_names])
         ll, _ = log_likelihood_terms(params, ux, utx, un, gradient=False)
