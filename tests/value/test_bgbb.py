@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,35 @@ def test_expected_repeat_counts_sum_to_cohort(donations_model: BGBB) -> None:
     mean_repeat = float(np.arange(7) @ expected) / 11104
     unconditional = donations_model.expected_purchases_unconditional(6)[0]
     assert mean_repeat == pytest.approx(float(unconditional))
+
+
+def test_pmf_equals_the_papers_sum_and_scales_to_many_cohorts() -> None:
+    # FHS (2010) eq. 7 term by term for random pairs, against the tabulated implementation
+    a, b, g, d = 1.2, 0.75, 0.66, 2.78
+    model = BGBB.from_params(alpha=a, beta=b, gamma=g, delta=d)
+    rng = np.random.default_rng(5)
+    n = rng.integers(0, 120, 40)
+    x = np.floor(rng.uniform(0, 1, 40) * (n + 1))
+    got = model.probability_of_purchases(x, n)
+
+    def log_choose(top: float, bottom: float) -> float:
+        return math.lgamma(top + 1) - math.lgamma(bottom + 1) - math.lgamma(top - bottom + 1)
+
+    for k, (xi, ni) in enumerate(zip(x, n, strict=True)):
+        total = math.exp(log_choose(ni, xi) + betaln(a + xi, b + ni - xi) - betaln(a, b)
+                         + betaln(g, d + ni) - betaln(g, d))
+        total += sum(math.exp(log_choose(i, xi) + betaln(a + xi, b + i - xi) - betaln(a, b)
+                              + betaln(g + 1, d + i) - betaln(g, d))
+                     for i in range(int(xi), int(ni)))
+        assert got[k] == pytest.approx(total, rel=1e-11, abs=1e-300)
+    # the histogram of 2,000 cohorts (n = 1 .. 2,000): one customer each, so the expected
+    # counts add up to 2,000 and their mean is the unconditional expectation
+    cohorts = np.arange(1, 2_001)
+    counts = model.expected_repeat_purchase_counts(cohorts)
+    assert counts.sum() == pytest.approx(2_000, rel=1e-12)
+    mean = np.arange(len(counts)) @ counts
+    assert mean == pytest.approx(model.expected_purchases_unconditional(cohorts).sum(),
+                                 rel=1e-10)
 
 
 def test_agrees_with_lifetimes(donations_model: BGBB,

@@ -237,20 +237,42 @@ def unconditional_expected_purchases(params: NDArray[np.float64], n: _FloatArray
 def probability_of_purchases(params: NDArray[np.float64], x: _FloatArray, n: _FloatArray
                              ) -> _FloatArray:
     """P(X(n) = x): probability that a new customer transacts at exactly ``x`` of ``n``
-    opportunities."""
+    opportunities (FHS 2010, eq. 7; pairs ``x <= n``).
+
+    ``C(n,x) B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d)
+    + sum_{i=x}^{n-1} C(i,x) B(a+x, b+i-x)/B(a,b) B(g+1, d+i)/B(g,d)``: the sum's terms depend
+    on ``(x, i)`` only, so they are tabulated once per distinct ``x`` over ``i < max(n)`` and
+    accumulated (log space); every pair then reads its partial sum. The cost is (distinct
+    ``x``) x ``max(n)``, not (pairs) x ``max(n)``: the whole histogram of 3,000 opportunities
+    for 3,000 cohorts reads one 3,001 x 3,000 table.
+    """
     a, b, g, d = (float(v) for v in params)
-    log_choose_n = gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
-    first = (log_choose_n + betaln(a + x, b + n - x) - betaln(a, b)
-             + betaln(g, d + n) - betaln(g, d))
+    base = betaln(a, b) + betaln(g, d)
+    first = (gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
+             + betaln(a + x, b + n - x) + betaln(g, d + n) - base)
+    rest = np.full(len(x), -np.inf)
     width = int(np.max(n)) if len(n) else 0
-    i = np.arange(width, dtype=np.float64)[None, :]
-    valid = (i >= x[:, None]) & (i < n[:, None])
-    ii = np.where(valid, i, x[:, None])
-    log_choose_i = gammaln(ii + 1.0) - gammaln(x[:, None] + 1.0) - gammaln(ii - x[:, None] + 1.0)
-    rest = (log_choose_i + betaln(a + x[:, None], b + ii - x[:, None]) - betaln(a, b)
-            + betaln(g + 1.0, d + ii) - betaln(g, d))
-    rest = np.where(valid, rest, -np.inf)
-    out: _FloatArray = np.exp(logsumexp(np.column_stack([first, rest]), axis=1))
+    has_rest = n > x
+    if width and has_rest.any():
+        ux, row_of = np.unique(x[has_rest], return_inverse=True)
+        col = (n[has_rest] - 1.0).astype(np.intp)
+        i = np.arange(width, dtype=np.float64)[None, :]
+        found = np.empty(int(has_rest.sum()))
+        row_of = row_of.reshape(-1)
+        block = max(1, _CHUNK_CELLS // width)  # bounded memory however long the histories
+        for start in range(0, len(ux), block):
+            xs = ux[start:start + block, None]
+            valid = i >= xs
+            ii = np.where(valid, i, xs)
+            terms = np.where(valid, gammaln(ii + 1.0) - gammaln(xs + 1.0)
+                             - gammaln(ii - xs + 1.0) + betaln(a + xs, b + ii - xs)
+                             + betaln(g + 1.0, d + ii) - base, -np.inf)
+            with np.errstate(invalid="ignore"):  # -inf + -inf before each row's first term
+                partial = np.logaddexp.accumulate(terms, axis=1)
+            mine = (row_of >= start) & (row_of < start + block)
+            found[mine] = partial[row_of[mine] - start, col[mine]]
+        rest[has_rest] = found
+    out: _FloatArray = np.exp(np.logaddexp(first, rest))
     return out
 
 
