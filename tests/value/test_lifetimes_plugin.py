@@ -73,6 +73,25 @@ def test_bgbb_warns_where_lifetimes_floor_distorts(plugin_manager: pluggy.Plugin
         theirs.expected_purchases(10, *long)
     ours = crmcore.get_model("value", "bgbb", plugin_manager=plugin_manager).fit(load_donations())
     assert ours.p_alive(*long, periods_ahead=1)[0] == pytest.approx(exact, rel=1e-3)
+    # a fit on condensed rows counts customers by their weights
+    x, tx, n = crmcore.value.simulate_bgbb(5_000, alpha=1.2, beta=0.75, gamma=0.66, delta=2.78,
+                                           n_periods=40, seed=2)
+    rows, weights = np.unique(np.column_stack([x, tx, n]), axis=0, return_counts=True)
+    with pytest.warns(crmcore.ConvergenceWarning, match=r"below 1e-12 for [\d,]+ of 5,000 "):
+        crmcore.get_model("value", "lifetimes-bgbb", plugin_manager=plugin_manager).fit(
+            *rows.T, weights=weights)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # lifetimes' overflows on the way
+def test_lifetimes_failures_become_crmcore_errors(plugin_manager: pluggy.PluginManager) -> None:
+    # lifetimes' BG/BB does not converge on long histories; its own exception class would
+    # escape a caller that catches crmcore.CRMError
+    model = crmcore.get_model("value", "lifetimes-bgbb", plugin_manager=plugin_manager)
+    with pytest.raises(crmcore.ConvergenceError,
+                       match="BetaGeoBetaBinomFitter .plugin crmcore.value._lifetimes_plugin. "
+                             "did not converge") as info:
+        model.fit([26, 1, 0], [52, 1, 0], [52, 52, 6], weights=[40, 5, 5])
+    assert info.value.diagnostics["plugin"] == "crmcore.value._lifetimes_plugin"
 
 
 def test_gamma_gamma_side_by_side(plugin_manager: pluggy.PluginManager) -> None:

@@ -24,7 +24,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln
 
 from crmcore._base import CustomerBase, check_summary, compress_rows
-from crmcore._errors import ConvergenceWarning, InvalidValueError, NotFittedError, PluginError
+from crmcore._errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    InvalidValueError,
+    NotFittedError,
+    PluginError,
+)
 from crmcore.hookspecs import ModelFactory, hookimpl
 from crmcore.value._bgbb import _discrete_columns, log_likelihood_terms
 
@@ -77,6 +83,24 @@ class _LifetimesModel:
     def _new_fitter(self) -> Any:
         return _fitter_class(self.fitter_name)(penalizer_coef=float(self.penalizer))
 
+    def _fit_fitter(self, fitter: Any, *args: Any, **kwargs: Any) -> None:
+        """``fitter.fit(...)``, with lifetimes' own failures turned into crmcore's: its
+        ``ConvergenceError`` into :class:`crmcore.ConvergenceError`, anything else into
+        :class:`crmcore.PluginError`, both naming the plugin and the fitter."""
+        try:
+            fitter.fit(*args, **kwargs)
+        except Exception as exc:
+            lifetimes_convergence = getattr(importlib.import_module("lifetimes.utils"),
+                                            "ConvergenceError", ())
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            where = f"lifetimes' {self.fitter_name} (plugin {PLUGIN_NAME})"
+            if isinstance(exc, lifetimes_convergence):
+                raise ConvergenceError(f"{where} did not converge: {detail}",
+                                       diagnostics={"plugin": PLUGIN_NAME,
+                                                    "fitter": self.fitter_name}) from exc
+            raise PluginError(f"{where} failed to fit: {type(exc).__name__}: {detail}",
+                              plugin=PLUGIN_NAME) from exc
+
     @property
     def fitter_(self) -> Any:
         """The fitted lifetimes object itself."""
@@ -117,7 +141,7 @@ class _LifetimesContinuous(_LifetimesModel):
         f, r, t, unit = _summary_columns(frequency, recency, T)
         fitter = self._new_fitter()
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
-        fitter.fit(f, r, t, weights=w)
+        self._fit_fitter(fitter, f, r, t, weights=w)
         self._fitter, self.time_unit_ = fitter, unit
         self._n_obs = float(len(f) if w is None else w.sum())
         return self
@@ -198,20 +222,22 @@ class LifetimesBGBB(_LifetimesModel):
         fitter = self._new_fitter()
         weight = np.ones(len(x)) if w is None else np.asarray(w, dtype=np.float64)
         # lifetimes' BG/BB indexes its inputs like pandas Series.
-        fitter.fit(pandas.Series(x), pandas.Series(tx), pandas.Series(n),
-                   weights=pandas.Series(weight))
+        self._fit_fitter(fitter, pandas.Series(x), pandas.Series(tx), pandas.Series(n),
+                         weights=pandas.Series(weight))
         self._fitter, self.time_unit_ = fitter, unit
         self._n_obs = float(weight.sum())
-        self._warn_if_floored(x, tx, n, "fit")
+        self._warn_if_floored(x, tx, n, "fit", weight)
         return self
 
     def _warn_if_floored(self, x: _FloatArray, tx: _FloatArray, n: _FloatArray,
-                         what: str) -> None:
+                         what: str, weights: _FloatArray | None = None) -> None:
         """Warn when lifetimes' floor distorts its answers: it adds ``1e-15`` to the
         likelihood before division by ``B(alpha, beta) B(gamma, delta)``, and for long
         histories that undivided likelihood is itself that small (crmcore's ``bgbb`` works in
         log space)."""
-        (ux, utx, un), counts, _ = compress_rows(x, tx, n)
+        (ux, utx, un), counts, inverse = compress_rows(x, tx, n)
+        if weights is not None:  # rows standing for several customers each
+            counts = np.bincount(inverse, weights=weights, minlength=len(ux)).astype(np.float64)
         params = np.asarray([float(self.fitter_.params_[name]) for name in self.param_names])
         ll, _ = log_likelihood_terms(params, ux, utx, un, gradient=False)
         undivided = ll + betaln(params[0], params[1]) + betaln(params[2], params[3])
@@ -267,7 +293,7 @@ class LifetimesGammaGamma(_LifetimesModel):
         keep = x > 0
         fitter = self._new_fitter()
         w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
-        fitter.fit(x[keep], m[keep], weights=w)
+        self._fit_fitter(fitter, x[keep], m[keep], weights=w)
         self._fitter = fitter
         self.n_excluded_ = int((~keep).sum())
         self._n_obs = float(keep.sum() if w is None else w.sum())
