@@ -21,6 +21,9 @@ gradient of the log-likelihood. Everything is combined in log space.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
@@ -28,7 +31,6 @@ from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
 from crmcore._base import CustomerBase, compress_rows
 from crmcore._errors import InvalidValueError
 from crmcore.value._btyd import (
-    ContinuousBTYDModel,
     FloatArray,
     check_counts,
     check_horizon,
@@ -36,6 +38,7 @@ from crmcore.value._btyd import (
     customer_arrays,
     log1mexp,
 )
+from crmcore.value._covariates import BTYDStaticCovariates
 
 __all__ = ["ParetoNBD"]
 
@@ -148,11 +151,16 @@ def _log_f(
     return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
 
 
-class ParetoNBD(ContinuousBTYDModel):
+class ParetoNBD(BTYDStaticCovariates):
     """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
     The fitted ``params_`` are ``r, alpha, s, beta``: ``lambda ~ Gamma(r, alpha)``,
     ``mu ~ Gamma(s, beta)``; ``alpha`` and ``beta`` are in the time unit of the data.
+    With static covariates (``fit(base, covariates=frame, customer_id=..., life=...,
+    trans=...)``), ``alpha_i = alpha exp(-gamma_trans . x_i)`` and ``beta_i = beta
+    exp(-gamma_life . x_i)`` as in CLVTools, and the coefficients follow as
+    ``life.<column>``, ``trans.<column>`` (``constr.<column>`` when shared); the
+    predictions then take ``covariates=`` and ``customer_id=`` too.
 
     Parameters
     ----------
@@ -161,6 +169,15 @@ class ParetoNBD(ContinuousBTYDModel):
     """
 
     param_names = ("r", "alpha", "s", "beta")
+    _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
+        "alpha": ("trans", -1.0), "beta": ("life", -1.0)}
+
+    def _row_log_likelihood_terms(
+        self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        from crmcore.value._pareto_cov import pareto_row_terms
+
+        return pareto_row_terms(rows, data, gradient=gradient)
 
     def _parts(
         self, params: FloatArray, x: FloatArray, tx: FloatArray, t_obs: FloatArray, *,
@@ -226,9 +243,15 @@ class ParetoNBD(ContinuousBTYDModel):
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """P(alive at T | x, t_x, T): the alive-at-T term's share of the likelihood
         (Fader & Hardie 2005 note 009, section 5.1)."""
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("p_alive", (), base_or_frequency, covariates,
+                                       customer_id)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         return np.exp(self._log_p_alive(x, tx, t_obs))
 
@@ -246,9 +269,15 @@ class ParetoNBD(ContinuousBTYDModel):
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T] (conditional; Fader & Hardie 2005 note 009, eq. 41):
         ``(r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)] P(alive)``."""
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("expected_purchases", (t,), base_or_frequency,
+                                       covariates, customer_id)
         horizon = check_horizon(t)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, _, beta = self._param_array()
@@ -357,6 +386,9 @@ class ParetoNBD(ContinuousBTYDModel):
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and
         CLV: Using Iso-Value Curves for Customer Base Analysis", JMR 42(4), 415-430):
@@ -366,6 +398,9 @@ class ParetoNBD(ContinuousBTYDModel):
         with ``mu ~ Gamma(s, beta+T)``; ``U`` is the confluent hypergeometric function of the
         second kind and ``delta`` the continuously compounded ``discount_rate`` per time unit.
         """
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("dert", (discount_rate,), base_or_frequency,
+                                       covariates, customer_id)
         delta = check_rate(discount_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, s, beta = self._param_array()

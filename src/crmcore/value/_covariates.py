@@ -1,0 +1,781 @@
+"""Static (time-invariant) covariates for the likelihood models.
+
+A model that takes covariates lets some of its population parameters vary by customer
+through an exponential link on a linear predictor, following CLVTools (Bachmann, Meierer &
+Naef 2021; the ``pnbd``/``bgnbd`` documentation of the R package CLVTools):
+
+* Pareto/NBD: ``alpha_i = alpha exp(-gamma_trans . x_i)``, ``beta_i = beta exp(-gamma_life . x_i)``
+  (Fader & Hardie 2007, note 019, "Incorporating Time-Invariant Covariates into the Pareto/NBD
+  and BG/NBD Models"), so a positive coefficient raises the purchase or the dropout rate;
+* BG/NBD: ``alpha_i = alpha exp(-gamma_trans . x_i)``, ``a_i = a exp(gamma_life . x_i)`` and
+  ``b_i = b exp(gamma_life . x_i)`` (as CLVTools' ``bgnbd_staticcov_*_i``).
+
+The model parameters stay positive and are optimised over their logarithms, the
+coefficients over the real line. :class:`StaticCovariates` is a mixin placed before the model
+class: it adds the covariate keywords to ``fit``, keeps the covariate design, overrides what the
+fitted-state accessors report (coefficients on their own scale, not exponentiated) and
+evaluates predictions per distinct covariate row with the covariate-free model at that row's
+parameters (the models' predictions depend on a customer's covariates only through them).
+
+Internally the base class's optimiser sees the coefficients as log-parameters: the stored
+"natural" vector holds ``exp(gamma)``, so the base's machinery (starts, warm start, Newton
+polish, observed information and its checks) applies unchanged, and the covariance it
+computes in log space is the coefficients' covariance directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import attrs
+import narwhals.stable.v1 as nw
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crmcore._base import CustomerBase
+from crmcore._errors import (
+    DataError,
+    DuplicateCustomerError,
+    InvalidValueError,
+    NotFittedError,
+    SerializationError,
+    UnknownColumnError,
+    describe_rows,
+)
+from crmcore._frames import _read_ids
+from crmcore._serialization import dump_document, load_document
+from crmcore.value._btyd import ContinuousBTYDModel, customer_arrays
+from crmcore.value._likelihood import (
+    _SCHEMA_VERSION,
+    LikelihoodModel,
+    ParameterSummary,
+    _Fit,
+    _jsonable,
+    _z,
+)
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["BTYDStaticCovariates", "CovariateDesign", "StaticCovariates", "read_covariates"]
+
+_PROCESSES = ("life", "trans")
+
+
+@attrs.frozen
+class CovariateDesign:
+    """Which covariate columns act on which process (``life``: dropout, ``trans``: purchase).
+
+    ``constrain`` lists columns that act on both processes with one shared coefficient
+    (CLVTools' ``names.cov.constr``, reported as ``constr.<column>``); ``reg_lambdas`` are
+    the L2 penalty weights per process (CLVTools' ``reg.lambdas``): the objective is the mean
+    log-likelihood minus ``lambda_life |gamma_life|^2 + lambda_trans |gamma_trans|^2`` over the
+    unconstrained coefficients.
+    """
+
+    customer_id: str
+    life: tuple[str, ...]
+    trans: tuple[str, ...]
+    constrain: tuple[str, ...] = ()
+    reg_lambdas: tuple[float, float] = (0.0, 0.0)  # (life, trans)
+
+    @property
+    def coefficient_names(self) -> tuple[str, ...]:
+        """Free coefficients in their optimisation order."""
+        return (tuple(f"life.{c}" for c in self.life if c not in self.constrain)
+                + tuple(f"trans.{c}" for c in self.trans if c not in self.constrain)
+                + tuple(f"constr.{c}" for c in self.constrain))
+
+    def maps(self) -> tuple[FloatArray, FloatArray]:
+        """Matrices taking the free coefficients to ``gamma_life`` and ``gamma_trans``."""
+        names = self.coefficient_names
+        index = {n: i for i, n in enumerate(names)}
+        out = []
+        for process, columns in (("life", self.life), ("trans", self.trans)):
+            m = np.zeros((len(columns), len(names)))
+            for j, column in enumerate(columns):
+                key = f"constr.{column}" if column in self.constrain else f"{process}.{column}"
+                m[j, index[key]] = 1.0
+            out.append(m)
+        return out[0], out[1]
+
+    def penalty_weights(self) -> FloatArray:
+        """L2 weight of each free coefficient (constrained ones are not penalised)."""
+        lam_life, lam_trans = self.reg_lambdas
+        return np.array([lam_life if n.startswith("life.") else lam_trans
+                         if n.startswith("trans.") else 0.0 for n in self.coefficient_names])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "life": list(self.life),
+                "trans": list(self.trans), "constrain": list(self.constrain),
+                "reg_lambdas": {"life": self.reg_lambdas[0], "trans": self.reg_lambdas[1]}}
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> CovariateDesign:
+        lambdas = payload.get("reg_lambdas") or {}
+        return cls(customer_id=str(payload["customer_id"]),
+                   life=tuple(map(str, payload["life"])),
+                   trans=tuple(map(str, payload["trans"])),
+                   constrain=tuple(map(str, payload.get("constrain", ()))),
+                   reg_lambdas=(float(lambdas.get("life", 0.0)),
+                                float(lambdas.get("trans", 0.0))))
+
+
+def _check_lambdas(reg_lambdas: Mapping[str, float] | None) -> tuple[float, float]:
+    if reg_lambdas is None:
+        return 0.0, 0.0
+    if not isinstance(reg_lambdas, Mapping):
+        raise InvalidValueError("reg_lambdas must be a mapping like {'life': 0.2, 'trans': 0.1}",
+                                field="reg_lambdas")
+    unknown = [k for k in reg_lambdas if k not in _PROCESSES]
+    if unknown:
+        raise InvalidValueError(f"reg_lambdas has unknown keys {unknown}; use 'life' and "
+                                "'trans'", field="reg_lambdas")
+    values = []
+    for process in _PROCESSES:
+        try:
+            value = float(reg_lambdas.get(process, 0.0))
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"reg_lambdas[{process!r}] must be a number",
+                                    field="reg_lambdas") from exc
+        if not math.isfinite(value) or value < 0:
+            raise InvalidValueError(f"reg_lambdas[{process!r}] must be finite and >= 0, got "
+                                    f"{value!r}", field="reg_lambdas")
+        values.append(value)
+    return values[0], values[1]
+
+
+def _native_frame(frame: object) -> Any:
+    try:
+        data: Any = nw.from_native(frame)
+    except TypeError as exc:
+        raise InvalidValueError(
+            f"covariates must be a data frame (pandas, polars, pyarrow, Dask, ...), got "
+            f"{type(frame).__name__}", field="covariates") from exc
+    if isinstance(data, nw.LazyFrame):
+        data = data.collect()
+    return data
+
+
+def read_covariates(
+    frame: object, customer_id: str, columns: Sequence[str], ids: NDArray[Any],
+) -> FloatArray:
+    """The covariate ``columns`` of ``frame`` for the customers ``ids``, one row per id in
+    that order (float matrix).
+
+    Raises
+    ------
+    UnknownColumnError
+        ``customer_id`` or a covariate column is not in the frame.
+    DuplicateCustomerError
+        A customer has two rows.
+    DataError
+        A customer of ``ids`` has no row (the ids are named).
+    InvalidValueError
+        A covariate is not numeric or is missing/NaN/infinite (rows named).
+    """
+    data = _native_frame(frame)
+    available = list(data.columns)
+    if customer_id not in available:
+        raise UnknownColumnError(customer_id, available, role="customer_id")
+    for column in columns:
+        if column not in available:
+            raise UnknownColumnError(column, available, role="covariate")
+    cov_ids = _read_ids(data[customer_id], customer_id)
+    order = np.argsort(cov_ids, kind="stable")
+    sorted_ids = cov_ids[order]
+    if len(sorted_ids) > 1:
+        dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+        if len(dup):
+            twice = sorted(set(sorted_ids[dup + 1].tolist()))
+            raise DuplicateCustomerError(
+                f"covariates have more than one row for {describe_rows(twice, noun='id')}",
+                field=customer_id, rows=twice)
+    wanted = np.asarray(ids)
+    try:
+        pos = np.searchsorted(sorted_ids, wanted)
+    except TypeError as exc:
+        raise DataError(f"covariate ids in {customer_id!r} are not of the base's id type "
+                        "(integers vs strings)", field=customer_id) from exc
+    pos = np.clip(pos, 0, max(len(sorted_ids) - 1, 0))
+    missing = (np.ones(len(wanted), dtype=bool) if len(sorted_ids) == 0
+               else sorted_ids[pos] != wanted)
+    if np.any(missing):
+        absent = wanted[missing].tolist()
+        raise DataError(f"customers without covariates in {customer_id!r}: "
+                        + describe_rows(absent, noun="id"), field=customer_id, rows=absent)
+    rows = order[pos]
+    out = np.empty((len(wanted), len(columns)))
+    for j, column in enumerate(columns):
+        series = data[column]
+        dtype = series.dtype
+        if not (dtype.is_numeric() or dtype == nw.Boolean):
+            raise InvalidValueError(
+                f"covariate {column!r} is not numeric ({dtype}); code categories as 0/1 "
+                "dummy columns", field=column)
+        nulls = np.flatnonzero(np.asarray(series.is_null().to_numpy(), dtype=bool))
+        values = np.asarray(series.cast(nw.Float64).to_numpy(), dtype=np.float64)
+        bad = np.union1d(nulls, np.flatnonzero(~np.isfinite(values)))
+        used = np.intersect1d(bad, rows)
+        if len(used):
+            raise InvalidValueError(
+                f"covariate {column!r} is missing or not finite at {describe_rows(used)}",
+                field=column, rows=used.tolist())
+        out[:, j] = values[rows]
+    return out
+
+
+def _unique_rows(matrix: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    return unique, np.asarray(inverse, dtype=np.intp).reshape(-1)
+
+
+class StaticCovariates(LikelihoodModel):
+    """Mixin adding static covariates to a likelihood model (see the module docstring).
+
+    A model class lists its covariate-dependent parameters in ``_covariate_targets``
+    (parameter name -> (process, sign): ``p_i = p exp(sign * gamma_process . x_i)``), gives
+    the number of leading pattern columns its likelihood reads (``_n_core``) and implements
+    ``_row_log_likelihood_terms(rows, data, gradient=...)``, its likelihood with one parameter
+    vector per row (``rows`` of shape ``(n, k)``), returning the gradient in those per-row
+    parameters.
+    """
+
+    _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {}
+    _n_core: ClassVar[int] = 3
+    _design: CovariateDesign | None = None
+    _start: FloatArray | None = None
+
+    # -- to be provided by the model -------------------------------------------------------
+
+    def _row_log_likelihood_terms(
+        self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        raise NotImplementedError  # pragma: no cover - every covariate model overrides it
+
+    # -- design ----------------------------------------------------------------------------
+
+    @property
+    def covariates_(self) -> CovariateDesign | None:
+        """The covariate design the model was fitted with (``None``: no covariates)."""
+        return self._design
+
+    def _model_names(self) -> tuple[str, ...]:
+        return type(self).param_names
+
+    def _set_design(self, design: CovariateDesign | None) -> None:
+        self._design = design
+        if design is None:
+            self.__dict__.pop("param_names", None)
+        else:
+            self.__dict__["param_names"] = self._model_names() + design.coefficient_names
+
+    def _design_for_fit(
+        self, covariates: object, customer_id: str | None, life: Sequence[str] | None,
+        trans: Sequence[str] | None, constrain: Sequence[str], reg_lambdas: Mapping[str, float]
+        | None,
+    ) -> CovariateDesign:
+        if not isinstance(customer_id, str):
+            raise InvalidValueError("customer_id= (the id column of the covariate frame) is "
+                                    "required with covariates", field="customer_id")
+        columns = [c for c in _native_frame(covariates).columns if c != customer_id]
+        for name, given in (("life", life), ("trans", trans), ("constrain", constrain)):
+            if isinstance(given, str):
+                raise InvalidValueError(f"{name} must be a list of column names, not a string",
+                                        field=name)
+        life_cols = tuple(columns if life is None else life)
+        trans_cols = tuple(columns if trans is None else trans)
+        for name, cols in (("life", life_cols), ("trans", trans_cols)):
+            if len(set(cols)) != len(cols):
+                raise InvalidValueError(f"{name} must be a list of distinct column names",
+                                        field=name)
+        constr = tuple(constrain)
+        for column in constr:
+            if column not in life_cols or column not in trans_cols:
+                raise InvalidValueError(
+                    f"constrained covariate {column!r} must be among both life and trans "
+                    "covariates", field="constrain")
+        if not self._covariate_targets:
+            raise InvalidValueError(f"{type(self).__name__} takes no covariates",
+                                    field="covariates")
+        processes = {p for p, _ in self._covariate_targets.values()}
+        for name, cols in (("life", life_cols), ("trans", trans_cols)):
+            if cols and name not in processes:
+                raise InvalidValueError(
+                    f"{type(self).__name__} has no {name} process; pass {name}=[]", field=name)
+        return CovariateDesign(customer_id=customer_id, life=life_cols, trans=trans_cols,
+                               constrain=constr, reg_lambdas=_check_lambdas(reg_lambdas))
+
+    def _matrices(self, design: CovariateDesign, covariates: object, ids: NDArray[Any],
+                  ) -> tuple[FloatArray, FloatArray]:
+        columns = list(dict.fromkeys(design.life + design.trans))
+        values = read_covariates(covariates, design.customer_id, columns, ids)
+        index = {c: j for j, c in enumerate(columns)}
+        life = values[:, [index[c] for c in design.life]].reshape(len(ids), len(design.life))
+        trans = values[:, [index[c] for c in design.trans]].reshape(len(ids),
+                                                                     len(design.trans))
+        return life, trans
+
+    def _fit_with_covariates(
+        self, core: tuple[FloatArray, ...], ids: NDArray[Any], weights: ArrayLike | None,
+        time_unit: str | None, covariates: object, customer_id: str | None,
+        life: Sequence[str] | None, trans: Sequence[str] | None, constrain: Sequence[str],
+        reg_lambdas: Mapping[str, float] | None,
+    ) -> Self:
+        """Fit with the covariates of ``covariates`` for the customers ``ids`` (aligned with
+        the pattern columns ``core``)."""
+        design = self._design_for_fit(covariates, customer_id, life, trans, constrain,
+                                      reg_lambdas)
+        x_life, x_trans = self._matrices(design, covariates, ids)
+        for name, matrix, cols in (("life", x_life, design.life),
+                                   ("trans", x_trans, design.trans)):
+            for j, column in enumerate(cols):
+                if len(matrix) and np.ptp(matrix[:, j]) == 0:
+                    raise InvalidValueError(
+                        f"covariate {column!r} ({name}) is constant over the customers fitted "
+                        "on; its coefficient is not identified (the scale parameter absorbs "
+                        "it)", field=column)
+        # start at the covariate-free fit (coefficients 0), as CLVTools does by default
+        plain = type(self)(**self.get_params())
+        try:
+            plain._fit_patterns(core, weights, time_unit=time_unit)
+            self._start = plain._param_array()
+        except Exception:  # any failure just means the default start
+            self._start = None
+        self._set_design(design)
+        columns = (*core, *x_life.T, *x_trans.T)
+        try:
+            self._fit_patterns(columns, weights, time_unit=time_unit)
+        except BaseException:
+            self._set_design(None)
+            self._fit_state = None
+            raise
+        finally:
+            self._start = None
+        # the base derived the log-likelihood from the objective assuming its own ridge
+        # penalty; recompute the plain one at the optimum
+        state = self._state()
+        ll, _ = self._row_terms(np.log(state.params), tuple(np.asarray(c, dtype=np.float64)
+                                                            for c in columns), gradient=False)
+        w = np.ones(len(ll)) if weights is None else np.asarray(weights, dtype=np.float64)
+        diagnostics = dict(state.diagnostics)
+        diagnostics["params"] = self._natural(state.params).tolist()
+        self._fit_state = attrs.evolve(state, log_likelihood=float(w @ ll),
+                                       diagnostics=diagnostics)
+        return self
+
+    # -- the objective ---------------------------------------------------------------------
+
+    def _initial_params(self, data: tuple[FloatArray, ...], weights: FloatArray) -> FloatArray:
+        if self._design is None:
+            return super()._initial_params(data, weights)
+        k0 = len(self._model_names())
+        core = self._start if self._start is not None else np.ones(k0)
+        return np.concatenate([core, np.ones(len(self._design.coefficient_names))])
+
+    def _prepare_data(self, data: tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
+        if self._design is None:
+            return super()._prepare_data(data)
+        return data
+
+    def _rows(self, theta: FloatArray, data: tuple[FloatArray, ...],
+              ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray, FloatArray]:
+        """Per-row natural parameters, the covariate matrices and the coefficient vectors."""
+        design = self._design
+        assert design is not None
+        k0 = len(self._model_names())
+        n_life, n_trans = len(design.life), len(design.trans)
+        core_params = np.exp(theta[:k0])
+        coef = theta[k0:]
+        map_life, map_trans = design.maps()
+        start = self._n_core
+        n = len(data[0])
+        x = {"life": np.column_stack(data[start:start + n_life]) if n_life
+             else np.zeros((n, 0)),
+             "trans": np.column_stack(data[start + n_life:start + n_life + n_trans])
+             if n_trans else np.zeros((n, 0))}
+        gammas = {"life": map_life @ coef, "trans": map_trans @ coef}
+        rows = np.tile(core_params, (n, 1))
+        names = self._model_names()
+        for name, (process, sign) in self._covariate_targets.items():
+            rows[:, names.index(name)] *= np.exp(sign * (x[process] @ gammas[process]))
+        return rows, x, map_life, map_trans
+
+    def _row_terms(self, theta: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool,
+                   ) -> tuple[FloatArray, FloatArray | None]:
+        """Log-likelihood per row and its gradient in ``theta`` (log model parameters, then
+        coefficients)."""
+        rows, x, map_life, map_trans = self._rows(theta, data)
+        ll, grad_rows = self._row_log_likelihood_terms(rows, data[:self._n_core],
+                                                       gradient=gradient)
+        if not gradient:
+            return ll, None
+        assert grad_rows is not None
+        scaled = grad_rows * rows  # d ll / d log(row parameter)
+        names = self._model_names()
+        maps = {"life": map_life, "trans": map_trans}
+        n_coef = map_life.shape[1]
+        g_coef = np.zeros((len(ll), n_coef))
+        for name, (process, sign) in self._covariate_targets.items():
+            if x[process].shape[1]:
+                g_coef += sign * scaled[:, [names.index(name)]] * (x[process] @ maps[process])
+        return ll, np.column_stack([scaled, g_coef])
+
+    def _objective(
+        self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray, penalizer: float,
+        n_obs: float,
+    ) -> tuple[float, FloatArray]:
+        design = self._design
+        if design is None:
+            return super()._objective(theta, data, w, penalizer, n_obs)
+        k0 = len(self._model_names())
+        with np.errstate(all="ignore"):
+            ll, grad = self._row_terms(theta, data, gradient=True)
+            assert grad is not None
+            core = np.exp(theta[:k0])
+            coef = theta[k0:]
+            lam = design.penalty_weights()
+            total = float(np.einsum("i,i->", w, ll))
+            value = -(total / n_obs - penalizer * float(core @ core) - float(lam @ coef**2))
+            g = -np.einsum("i,ij->j", w, grad) / n_obs
+            g[:k0] += 2.0 * penalizer * core * core
+            g[k0:] += 2.0 * lam * coef
+        if not math.isfinite(value) or not np.all(np.isfinite(g)):
+            return math.inf, np.zeros_like(theta)
+        return value, g
+
+    # -- fitted state ----------------------------------------------------------------------
+
+    def _natural(self, internal: FloatArray) -> FloatArray:
+        """The stored vector (``exp`` of everything) with coefficients on their own scale."""
+        k0 = len(self._model_names())
+        out = np.array(internal, dtype=np.float64)
+        out[k0:] = np.log(out[k0:])
+        return out
+
+    @property
+    def params_(self) -> dict[str, float]:
+        """Fitted parameters: the model's (paper's names) then the covariate coefficients
+        ``life.<column>``, ``trans.<column>`` and ``constr.<column>``."""
+        if self._design is None:
+            return super().params_
+        values = self._natural(self._state().params)
+        return dict(zip(self.param_names, map(float, values), strict=True))
+
+    @property
+    def covariance_(self) -> dict[str, dict[str, float]]:
+        """Covariance of the estimates (delta method for the model parameters; the
+        coefficients' own)."""
+        if self._design is None:
+            return super().covariance_
+        d = self._jacobian()
+        cov = self._log_covariance() * np.outer(d, d)
+        return {a: {b: float(cov[i, j]) for j, b in enumerate(self.param_names)}
+                for i, a in enumerate(self.param_names)}
+
+    def _jacobian(self) -> FloatArray:
+        k0 = len(self._model_names())
+        d = np.array(self._state().params, dtype=np.float64)
+        d[k0:] = 1.0
+        return d
+
+    @property
+    def standard_errors_(self) -> dict[str, float]:
+        """Standard errors of the estimates."""
+        if self._design is None:
+            return super().standard_errors_
+        se = np.sqrt(np.diag(self._log_covariance())) * self._jacobian()
+        return dict(zip(self.param_names, map(float, se), strict=True))
+
+    def confidence_intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Wald intervals: on the log scale for the model parameters, on their own scale for
+        the covariate coefficients."""
+        if self._design is None:
+            return super().confidence_intervals(level)
+        z = _z(level)
+        k0 = len(self._model_names())
+        values = self._natural(self._state().params)
+        se = np.sqrt(np.diag(self._log_covariance()))
+        lower = np.concatenate([values[:k0] * np.exp(-z * se[:k0]), values[k0:] - z * se[k0:]])
+        upper = np.concatenate([values[:k0] * np.exp(z * se[:k0]), values[k0:] + z * se[k0:]])
+        return {n: (float(lo), float(hi))
+                for n, lo, hi in zip(self.param_names, lower, upper, strict=True)}
+
+    def summary(self, level: float = 0.95) -> ParameterSummary:
+        """Estimates, standard errors and limits (coefficients included), LL, AIC, BIC."""
+        return super().summary(level)
+
+    @classmethod
+    def from_params(cls, **params: Any) -> Self:
+        """A model with given parameters, ready to predict. With covariate coefficients
+        (``life.<column>``, ``trans.<column>``, ``constr.<column>``) also pass
+        ``customer_id="..."`` naming the id column of the covariate frames it will get."""
+        coefs = {k: v for k, v in params.items() if k.split(".", 1)[0] in (
+            "life", "trans", "constr") and "." in k}
+        if not coefs:
+            return super().from_params(**params)
+        customer_id = params.pop("customer_id", None)
+        model_params = {k: v for k, v in params.items() if k not in coefs}
+        base = super().from_params(**model_params)
+        design = _design_from_names(list(coefs), customer_id)
+        values = []
+        for name in design.coefficient_names:
+            value = float(coefs[name])
+            if not math.isfinite(value):
+                raise InvalidValueError(f"coefficient {name} must be finite", field=name)
+            values.append(math.exp(value))
+        base._set_design(design)
+        base._fit_state = attrs.evolve(base._state(), params=np.concatenate(
+            [base._state().params, values]))
+        return base
+
+    def _with_params(self, params: FloatArray) -> Self:
+        model = super()._with_params(params)
+        model._set_design(self._design)
+        return model
+
+    # -- predictions -----------------------------------------------------------------------
+
+    def _customer_rows(self, covariates: object, ids: NDArray[Any]) -> FloatArray:
+        """Per-customer model parameters ``(n, k)`` for the customers ``ids``."""
+        design = self._design
+        assert design is not None
+        x_life, x_trans = self._matrices(design, covariates, ids)
+        theta = np.log(self._state().params)
+        rows, *_ = self._rows(theta, (*([np.zeros(len(ids))] * self._n_core), *x_life.T,
+                                      *x_trans.T))
+        return rows
+
+    def _plain(self, params: FloatArray) -> Self:
+        model = type(self)(**self.get_params())
+        state = self._state()
+        model._fit_state = _Fit(params=np.asarray(params, dtype=np.float64),
+                                log_likelihood=math.nan, log_covariance=None, n_obs=0.0,
+                                n_patterns=0, time_unit=state.time_unit,
+                                diagnostics={"fitted": False}, converged=False)
+        return model
+
+    def _check_covariate_call(self, covariates: object, customer_id: str | None) -> None:
+        if self._design is None:
+            if covariates is not None:
+                raise InvalidValueError(f"{type(self).__name__} was fitted without covariates; "
+                                        "do not pass covariates=", field="covariates")
+            return
+        if covariates is None:
+            raise InvalidValueError(
+                f"{type(self).__name__} was fitted with covariates "
+                f"({', '.join(self._design.coefficient_names)}); pass covariates= (and "
+                "customer_id=) for the customers to predict", field="covariates")
+        if customer_id is not None and customer_id != self._design.customer_id:
+            self._design = attrs.evolve(self._design, customer_id=customer_id)
+
+    def _by_covariates(
+        self, method: str, lead: tuple[Any, ...], base: object, covariates: object,
+        customer_id: str | None, **kwargs: Any,
+    ) -> FloatArray:
+        """``method`` evaluated per customer of ``base`` at the customer's own parameters
+        (grouped by distinct covariate rows)."""
+        self._check_covariate_call(covariates, customer_id)
+        if not isinstance(base, CustomerBase):
+            raise InvalidValueError("predictions with covariates need a CustomerBase (its "
+                                    "customer ids align the covariates)", field="covariates")
+        rows = self._customer_rows(covariates, np.asarray(base.customer_id))
+        x = np.asarray(base.frequency, dtype=np.float64)
+        tx, t_obs = np.asarray(base.recency), np.asarray(base.T)
+        n = len(x)
+        unique, inverse = _unique_rows(rows)
+        out: FloatArray | None = None
+        for g, params in enumerate(unique):
+            idx = np.flatnonzero(inverse == g)
+            args = tuple(a[idx] if isinstance(a, np.ndarray) and a.shape[:1] == (n,) else a
+                         for a in lead)
+            value = np.asarray(getattr(self._plain(params), method)(
+                *args, x[idx], tx[idx], t_obs[idx], **kwargs), dtype=np.float64)
+            if out is None:
+                out = np.empty((n, *value.shape[1:]))
+            out[idx] = value
+        return out if out is not None else np.zeros(0)
+
+    def expected_purchases_new_customer(
+        self, t: ArrayLike, covariates: object = None,
+    ) -> FloatArray:
+        """Expected purchases in ``(0, t]`` of a customer acquired now.
+
+        Without covariates, the model's unconditional expectation ``E[X(t)]``. With
+        covariates (a frame with one row per prospective customer and the fitted covariate
+        columns; no id column needed), one value per row at that row's parameters.
+        """
+        self._state()
+        if self._design is None:
+            if covariates is not None:
+                raise InvalidValueError(f"{type(self).__name__} was fitted without covariates",
+                                        field="covariates")
+            return np.asarray(self.expected_purchases_unconditional(t),  # type: ignore[attr-defined]
+                              dtype=np.float64)
+        if covariates is None:
+            raise InvalidValueError("the model was fitted with covariates; pass covariates= "
+                                    "(one row per new customer)", field="covariates")
+        design = self._design
+        data = _native_frame(covariates)
+        ids = np.arange(len(data))
+        frame = data.with_columns(nw.new_series("__row__", ids, nw.Int64,
+                                                backend=nw.get_native_namespace(data)))
+        rows = attrs.evolve(design, customer_id="__row__")
+        saved, self._design = self._design, rows
+        try:
+            params = self._customer_rows(frame, ids)
+        finally:
+            self._design = saved
+        return np.stack([np.asarray(self._plain(p).expected_purchases_unconditional(t),  # type: ignore[attr-defined]
+                                    dtype=np.float64) for p in params])
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The model, with its covariate design and coefficients, as a JSON document."""
+        if self._design is None:
+            return super().to_json()
+        state = self._state()
+        payload: dict[str, Any] = {
+            "hyperparameters": self.get_params(), "params": self.params_,
+            "covariates": self._design.to_dict(), "time_unit": state.time_unit,
+            "fitted": bool(state.diagnostics.get("fitted", True)),
+        }
+        if payload["fitted"]:
+            payload.update(
+                log_likelihood=state.log_likelihood, n_obs=state.n_obs,
+                n_patterns=state.n_patterns, converged=state.converged,
+                log_covariance=None if state.log_covariance is None
+                else state.log_covariance.tolist(),
+                diagnostics=_jsonable(state.diagnostics))
+        return dump_document(self._document_kind(), _SCHEMA_VERSION, payload)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        """Read a model written by :meth:`to_json` (with or without covariates)."""
+        payload = load_document(text, cls._document_kind(), (_SCHEMA_VERSION,))
+        if "covariates" not in payload:
+            return super().from_json(text)
+        try:
+            model = cls(**payload["hyperparameters"])
+            design = CovariateDesign.from_dict(payload["covariates"])
+            names = cls.param_names
+            core = cls._param_vector({n: payload["params"][n] for n in names}, "from_json")
+            coefs = np.array([float(payload["params"][n]) for n in design.coefficient_names])
+            if not np.all(np.isfinite(coefs)):
+                raise InvalidValueError("a coefficient is not finite", field="params")
+            internal = np.concatenate([core, np.exp(coefs)])
+            model._set_design(design)
+            if payload["fitted"]:
+                cov = payload["log_covariance"]
+                model._fit_state = _Fit(
+                    params=internal, log_likelihood=float(payload["log_likelihood"]),
+                    log_covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
+                    n_obs=float(payload["n_obs"]), n_patterns=int(payload["n_patterns"]),
+                    time_unit=payload["time_unit"], diagnostics=dict(payload["diagnostics"]),
+                    converged=bool(payload["converged"]))
+            else:
+                model._fit_state = _Fit(params=internal, log_likelihood=math.nan,
+                                        log_covariance=None, n_obs=0.0, n_patterns=0,
+                                        time_unit=payload["time_unit"],
+                                        diagnostics={"fitted": False}, converged=False)
+        except InvalidValueError as exc:
+            raise SerializationError(f"saved {cls.__name__} has invalid parameters: {exc}",
+                                     field=exc.field) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SerializationError(
+                f"saved {cls.__name__} is incomplete or malformed: {type(exc).__name__}: {exc}"
+            ) from exc
+        return model
+
+    def _state_or_none(self) -> _Fit | None:
+        try:
+            return self._state()
+        except NotFittedError:
+            return None
+
+
+def _design_from_names(names: Sequence[str], customer_id: object) -> CovariateDesign:
+    life: list[str] = []
+    trans: list[str] = []
+    constr: list[str] = []
+    for name in names:
+        process, column = name.split(".", 1)
+        {"life": life, "trans": trans, "constr": constr}[process].append(column)
+    if not isinstance(customer_id, str):
+        raise InvalidValueError("from_params with covariate coefficients needs customer_id= "
+                                "(the id column of the covariate frames)", field="customer_id")
+    return CovariateDesign(customer_id=customer_id, life=tuple(life + constr),
+                           trans=tuple(trans + constr), constrain=tuple(constr))
+
+
+class BTYDStaticCovariates(StaticCovariates, ContinuousBTYDModel):
+    """A continuous-time BTYD model (BG/NBD, Pareto/NBD) that also takes static covariates."""
+
+    def fit(
+        self,
+        base_or_frequency: CustomerBase | ArrayLike,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
+        life: Sequence[str] | None = None,
+        trans: Sequence[str] | None = None,
+        constrain: Sequence[str] = (),
+        reg_lambdas: Mapping[str, float] | None = None,
+    ) -> Self:
+        """Fit by maximum likelihood, with static covariates if given.
+
+        Parameters
+        ----------
+        base_or_frequency, recency, T, weights:
+            As for the model without covariates: a :class:`crmcore.CustomerBase` (required
+            with covariates, whose customer ids align them), or the arrays ``x, t_x, T``.
+        covariates:
+            A data frame (any narwhals-readable frame) with one row per customer: the id
+            column ``customer_id`` and numeric covariate columns (0/1 dummies for
+            categories).
+        customer_id:
+            Name of the id column of ``covariates``.
+        life, trans:
+            Covariate columns of the dropout (``life``) and purchase (``trans``) processes;
+            ``None`` (default) uses every column but the id; ``[]`` none.
+        constrain:
+            Columns (in both ``life`` and ``trans``) whose coefficient is the same for both
+            processes, reported as ``constr.<column>``.
+        reg_lambdas:
+            L2 penalty weights ``{"life": ..., "trans": ...}`` on the (unconstrained)
+            coefficients, as CLVTools' ``reg.lambdas``: the objective is the mean
+            log-likelihood minus ``lambda * sum(gamma**2)`` per process.
+
+        Raises
+        ------
+        InvalidValueError
+            Bad input; a covariate that is not numeric, missing, NaN or constant (named).
+        UnknownColumnError, DuplicateCustomerError, DataError
+            A column not in the frame; a customer with two rows; customers of the base
+            without covariates (ids named).
+        ConvergenceError
+            No maximum found (``diagnostics`` says what was tried).
+        """
+        if covariates is None:
+            given = [n for n, v in (("customer_id", customer_id), ("life", life),
+                                    ("trans", trans), ("reg_lambdas", reg_lambdas))
+                     if v is not None] + (["constrain"] if len(constrain) else [])
+            if given:
+                raise InvalidValueError(f"{', '.join(given)} given without covariates=",
+                                        field=given[0])
+            self._set_design(None)
+            return super().fit(base_or_frequency, recency, T, weights)
+        if not isinstance(base_or_frequency, CustomerBase) or recency is not None or (
+                T is not None):
+            raise InvalidValueError("fitting with covariates needs a CustomerBase (its customer "
+                                    "ids align the covariates)", field="covariates")
+        base = base_or_frequency
+        core = customer_arrays(base, None, None)
+        return self._fit_with_covariates(core, np.asarray(base.customer_id), weights,
+                                         base.time_unit, covariates, customer_id, life, trans,
+                                         constrain, reg_lambdas)

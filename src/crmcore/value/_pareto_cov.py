@@ -1,0 +1,82 @@
+"""The Pareto/NBD log-likelihood with one parameter vector per customer (for covariates).
+
+The same expressions as :mod:`crmcore.value._pareto` (Fader & Hardie 2005, note 009, eq.
+18-20, with the Euler-transformed hypergeometric series and its exact derivatives), with
+``alpha`` and ``beta`` (and, formally, ``r`` and ``s``) given per row, so that the branch
+``alpha >= beta`` of the integral's representation is chosen row by row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from crmcore.value._btyd import FloatArray, log1mexp
+from crmcore.value._pareto import _series
+
+__all__ = ["pareto_row_terms"]
+
+
+def _log_f_rows(r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray,
+                x: FloatArray, t: FloatArray, *, derivatives: bool,
+                ) -> tuple[FloatArray, FloatArray | None]:
+    """``log F(z(t)) - m log(rho + t)`` per row and its gradient in ``(r, alpha, s, beta)``."""
+    m = r + s + x
+    upper = alpha >= beta
+    rho = np.where(upper, alpha, beta)
+    k = np.where(upper, s + 1.0, r + x)
+    mm = np.where(upper, r + x, s + 1.0)
+    z = np.abs(alpha - beta) / (rho + t)
+    g, g_m, g_c, g_z = _series(mm, m + 1.0, z, derivatives=derivatives)
+    log1mz = np.log1p(-z)
+    log_rho_t = np.log(rho + t)
+    value = (1.0 - k) * log1mz + np.log(g) - m * log_rho_t
+    if not derivatives:
+        return value, None
+    dlg_m, dlg_c, dlg_z = g_m / g, g_c / g, g_z / g
+    dz_total = (k - 1.0) / (1.0 - z) + dlg_z
+    own = dlg_m + dlg_c - log_rho_t  # for the parameter inside mm
+    other = -log1mz + dlg_c - log_rho_t  # for the parameter inside k
+    d_r = np.where(upper, own, other)
+    d_s = np.where(upper, other, own)
+    d_alpha = np.where(upper, dz_total * (beta + t) / (alpha + t) ** 2 - m / (alpha + t),
+                       -dz_total / (beta + t))
+    d_beta = np.where(upper, -dz_total / (alpha + t),
+                      dz_total * (alpha + t) / (beta + t) ** 2 - m / (beta + t))
+    return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
+
+
+def pareto_row_terms(rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool,
+                     ) -> tuple[FloatArray, FloatArray | None]:
+    """Each row's Pareto/NBD log-likelihood at its own ``(r, alpha, s, beta)`` (``rows``,
+    shape ``(n, 4)``) and, with ``gradient``, its derivative in those four per-row values."""
+    x, tx, t_obs = data[:3]
+    r, alpha, s, beta = rows.T
+    m = r + s + x
+    log_const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_alive = -(r + x) * np.log(alpha + t_obs) - s * np.log(beta + t_obs)
+    b1, g1 = _log_f_rows(r, alpha, s, beta, x, tx, derivatives=gradient)
+    b2, g2 = _log_f_rows(r, alpha, s, beta, x, t_obs, derivatives=gradient)
+    with np.errstate(divide="ignore"):
+        gap = np.minimum(b2 - b1, 0.0)
+        log_diff = b1 + log1mexp(gap)
+    log_dead = np.log(s) - np.log(m) + log_diff
+    log_bracket = np.logaddexp(log_alive, log_dead)
+    ll = np.asarray(log_const + log_bracket, dtype=np.float64)
+    if not gradient:
+        return ll, None
+    assert g1 is not None
+    assert g2 is not None
+    d_const = np.column_stack([digamma(r + x) - digamma(r) + np.log(alpha), r / alpha,
+                               np.log(beta), s / beta])
+    d_alive = np.column_stack([-np.log(alpha + t_obs), -(r + x) / (alpha + t_obs),
+                               -np.log(beta + t_obs), -s / (beta + t_obs)])
+    q = np.exp(gap)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_diff = (g1 - q * g2) / (1.0 - q)
+    d_diff = np.where(np.isfinite(log_diff)[:, None], d_diff, 0.0)
+    zeros = np.zeros_like(x)
+    d_dead = d_diff + np.column_stack([-1.0 / m, zeros, 1.0 / s - 1.0 / m, zeros])
+    w_alive = np.exp(log_alive - log_bracket)[:, None]
+    grad = d_const + w_alive * d_alive + (1.0 - w_alive) * d_dead
+    return ll, np.asarray(grad, dtype=np.float64)
