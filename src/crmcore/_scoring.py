@@ -252,7 +252,7 @@ def _is_fitted(model: object) -> bool:
 
 
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
-           manager: pluggy.PluginManager) -> object:
+           manager: pluggy.PluginManager, **fit_kwargs: Any) -> object:
     from crmcore._plugins import get_model
 
     model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
@@ -263,7 +263,7 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     if not callable(fit):
         raise PluginError(f"{kind} model {type(model).__name__} has no fit(base) method and is "
                           "not fitted", plugin=type(model).__name__)
-    fit(base)
+    fit(base, **fit_kwargs)
     return model
 
 
@@ -283,6 +283,8 @@ def score(
     loyalty_model: str | object | Literal[False] | None = None,
     transactions: object = None,
     plugin_manager: pluggy.PluginManager | None = None,
+    covariates: object = None,
+    customer_id: str | None = None,
 ) -> Scores:
     """Score every customer of ``base``: value parts, lifetime value, P(alive), stage, loyalty.
 
@@ -332,6 +334,11 @@ def score(
         The transaction log, passed to the loyalty model for the indicators it holds.
     plugin_manager:
         Manager to look models up in (default: one fresh manager for the whole call).
+    covariates, customer_id:
+        Static covariates of the customers (a frame with the id column ``customer_id``) for a
+        value model that takes them (Pareto/NBD, BG/NBD): an unfitted model is fitted with
+        them (all columns on both processes) and every prediction uses each customer's own
+        parameters. The lifecycle stage then leaves P(alive) out (noted).
 
     Returns
     -------
@@ -368,14 +375,25 @@ def score(
     manager = plugin_manager if plugin_manager is not None else get_plugin_manager()
     notes: list[str] = []
 
-    purchases = _model("value", value_model, base, manager)
+    cov_kwargs: dict[str, Any] = {} if covariates is None else {
+        "covariates": covariates, "customer_id": customer_id}
+    purchases = _model("value", value_model, base, manager, **cov_kwargs)
     spend: object
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
     else:
         spend = _model("spend", spend_model, base, manager)
-    clv = lifetime_value(purchases, spend, base, margin=margins, discount_rate=discount_rate,
-                         time_unit=time_unit, horizon=horizon, step=step)
+    if covariates is None:
+        clv = lifetime_value(purchases, spend, base, margin=margins,
+                             discount_rate=discount_rate, time_unit=time_unit, horizon=horizon,
+                             step=step)
+    else:
+        from crmcore.value._covariates import covariate_lifetime_value
+
+        clv = covariate_lifetime_value(purchases, spend, base, margin=margins,
+                                       discount_rate=discount_rate, time_unit=time_unit,
+                                       horizon=horizon, step=step, **cov_kwargs)
+        notes.append("lifecycle stage without P(alive): the value model uses covariates")
     _check_finite(clv, purchases)
     if base.history is None:
         past = _readonly(np.full(len(base), np.nan))
@@ -398,7 +416,8 @@ def score(
                           plugin=potential.model)
     drivers = clv_drivers(base, margin=margins, potential=potential)
 
-    stage = _stage(base, lifecycle_model, purchases, manager, notes)
+    stage = _stage(base, lifecycle_model, purchases if covariates is None else None, manager,
+                   notes)
     loyalty = _loyalty(base, loyalty_model, transactions, manager, notes)
     if not potential.estimated.any():
         notes.append(f"no potential value: {potential.reason[0]}")

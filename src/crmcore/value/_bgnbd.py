@@ -18,6 +18,7 @@ http://brucehardie.com/notes/027/ (the rearrangement used for large ``x``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -26,7 +27,6 @@ from scipy.special import betainc, betaln, digamma, gammaln
 
 from crmcore._base import CustomerBase, compress_rows
 from crmcore.value._btyd import (
-    ContinuousBTYDModel,
     FloatArray,
     check_counts,
     check_horizon,
@@ -36,6 +36,7 @@ from crmcore.value._btyd import (
     hyp2f1_stable,
     log1mexp,
 )
+from crmcore.value._covariates import BTYDStaticCovariates
 
 __all__ = ["BGNBD", "MBGNBD"]
 
@@ -59,11 +60,24 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
 
 
-class _BetaGeometricNBD(ContinuousBTYDModel):
-    """BG/NBD and MBG/NBD share everything but where the dropout coin is first tossed."""
+class _BetaGeometricNBD(BTYDStaticCovariates):
+    """BG/NBD and MBG/NBD share everything but where the dropout coin is first tossed.
+
+    With static covariates (as CLVTools' ``bgnbd``): ``alpha_i = alpha exp(-gamma_trans .
+    x_i)``, ``a_i = a exp(gamma_life . x_i)``, ``b_i = b exp(gamma_life . x_i)``.
+    """
 
     param_names = ("r", "alpha", "a", "b")
     _modified: ClassVar[bool] = False
+    _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
+        "alpha": ("trans", -1.0), "a": ("life", 1.0), "b": ("life", 1.0)}
+
+    def _row_log_likelihood_terms(
+        self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        from crmcore.value._bgnbd_cov import bgnbd_row_terms
+
+        return bgnbd_row_terms(rows, data, modified=self._modified, gradient=gradient)
 
     # -- likelihood ------------------------------------------------------------------------
 
@@ -71,6 +85,8 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         # The special functions depend on a pattern only through x, and log(alpha + T),
         # log(alpha + t_x) only through T and t_x, which take few distinct values in real
         # data (one per day of the observation window): compute those once per value.
+        if self._design is not None:  # covariates: the per-row likelihood takes the columns
+            return data
         helpers: list[FloatArray] = []
         for column in data[:3]:
             unique, inverse = np.unique(column, return_inverse=True)
@@ -131,6 +147,9 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """P(alive at T | x, t_x, T) per customer.
 
@@ -141,6 +160,9 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         The odds are formed as ``exp`` of their logarithm (an overflow gives odds of infinity
         and P(alive) = 0, its correct limit), so the result stays in [0, 1] for any history.
         """
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("p_alive", (), base_or_frequency, covariates,
+                                       customer_id)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, a, b = self._param_array()
         b_x = b + x + (0.0 if self._modified else -1.0)
@@ -197,6 +219,9 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
+        *,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected repeat purchases in the next ``t`` (conditional).
 
@@ -204,6 +229,9 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         transformations of the Gauss hypergeometric function so that it is stable for large
         ``x``. ``t`` broadcasts against the customers.
         """
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("expected_purchases", (t,), base_or_frequency,
+                                       covariates, customer_id)
         horizon = check_horizon(t)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         log_alive = -np.logaddexp(0.0, self._log_odds_dead(x, tx, t_obs))
@@ -320,6 +348,8 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         T: ArrayLike | None = None,
         *,
         n_nodes: int = 80,
+        covariates: object = None,
+        customer_id: str | None = None,
     ) -> FloatArray:
         """Discounted expected residual transactions per customer.
 
@@ -331,6 +361,9 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         with ``n_nodes``-point Gauss-Laguerre quadrature of the closed-form conditional
         expectation.
         """
+        if covariates is not None or self._design is not None:
+            return self._by_covariates("dert", (discount_rate,), base_or_frequency,
+                                       covariates, customer_id, n_nodes=n_nodes)
         delta = check_rate(discount_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         log_alive = -np.logaddexp(0.0, self._log_odds_dead(x, tx, t_obs))

@@ -779,3 +779,68 @@ class BTYDStaticCovariates(StaticCovariates, ContinuousBTYDModel):
         return self._fit_with_covariates(core, np.asarray(base.customer_id), weights,
                                          base.time_unit, covariates, customer_id, life, trans,
                                          constrain, reg_lambdas)
+
+
+def covariate_lifetime_value(
+    purchase_model: Any,
+    spend_model: Any,
+    base: CustomerBase,
+    *,
+    covariates: object,
+    customer_id: str | None,
+    margin: float | ArrayLike,
+    discount_rate: float,
+    time_unit: str,
+    horizon: float | None,
+    step: float = 1.0,
+) -> Any:
+    """:func:`crmcore.value.lifetime_value` for a purchase model fitted with covariates.
+
+    Customers are grouped by their own model parameters (one group per distinct covariate
+    row); each group goes through :func:`~crmcore.value.lifetime_value` with the
+    covariate-free model at that group's parameters, and the results are put back in the
+    base's order.
+
+    Raises
+    ------
+    InvalidValueError
+        ``purchase_model`` was not fitted with covariates, or the covariates are bad (see
+        :func:`read_covariates`).
+    """
+    from crmcore.value._clv import LifetimeValue, lifetime_value
+    from crmcore.value._parts import margin_rates
+
+    if not isinstance(purchase_model, StaticCovariates) or purchase_model.covariates_ is None:
+        raise InvalidValueError(f"{type(purchase_model).__name__} was not fitted with "
+                                "covariates; leave covariates= out", field="covariates")
+    purchase_model._check_covariate_call(covariates, customer_id)
+    n = len(base)
+    margins = margin_rates(margin, n)
+    rows = purchase_model._customer_rows(covariates, np.asarray(base.customer_id))
+    unique, inverse = _unique_rows(rows)
+    columns = {name: np.full(n, np.nan) for name in
+               ("clv", "p_alive", "expected_spend", "discounted_purchases",
+                "expected_purchases")}
+    has_expected = True
+    model_name = ""
+    for g, params in enumerate(unique):
+        idx = np.flatnonzero(inverse == g)
+        part = lifetime_value(purchase_model._plain(params), spend_model, base.take(idx),
+                              margin=margins[idx], discount_rate=discount_rate,
+                              time_unit=time_unit, horizon=horizon, step=step)
+        model_name = part.model
+        for name in columns:
+            value = getattr(part, name)
+            if value is None:
+                has_expected = False
+            else:
+                columns[name][idx] = value
+    return LifetimeValue(
+        customer_id=base.customer_id, clv=columns["clv"], p_alive=columns["p_alive"],
+        expected_spend=columns["expected_spend"],
+        discounted_purchases=columns["discounted_purchases"],
+        expected_purchases=columns["expected_purchases"] if has_expected else None,
+        time_unit=time_unit, horizon=None if horizon is None else float(horizon),
+        step=float(step), discount_rate=float(discount_rate),
+        model=model_name.replace(type(purchase_model).__name__,
+                                 f"{type(purchase_model).__name__} with covariates", 1))
