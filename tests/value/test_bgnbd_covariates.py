@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crmcore
 from crmcore import CustomerBase
@@ -152,3 +154,36 @@ def test_score_fits_an_unfitted_model_with_the_covariates(apparel: CustomerBase,
     with pytest.raises(crmcore.InvalidValueError, match="covariates"):
         crmcore.score(apparel, margin=0.3, discount_rate=0.002, time_unit="W", horizon=52.0,
                       value_model=model, loyalty_model=False)
+
+
+@settings(max_examples=10)
+@given(
+    cls=st.sampled_from([ParetoNBD, BGNBD, MBGNBD]),
+    coefs=st.lists(st.floats(-2.0, 2.0), min_size=2, max_size=2),
+    values=st.lists(st.tuples(st.integers(0, 20), st.floats(0.0, 1.0), st.floats(0.5, 60.0),
+                              st.floats(-1.5, 1.5)), min_size=1, max_size=8),
+)
+def test_each_customer_is_the_plain_model_at_its_own_parameters(
+        cls: type[ParetoNBD], coefs: list[float],
+        values: list[tuple[int, float, float, float]]) -> None:
+    x = np.array([v[0] for v in values], dtype=float)
+    t_obs = np.array([v[2] for v in values])
+    tx = np.where(x > 0, np.array([v[1] for v in values]) * t_obs, 0.0)
+    z = np.array([v[3] for v in values])
+    base = CustomerBase.from_summary(np.arange(len(x)), x, tx, t_obs, time_unit="W")
+    cov = pd.DataFrame({"id": np.arange(len(x)), "z": z})
+    names = cls.param_names
+    core = dict(zip(names, (0.8, 9.0, 0.7, 12.0) if cls is ParetoNBD else (0.8, 9.0, 0.9, 3.0),
+                    strict=True))
+    model = cls.from_params(**core, customer_id="id",
+                            **{"life.z": coefs[0], "trans.z": coefs[1]})
+    alive = model.p_alive(base, covariates=cov)
+    for i in range(len(x)):
+        own = dict(core)
+        own["alpha"] *= np.exp(-coefs[1] * z[i])
+        for name, (process, sign) in cls._covariate_targets.items():
+            if process == "life":
+                own[name] *= np.exp(sign * coefs[0] * z[i])
+        plain = cls.from_params(**own)
+        assert alive[i] == pytest.approx(float(plain.p_alive(x[i:i + 1], tx[i:i + 1],
+                                                             t_obs[i:i + 1])[0]), rel=1e-12)
