@@ -4,6 +4,7 @@ from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._btyd import ContinuousBTYDModel
 from crmcore.value._clv import LifetimeValue, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
 from crmcore.value._pareto import ParetoNBD
@@ -63,6 +64,7 @@ __all__ = [
     "CLVDrivers",
     "CardTier",
     "ContinuousBTYDModel",
+    "CovariateDesign",
     "GammaGamma",
     "ImportanceTier",
     "InvestmentQuadrant",
