@@ -186,10 +186,16 @@ def test_explain_names_the_rule_and_the_numbers(
     why = result.explain(ended)
     assert why.stage is LifecycleStage.TERMINATED
     assert why.rule == "long-silence"
-    assert "usual gaps" in why.reason
+    assert f"{why.gap_ratio:.1f} times the customer's usual gap" in why.reason
     assert "terminated_gap 6.0" in why.reason
     assert why.gap_ratio is not None
     assert why.gap_ratio >= 6
+    # the base's evidence is in the reason too, in the customer's terms
+    assert why.silence is not None
+    assert why.lapse_limit is not None
+    assert why.silence > why.lapse_limit
+    assert f"({why.lapse_limit:.1f} W)" in why.reason
+    assert "90% of the base's customers" in why.reason
     assert why.management_focus == LifecycleStage.TERMINATED.management_focus
     with pytest.raises(DataError, match="customer 'nobody' is not in the result"):
         result.explain("nobody")

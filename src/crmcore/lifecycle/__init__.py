@@ -26,6 +26,7 @@ from crmcore.lifecycle._classify import (
     StageResult,
     classify,
     classify_relationship,
+    lapse_limits,
 )
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (
@@ -61,6 +62,7 @@ __all__ = [
     "churn_risk",
     "classify",
     "classify_relationship",
+    "lapse_limits",
     "plan_retention",
     "recency_state",
     "recency_transitions",
