@@ -478,7 +478,7 @@ def _evidence(
     earlier_span = end_period - size - first  # periods after the first purchase, before W
     comparable = has & (age >= 2 * window) & (earlier_span >= size)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         recent_rate = recent / size
         earlier_rate = earlier / np.maximum(earlier_span, 1)
         trend = np.where(comparable, recent_rate / earlier_rate, np.nan)
