@@ -6,6 +6,13 @@ retention and win-back decisions, and the Markov-chain lifetime value of Pfeifer
 (2000).
 """
 
+from crmcore.lifecycle._backtest import (
+    OutcomeTable,
+    StageBacktest,
+    backtest,
+    lift,
+    roc_auc,
+)
 from crmcore.lifecycle._churn import (
     ChurnReason,
     ChurnRecord,
@@ -37,7 +44,7 @@ from crmcore.lifecycle._migration import (
     stage_migration,
     transition_probabilities,
 )
-from crmcore.lifecycle._protocols import PAliveModel, StageClassifier
+from crmcore.lifecycle._protocols import NoPurchaseModel, PAliveModel, StageClassifier
 from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
 
 __all__ = [
@@ -46,11 +53,14 @@ __all__ = [
     "ChurnReason",
     "ChurnRecord",
     "ChurnRisk",
+    "OutcomeTable",
+    "StageBacktest",
     "ChurnSummary",
     "LifecycleClassifier",
     "LifecycleStage",
     "LoyaltyDeterminant",
     "MarkovCLV",
+    "NoPurchaseModel",
     "PAliveModel",
     "RetentionOffer",
     "RetentionPlan",
@@ -59,13 +69,16 @@ __all__ = [
     "StageMigration",
     "StageResult",
     "WinBackList",
+    "backtest",
     "churn_risk",
     "classify",
     "classify_relationship",
     "lapse_limits",
+    "lift",
     "plan_retention",
     "recency_state",
     "recency_transitions",
+    "roc_auc",
     "stage_migration",
     "summarise_churn",
     "transition_probabilities",
