@@ -188,10 +188,10 @@ def test_backtest_frames_and_plot(sample_backtest: StageBacktest) -> None:
     import matplotlib.pyplot as plt
 
     ax = sample_backtest.plot()
-    heights = [bar.get_height() for bar in ax.patches]
+    heights = [bar.get_height() for bar in ax.containers[0]]
     np.testing.assert_allclose(heights, sample_backtest.stages.returned)
     assert "39" in ax.get_ylabel()
-    fig, own = plt.subplots()
+    _fig, own = plt.subplots()
     assert sample_backtest.plot(ax=own) is own
     plt.close("all")
 

@@ -330,7 +330,7 @@ def backtest(
         model = get_model("value", model, plugin_manager=plugin_manager)
     if model is not None and not hasattr(model, "params_") and callable(
             getattr(model, "fit", None)):
-        model.fit(base)  # type: ignore[attr-defined]
+        model.fit(base)  # type: ignore[union-attr]
     stages = classify(base, model=classifier,
                       value_model=model if isinstance(model, PAliveModel) else None,
                       plugin_manager=plugin_manager)

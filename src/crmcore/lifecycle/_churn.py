@@ -34,10 +34,10 @@ from crmcore.lifecycle._protocols import (
 from crmcore.lifecycle._stages import LifecycleStage
 
 __all__ = [
-    "ChurnReason",
-    "ChurnRecord",
     "ONE_YEAR",
     "ChurnMeasure",
+    "ChurnReason",
+    "ChurnRecord",
     "ChurnRisk",
     "ChurnSummary",
     "RetentionOffer",
@@ -378,7 +378,7 @@ def churn_risk(
         from crmcore._plugins import get_model
 
         value_model = get_model("value", None)
-        value_model.fit(base)  # type: ignore[attr-defined]
+        value_model.fit(base)  # type: ignore[union-attr]
     frequency = np.asarray(base.frequency, dtype=np.float64)
     has_pmf = isinstance(value_model, NoPurchaseModel)
     has_alive = isinstance(value_model, PAliveModel)
@@ -391,7 +391,8 @@ def churn_risk(
         assert p_alive is not None
         risk = 1.0 - p_alive
     if stages is None:
-        stages = classify(base, value_model=value_model if has_alive else None)
+        stages = classify(base, value_model=value_model if isinstance(
+            value_model, PAliveModel) else None)
     return ChurnRisk(customer_id=base.customer_id, risk=risk, source=source, stages=stages,
                      p_alive=p_alive, horizon=float(t) if source == "no_purchase" else None,
                      time_unit=base.time_unit, model=model_name(value_model))
