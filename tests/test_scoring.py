@@ -349,3 +349,66 @@ def test_non_finite_model_output_is_refused(base: crmcore.CustomerBase,
         crmcore.score(base, value_model=Broken(), margin=MARGIN, discount_rate=RATE,
                       time_unit="W", horizon=HORIZON, lifecycle_model=False,
                       loyalty_model=False)
+
+
+# -- spend models fitted where they apply; churn risk (issue 12) ------------------------------
+
+
+def _load_cdnow_master() -> crmcore.CustomerBase:
+    pytest.importorskip("lifetimes")
+    from importlib import resources
+
+    path = resources.files("lifetimes").joinpath("datasets", "CDNOW_master.txt")
+    with path.open("rb") as handle:
+        raw = np.loadtxt(handle, skiprows=1, dtype=np.float64)
+    dates = pd.to_datetime(pd.Series(raw[:, 1].astype(np.int64).astype(str)), format="%Y%m%d")
+    frame = pd.DataFrame({"customer_id": raw[:, 0].astype(np.int64), "date": dates,
+                          "amount": raw[:, 3]})
+    return crmcore.CustomerBase.from_transactions(
+        frame, datetime="date", monetary_value="amount", freq="D", time_unit="W",
+        observation_end="1998-06-30")
+
+
+def test_score_survives_the_full_cdnow_file() -> None:
+    base = _load_cdnow_master()
+    apart = (base.frequency > 0) & (base.monetary_value == 0)
+    assert apart.sum() >= 1  # a repeat buyer whose purchases cost $0: Gamma-Gamma cannot fit
+    with pytest.raises(crmcore.InvalidValueError, match="monetary_value is 0"):
+        GammaGamma().fit(base)
+    result = crmcore.score(base, margin=MARGIN, discount_rate=RATE, time_unit="W",
+                           horizon=HORIZON)
+    assert len(result) == 23570
+    for name in ("clv", "p_alive", "expected_spend", "current_value", "historical_value"):
+        assert np.all(np.isfinite(getattr(result, name))), name
+    assert result.churn_risk is not None
+    assert np.all((result.churn_risk >= 0) & (result.churn_risk <= 1))
+    note = next(n for n in result.notes if n.startswith("spend:"))
+    assert f"{int(apart.sum())} customer(s)" in note
+    assert "mean spend of 0" in note
+    assert result.model == "BGNBD + GammaGamma"
+    # Gamma-Gamma fitted on the other customers, those apart at the population mean spend
+    kept = base.take(np.flatnonzero(~apart))
+    reference = GammaGamma().fit(kept)
+    np.testing.assert_allclose(result.expected_spend[apart], reference.mean_spend_, rtol=1e-6)
+    own = reference.expected_spend(base.frequency[~apart], base.monetary_value[~apart])
+    np.testing.assert_allclose(result.expected_spend[~apart], own, rtol=1e-6)
+
+
+def test_churn_risk_column_is_the_probability_of_no_purchase(
+        base: crmcore.CustomerBase, scores: crmcore.Scores,
+        models: tuple[BGNBD, GammaGamma]) -> None:
+    bgnbd, _ = models
+    assert scores.churn_risk is not None
+    assert scores.churn_horizon == HORIZON
+    np.testing.assert_allclose(
+        scores.churn_risk, bgnbd.conditional_probability_of_purchases(0, HORIZON, base),
+        rtol=1e-6)
+    frame = scores.to_frame()
+    assert {"churn_risk", "p_alive"} <= set(frame.columns)
+    # the BG/NBD artefact the column avoids: P(alive) is 1 for every one-time buyer
+    assert np.all(scores.p_alive[base.frequency == 0] == 1.0)
+    assert np.all(scores.churn_risk[base.frequency == 0] < 1.0)
+    lifetime = crmcore.score(base, margin=MARGIN, discount_rate=RATE, time_unit="W",
+                             horizon=None)
+    assert lifetime.churn_horizon == 52.0
+    assert any("no purchase within one year" in note for note in lifetime.notes)

@@ -93,7 +93,10 @@ class Scores:
         Residual lifetime value from the value and spend models (the same number as
         ``current_value``: value already earned is ``historical_value``).
     p_alive:
-        Probability that the customer is still active at the observation end.
+        Probability that the customer is still active at the observation end, from the value
+        model. BG/NBD (the default) gives 1 to every customer without a repeat purchase: the
+        model lets a customer drop out only right after a purchase, so it cannot tell a
+        one-time buyer who left from one who is still there. Rank churn by ``churn_risk``.
     expected_purchases:
         Expected repeat purchases over ``horizon`` (``None`` for a lifetime horizon).
     expected_spend:
@@ -111,7 +114,15 @@ class Scores:
         What produced the numbers: the models' names, the unit of ``horizon`` and
         ``discount_rate`` (per ``time_unit``), and the horizon (``None``: lifetime).
     notes:
-        What was left out and why (e.g. "no lifecycle stage: ...").
+        What was left out or treated apart, and why (e.g. "no lifecycle stage: ...", or the
+        customers the spend model could not be fitted on).
+    churn_risk:
+        Probability that the customer makes no purchase in the next ``churn_horizon``,
+        P(Y(t) = 0 | x, t_x, T) from the value model's conditional purchase-count
+        distribution; ``1 - p_alive`` for a model without one (``notes`` says so). A claim a
+        firm can check by waiting ``churn_horizon`` (see :func:`crmcore.lifecycle.backtest`).
+    churn_horizon:
+        Its horizon in ``time_unit``: ``horizon``, or one year for a lifetime horizon.
     """
 
     customer_id: NDArray[Any]
@@ -131,6 +142,8 @@ class Scores:
     horizon: float | None
     discount_rate: float
     notes: tuple[str, ...] = ()
+    churn_risk: _FloatArray | None = None
+    churn_horizon: float | None = None
 
     def __len__(self) -> int:
         return len(self.customer_id)
@@ -184,6 +197,8 @@ class Scores:
             "clv": self.clv,
             "p_alive": self.p_alive,
         }
+        if self.churn_risk is not None:
+            cols["churn_risk"] = self.churn_risk
         if self.expected_purchases is not None:
             cols["expected_purchases"] = self.expected_purchases
         cols.update({
@@ -382,7 +397,7 @@ def score(
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
     else:
-        spend = _model("spend", spend_model, base, manager)
+        spend = _spend_model(spend_model, base, manager, notes)
     if covariates is None:
         clv = lifetime_value(purchases, spend, base, margin=margins,
                              discount_rate=discount_rate, time_unit=time_unit, horizon=horizon,
@@ -395,6 +410,11 @@ def score(
                                        horizon=horizon, step=step, **cov_kwargs)
         notes.append("lifecycle stage without P(alive): the value model uses covariates")
     _check_finite(clv, purchases)
+    model_names = clv.model
+    if isinstance(spend, _SpendWhereItApplies):
+        model_names = model_names.replace(type(spend).__name__, spend.name)
+    churn, churn_horizon = _churn_risk(purchases, base, clv.p_alive, time_unit, horizon, notes,
+                                       with_covariates=covariates is not None)
     if base.history is None:
         past = _readonly(np.full(len(base), np.nan))
         notes.append("no historical value: the base has no purchase history (built from a "
@@ -433,10 +453,92 @@ def score(
         expected_purchases=None if clv.expected_purchases is None else _readonly(
             np.asarray(clv.expected_purchases, dtype=np.float64)),
         expected_spend=_readonly(np.asarray(clv.expected_spend, dtype=np.float64)),
-        drivers=drivers, stage=stage, loyalty=loyalty, model=clv.model,
+        drivers=drivers, stage=stage, loyalty=loyalty, model=model_names,
         time_unit=time_unit, horizon=None if horizon is None else float(horizon),
         discount_rate=float(discount_rate), notes=tuple(notes),
+        churn_risk=churn, churn_horizon=churn_horizon,
     )
+
+
+# -- spend models on the customers they apply to, churn risk (issue 12) -----------------------
+
+
+class _SpendWhereItApplies:
+    """A fitted spend model asked only about the customers it applies to: those marked
+    ``apart`` (repeat purchases but no positive mean spend) are predicted as a customer without
+    repeat purchases, i.e. the population-level spend (gamma-gamma: ``p v / (q - 1)``)."""
+
+    def __init__(self, model: Any, apart: NDArray[np.bool_]) -> None:
+        self.model = model
+        self.apart = apart
+        self.name = type(model).__name__
+
+    def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> _FloatArray:
+        x = np.asarray(frequency, dtype=np.float64)
+        m = np.asarray(monetary_value, dtype=np.float64)
+        return np.asarray(self.model.expected_spend(np.where(self.apart, 0.0, x),
+                                                    np.where(self.apart, 0.0, m)),
+                          dtype=np.float64)
+
+
+def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManager,
+                 notes: list[str]) -> object:
+    """The spend model, fitted on the customers it applies to. Gamma-Gamma models the mean
+    of positive spends; a customer with repeat purchases whose mean spend is 0 (e.g. free
+    items) is outside it. Such customers are left out of the fit and predicted at the
+    population level, and ``notes`` counts them; nobody is dropped."""
+    from crmcore._plugins import get_model
+
+    model = get_model("spend", given, plugin_manager=manager) if given is None or isinstance(
+        given, str) else given
+    with np.errstate(invalid="ignore"):
+        apart = (np.asarray(base.frequency) > 0) & (np.asarray(base.monetary_value) <= 0)
+    if not _is_fitted(model):
+        fit = getattr(model, "fit", None)
+        if not callable(fit):
+            raise PluginError(f"spend model {type(model).__name__} has no fit(base) method and "
+                              "is not fitted", plugin=type(model).__name__)
+        fit(base.take(np.flatnonzero(~apart)) if apart.any() else base)
+    if not apart.any():
+        return model
+    n_apart = int(apart.sum())
+    n_fitted = int(((np.asarray(base.frequency) > 0) & ~apart).sum())
+    notes.append(
+        f"spend: {n_apart} customer(s) with repeat purchases but a mean spend of 0 or less "
+        f"are outside {type(model).__name__} (it models positive spends); they get the "
+        f"population-level spend per purchase (its prediction for a customer without repeat "
+        f"purchases), and the model was fitted on the other {n_fitted} repeat buyers")
+    return _SpendWhereItApplies(model, apart)
+
+
+def _churn_risk(value_model: object, base: CustomerBase, p_alive: ArrayLike, time_unit: str,
+                horizon: float | None, notes: list[str], *, with_covariates: bool = False
+                ) -> tuple[_FloatArray, float]:
+    """P(no purchase in the next horizon) per customer, and the horizon in ``time_unit``."""
+    from crmcore._time import unit_factor
+    from crmcore.lifecycle._churn import ONE_YEAR
+
+    if horizon is None:
+        span = ONE_YEAR[time_unit]
+        notes.append(f"churn_risk: no purchase within one year ({span:g} {time_unit}); the "
+                     "value horizon is a lifetime")
+    else:
+        span = float(horizon)
+    in_base_unit = span * unit_factor(time_unit, base.time_unit)
+    pmf = getattr(value_model, "conditional_probability_of_purchases", None)
+    if with_covariates:
+        notes.append("churn_risk: 1 - p_alive, since the conditional purchase-count "
+                     "distribution does not take covariates")
+        return _readonly(1.0 - np.asarray(p_alive, dtype=np.float64)), span
+    if not callable(pmf):
+        notes.append(f"churn_risk: {type(value_model).__name__} has no conditional "
+                     "purchase-count distribution, so churn_risk is 1 - p_alive")
+        return _readonly(1.0 - np.asarray(p_alive, dtype=np.float64)), span
+    from crmcore.lifecycle._protocols import checked_p_none
+
+    risk = checked_p_none(value_model, in_base_unit,
+                          np.asarray(base.frequency, dtype=np.float64), base.recency, base.T)
+    return _readonly(risk), span
 
 
 def _check_finite(clv: Any, purchases: object) -> None:

@@ -132,3 +132,29 @@ class FakeValueModel:
 def fake_value_model() -> FakeValueModel:
     """A fresh stand-in value model."""
     return FakeValueModel()
+
+
+# -- the full CDNOW master file (shipped inside lifetimes) ------------------------------------
+
+
+def load_cdnow_master() -> CustomerBase:
+    """The CDNOW master file: 23,570 customers of the Q1 1997 cohort to 30 June 1998, daily
+    periods in weeks (as crmcore's bundled 1/10 sample). Skips the test without lifetimes."""
+    pytest.importorskip("lifetimes")
+    from importlib import resources
+
+    path = resources.files("lifetimes").joinpath("datasets", "CDNOW_master.txt")
+    with path.open("rb") as handle:
+        raw = np.loadtxt(handle, skiprows=1, dtype=np.float64)
+    day = raw[:, 1].astype(np.int64)
+    dates = pd.to_datetime(pd.Series(day.astype(str)), format="%Y%m%d")
+    frame = pd.DataFrame({"customer_id": raw[:, 0].astype(np.int64), "date": dates,
+                          "amount": raw[:, 3]})
+    return CustomerBase.from_transactions(frame, datetime="date", monetary_value="amount",
+                                          freq="D", time_unit="W", observation_end="1998-06-30")
+
+
+@pytest.fixture(scope="session")
+def cdnow_master() -> CustomerBase:
+    """The full CDNOW master file as a base (see :func:`load_cdnow_master`)."""
+    return load_cdnow_master()

@@ -186,10 +186,16 @@ def test_explain_names_the_rule_and_the_numbers(
     why = result.explain(ended)
     assert why.stage is LifecycleStage.TERMINATED
     assert why.rule == "long-silence"
-    assert "usual gaps" in why.reason
+    assert f"{why.gap_ratio:.1f} times the customer's usual gap" in why.reason
     assert "terminated_gap 6.0" in why.reason
     assert why.gap_ratio is not None
     assert why.gap_ratio >= 6
+    # the base's evidence is in the reason too, in the customer's terms
+    assert why.silence is not None
+    assert why.lapse_limit is not None
+    assert why.silence > why.lapse_limit
+    assert f"({why.lapse_limit:.1f} W)" in why.reason
+    assert "90% of the base's customers" in why.reason
     assert why.management_focus == LifecycleStage.TERMINATED.management_focus
     with pytest.raises(DataError, match="customer 'nobody' is not in the result"):
         result.explain("nobody")
@@ -425,16 +431,27 @@ def test_invariants_on_any_log(frame: pd.DataFrame, freq: str) -> None:
     trend = result.trend[~np.isnan(result.trend)]
     assert np.all(trend >= 0)
     assert np.all(result.usual_gap > 0)
-    risk = crmcore.lifecycle.churn_risk(base, stages=result).risk
+    risk = crmcore.lifecycle.churn_risk(base, stages=result, measure="lifecycle").risk
     assert np.all((risk >= 0) & (risk <= 1))
     assert np.all(risk[result.code == LifecycleStage.TERMINATED.order] == 1)
-    # A customer with a pace of their own is judged on their own history alone: classified
-    # as a one-customer base (the n = 1 path), they get the same stage.
+    # A customer with a pace of their own is judged on their own history: classified as a
+    # one-customer base (the n = 1 path), their evidence is the same, and so is their stage
+    # unless the one thing learnt from the base, the lapse limit, puts their silence on the
+    # other side of it.
     own_pace = np.flatnonzero(result.purchases >= 3)
     for row in own_pace[:3]:
         alone = LifecycleClassifier().classify(base.take([row]))
-        assert alone.code[0] == result.code[row]
-        assert alone.rule[0] == result.rule[row]
+        # (measure="auto" is also the base's choice: spend if anyone's spend is positive)
+        same_measure = alone.measure == result.measure
+        for name in ("gap_ratio", "usual_gap", "silence") + (
+                ("trend", "level") if same_measure else ()):
+            np.testing.assert_array_equal(getattr(alone, name)[0], getattr(result, name)[row])
+        assert result.lapse_limit is not None
+        assert alone.lapse_limit is not None
+        if same_measure and (alone.silence[0] > alone.lapse_limit[0]) == (
+                result.silence[row] > result.lapse_limit[row]):
+            assert alone.code[0] == result.code[row]
+            assert alone.rule[0] == result.rule[row]
 
 
 # -- one customer ----------------------------------------------------------------------------

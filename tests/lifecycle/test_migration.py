@@ -78,9 +78,13 @@ def test_migration_takes_a_classifier_and_thresholds(
     synthetic: tuple[CustomerBase, dict[int, Any]],
 ) -> None:
     base, _ = synthetic
-    strict = stage_migration(base, CUTOFFS[-2:], decline_gap=1.0, terminated_gap=2.0)
+    # ending a relationship takes both a long silence in usual gaps and a silence beyond the
+    # base's lapse limit (at least the window); making both shorter ends more relationships
+    strict = stage_migration(base, CUTOFFS[-2:], decline_gap=1.0, terminated_gap=2.0,
+                             lapse_quantile=0.25, window=4)
     own = stage_migration(base, CUTOFFS[-2:],
-                          model=LifecycleClassifier(decline_gap=1.0, terminated_gap=2.0))
+                          model=LifecycleClassifier(decline_gap=1.0, terminated_gap=2.0,
+                                                    lapse_quantile=0.25, window=4))
     np.testing.assert_array_equal(strict.code, own.code)
     default = stage_migration(base, CUTOFFS[-2:])
     assert (strict.code == 4).sum() > (default.code == 4).sum()

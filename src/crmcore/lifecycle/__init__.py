@@ -6,6 +6,13 @@ retention and win-back decisions, and the Markov-chain lifetime value of Pfeifer
 (2000).
 """
 
+from crmcore.lifecycle._backtest import (
+    OutcomeTable,
+    StageBacktest,
+    backtest,
+    lift,
+    roc_auc,
+)
 from crmcore.lifecycle._churn import (
     ChurnReason,
     ChurnRecord,
@@ -26,6 +33,7 @@ from crmcore.lifecycle._classify import (
     StageResult,
     classify,
     classify_relationship,
+    lapse_limits,
 )
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (
@@ -36,7 +44,7 @@ from crmcore.lifecycle._migration import (
     stage_migration,
     transition_probabilities,
 )
-from crmcore.lifecycle._protocols import PAliveModel, StageClassifier
+from crmcore.lifecycle._protocols import NoPurchaseModel, PAliveModel, StageClassifier
 from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
 
 __all__ = [
@@ -50,20 +58,27 @@ __all__ = [
     "LifecycleStage",
     "LoyaltyDeterminant",
     "MarkovCLV",
+    "NoPurchaseModel",
+    "OutcomeTable",
     "PAliveModel",
     "RetentionOffer",
     "RetentionPlan",
+    "StageBacktest",
     "StageClassifier",
     "StageExplanation",
     "StageMigration",
     "StageResult",
     "WinBackList",
+    "backtest",
     "churn_risk",
     "classify",
     "classify_relationship",
+    "lapse_limits",
+    "lift",
     "plan_retention",
     "recency_state",
     "recency_transitions",
+    "roc_auc",
     "stage_migration",
     "summarise_churn",
     "transition_probabilities",

@@ -19,20 +19,35 @@ stage of their own relationship:
   not inflate a short early span); undefined until there are two windows of history;
 * **level**: the value of the last window divided by the customer's own peak over windows of
   ``W`` periods aligned on the cut-off;
+
+* **lapse limit**: how long the base's customers with as many purchases took to come back, a
+  quantile (``lapse_quantile``, default 0.9) of the time from the base's ``k``-th to its
+  ``(k+1)``-th purchase periods among those who made one, for a customer with ``k`` purchase
+  periods (``k >= min_purchases`` pooled). Read in customer terms: "90% of the base's
+  customers who made a ``(k+1)``-th purchase made it within this time". Never shorter than
+  the window, so every customer has at least a quarter to come back; learnt from the base at
+  the cut-off (see :func:`lapse_limits`);
 * **P(alive)** from a value model, when one is given.
 
 Rules, first match wins (each threshold is a parameter of :class:`LifecycleClassifier`; the
 names are those of :data:`RULES`):
 
-1. TERMINATED: gap ratio ``>= terminated_gap`` (``long-silence``), P(alive)
-   ``< terminated_p_alive`` (``p-alive-very-low``), or a customer still exploring (next rule)
-   silent for ``decline_gap`` usual gaps (``lapsed-exploration``: a trial that went quiet);
+1. TERMINATED: a customer past exploration silent for at least ``terminated_gap`` usual gaps
+   *and* beyond the lapse limit (``long-silence``: far beyond their own rhythm and beyond what
+   the base's returning customers waited); P(alive) ``< terminated_p_alive``
+   (``p-alive-very-low``: the model gives at least ``1 - terminated_p_alive`` that the
+   customer never buys again); or a customer still exploring (next rule) silent beyond the
+   lapse limit (``lapsed-exploration``: a trial that went quiet);
 2. EXPLORATION: fewer than ``min_purchases`` purchase periods (``few-purchases``), or less than
    two windows of history, so nothing yet to compare with (``short-history``);
 3. DECLINE: trend ``<= decline_trend``, level ``<= decline_level``, gap ratio
    ``>= decline_gap``, or P(alive) ``< decline_p_alive``;
 4. FORMATION: trend ``>= growth_trend`` (trade growing fast);
 5. STABILITY: otherwise (trade steady, near its peak, on the usual rhythm).
+
+The thresholds were chosen by stated arguments, not fitted to one data set, and are checked
+after the fact by :func:`crmcore.lifecycle.backtest`: calibrate, then see who bought again in
+a holdout (docs/lifecycle/stages.md shows it on both CDNOW files).
 
 Everything is computed with array operations over the compressed history: a million
 customers take seconds, not minutes (``benchmarks/bench_lifecycle.py``).
@@ -63,6 +78,7 @@ __all__ = [
     "StageResult",
     "classify",
     "classify_relationship",
+    "lapse_limits",
 ]
 
 Measure = Literal["auto", "amount", "count", "periods"]
@@ -72,6 +88,11 @@ NOT_ACQUIRED: Final = -1
 """Stage code of a customer who had not bought yet at the cut-off."""
 
 _QUARTER_IN_PERIODS: Final = {"D": 91, "W": 13, "M": 3, "Q": 1, "Y": 1}
+
+MIN_GAPS: Final = 30
+"""Fewest observed gaps a lapse limit is learnt from; with fewer at a purchase count the gaps
+of all counts are pooled, and with fewer in the whole base the limit falls back to
+``decline_gap`` default gaps (the base is too small to say how long customers take)."""
 
 _E = LifecycleStage.EXPLORATION.order
 _F = LifecycleStage.FORMATION.order
@@ -116,6 +137,15 @@ def _probability(instance: object, attribute: attrs.Attribute[Any], value: Any) 
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise InvalidValueError(
             f"LifecycleClassifier.{attribute.name} is a probability and must lie in [0, 1], "
+            f"got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _open_probability(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise InvalidValueError(
+            f"LifecycleClassifier.{attribute.name} is a quantile and must lie in (0, 1), "
             f"got {value!r}",
             field=attribute.name,
         )
@@ -168,11 +198,23 @@ class LifecycleClassifier:
         Silence, in usual gaps, from which the relationship is in decline (default 3; a
         customer buying at random at a steady rate is that silent about 5% of the time).
     terminated_gap:
-        Silence, in usual gaps, from which the relationship is taken as ended (default 6; by
-        chance about 0.25% of the time for a steady random buyer).
+        Silence, in usual gaps, from which a relationship past exploration may be taken as
+        ended (default 6; by chance about 0.25% of the time for a steady random buyer). It
+        takes the lapse limit too: silence far beyond the customer's own rhythm *and* longer
+        than the base's returning customers waited, since a burst of purchases days apart
+        says little about a customer's rhythm.
+    lapse_quantile:
+        Quantile of the base's time between a ``k``-th and a ``(k+1)``-th purchase that makes
+        the lapse limit of a customer with ``k`` purchase periods (default 0.9: a customer
+        silent longer than 90% of the base's returning customers took to come back). A
+        customer still exploring who is silent beyond it has lapsed (TERMINATED); one past
+        exploration needs ``terminated_gap`` usual gaps as well. See :func:`lapse_limits`.
     decline_p_alive, terminated_p_alive:
         With a value model: P(alive) below these means decline (default 0.5) or end (default
-        0.1).
+        0.1: the model gives at least 90% that the customer never buys again). Note that
+        BG/NBD's P(alive) is 1 for every customer without a repeat purchase (the model only
+        lets a customer drop out right after a purchase); those customers are judged by the
+        lapse limit instead.
     measure:
         What trend and level compare: ``"amount"`` (spend), ``"count"`` (transactions),
         ``"periods"`` (periods with a purchase) or ``"auto"`` (default: amount when the base
@@ -181,7 +223,9 @@ class LifecycleClassifier:
         Usual gap, in periods, for customers with a single purchase, and the least usual gap
         of customers with fewer than ``min_purchases`` purchase periods (one or two gaps are
         too few to know a pace by). Default ``None``: the longer of the window and the median
-        usual gap of the base's repeat customers.
+        usual gap of the base's repeat customers. A base with fewer than :data:`MIN_GAPS`
+        gaps between purchases (e.g. one customer) has no lapse limit to learn; then the limit
+        is ``decline_gap`` default gaps.
 
     Raises
     ------
@@ -202,6 +246,7 @@ class LifecycleClassifier:
     terminated_p_alive: float = attrs.field(default=0.1, validator=_probability)
     measure: Measure = attrs.field(default="auto", validator=_measure)
     default_gap: float | None = attrs.field(default=None, validator=_positive)
+    lapse_quantile: float = attrs.field(default=0.9, validator=_open_probability)
 
     def __attrs_post_init__(self) -> None:
         pairs = (
@@ -268,6 +313,11 @@ class LifecycleClassifier:
         ev = _evidence(history, end_period, window=window, gap_multiple=self.gap_multiple,
                        measure=measure, default_gap=self.default_gap,
                        min_purchases=self.min_purchases)
+        limits = _lapse_limits(history, min_purchases=self.min_purchases,
+                               quantile=self.lapse_quantile, window=window,
+                               fallback=self.decline_gap * ev["default_gap"])
+        ev["lapse_limit"] = np.where(
+            ev["purchases"] > 0, limits[np.minimum(ev["purchases"], self.min_purchases)], np.nan)
         has = ev["purchases"] > 0
         p_alive: _FloatArray | None = None
         if value_model is not None:
@@ -298,6 +348,7 @@ class LifecycleClassifier:
             time_unit=base.time_unit,
             measure=measure,
             classifier=self,
+            lapse_limit=ev["lapse_limit"] * factor,
         )
 
     def _rules(
@@ -308,11 +359,12 @@ class LifecycleClassifier:
         exploring = (ev["purchases"] < self.min_purchases) | ~ev["comparable"]
         with np.errstate(invalid="ignore"):
             p = p_alive if p_alive is not None else np.full(n, np.nan)
+            lapsed = ev["silence"] > ev["lapse_limit"]
             conditions = (
                 ~has,
-                ev["gap_ratio"] >= self.terminated_gap,
+                ~exploring & (ev["gap_ratio"] >= self.terminated_gap) & lapsed,
                 p < self.terminated_p_alive if p_alive is not None else never,
-                exploring & (ev["gap_ratio"] >= self.decline_gap),
+                exploring & lapsed,
                 ev["purchases"] < self.min_purchases,
                 ~ev["comparable"],
                 ev["trend"] <= self.decline_trend,
@@ -396,6 +448,7 @@ def _evidence(
         typical = float(np.median(gap[repeat])) if bool(np.any(repeat)) else 0.0
         default_gap = max(float(window), typical)
     usual_gap = np.where(repeat, gap, default_gap)
+    chosen_gap = float(default_gap)
     # One or two gaps are too few to know a pace by: a customer still exploring is held to at
     # least the default gap, so two purchases a day apart do not make a week's silence an end.
     few = purchases < min_purchases
@@ -425,7 +478,7 @@ def _evidence(
     earlier_span = end_period - size - first  # periods after the first purchase, before W
     comparable = has & (age >= 2 * window) & (earlier_span >= size)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         recent_rate = recent / size
         earlier_rate = earlier / np.maximum(earlier_span, 1)
         trend = np.where(comparable, recent_rate / earlier_rate, np.nan)
@@ -454,7 +507,88 @@ def _evidence(
         "trend": trend,
         "level": level,
         "comparable": comparable,
+        "default_gap": np.asarray(chosen_gap),
     }
+
+
+def _lapse_limits(
+    history: PurchaseHistory, *, min_purchases: int, quantile: float, window: int,
+    fallback: Any,
+) -> _FloatArray:
+    """Lapse limit, in periods, by purchase count ``k = 0 .. min_purchases`` (index
+    ``min_purchases`` for every count from there on; index 0 unused). See :func:`lapse_limits`."""
+    indptr, period = history.indptr, history.period
+    owner = history.customer_of_entry()
+    same = owner[1:] == owner[:-1] if len(period) else np.zeros(0, dtype=bool)
+    gaps = np.diff(period)[same].astype(np.float64)
+    # the count of the purchase a gap starts from: 1 for the time from first to second
+    count = (np.arange(len(period)) - indptr[owner] + 1)[:-1][same] if len(period) else (
+        np.zeros(0, dtype=np.int64))
+    limits = np.full(min_purchases + 1, np.nan)
+    if len(gaps) < MIN_GAPS:
+        limits[:] = max(float(fallback), float(window))
+        return limits
+    pooled = float(np.quantile(gaps, quantile))
+    for k in range(1, min_purchases + 1):
+        chosen = gaps[count == k] if k < min_purchases else gaps[count >= k]
+        value = float(np.quantile(chosen, quantile)) if len(chosen) >= MIN_GAPS else pooled
+        limits[k] = max(value, float(window))
+    return limits
+
+
+def lapse_limits(
+    base: CustomerBase,
+    *,
+    quantile: float = 0.9,
+    min_purchases: int = 3,
+    as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
+) -> dict[int, float]:
+    """How long the base's customers took to come back: the lapse limits of the default rule.
+
+    For a customer with ``k`` purchase periods the limit is the ``quantile`` of the time from
+    the ``k``-th to the ``(k+1)``-th purchase period over the base's customers who made a
+    ``(k+1)``-th one (for ``k >= min_purchases``, of every gap from the
+    ``min_purchases``-th purchase on, pooled). With the default 0.9 it reads: "90% of the
+    customers who came back for another purchase did so within this time", so a customer
+    silent for longer is unlikely to be one who is about to come back. The limit is at least
+    the window (one quarter), and a count with fewer than :data:`MIN_GAPS` observed gaps
+    takes the quantile of all gaps. It is learnt on the history up to ``as_of`` only, so it
+    leans towards short gaps when the history is short (a long gap can only be seen in a
+    long history); the backtest (:func:`crmcore.lifecycle.backtest`) is how a firm checks that
+    the result still ranks its customers.
+
+    Parameters
+    ----------
+    base:
+        A base built from transactions.
+    quantile:
+        The quantile, in (0, 1).
+    min_purchases:
+        Purchase periods from which the gaps are pooled (as in
+        :class:`LifecycleClassifier`).
+    as_of:
+        Cut-off date (default: the observation end).
+
+    Returns
+    -------
+    dict
+        ``{k: limit}`` for ``k = 1 .. min_purchases`` (the last for every count from
+        ``min_purchases`` on), in the base's ``time_unit``.
+
+    Raises
+    ------
+    DataError
+        The base has no purchase history.
+    """
+    classifier = LifecycleClassifier(lapse_quantile=quantile, min_purchases=min_purchases)
+    history, end_period, _ = _history_at(base, as_of)
+    window = _QUARTER_IN_PERIODS[history.freq]
+    ev = _evidence(history, end_period, window=window, gap_multiple=classifier.gap_multiple,
+                   measure="periods", default_gap=None, min_purchases=min_purchases)
+    limits = _lapse_limits(history, min_purchases=min_purchases, quantile=quantile,
+                           window=window, fallback=classifier.decline_gap * ev["default_gap"])
+    factor = unit_factor(history.freq, base.time_unit)
+    return {k: float(limits[k]) * factor for k in range(1, min_purchases + 1)}
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -476,6 +610,18 @@ class StageExplanation:
         The evidence (``None`` where not defined, e.g. no trend without enough history).
     management_focus:
         What the seed advises for this stage.
+    silence, lapse_limit:
+        Time since the last purchase and the customer's lapse limit (how long 90% of the
+        base's customers with as many purchases took to come back, see
+        :func:`crmcore.lifecycle.lapse_limits`), in the result's time unit; ``None`` where
+        not known.
+
+    Notes
+    -----
+    ``p_alive`` from BG/NBD is 1 for every customer without a repeat purchase: the model lets
+    a customer drop out only right after a purchase, so one who never came back cannot have
+    dropped out in it. It is not evidence that a one-time buyer is still active; the lapse
+    limit is.
     """
 
     customer_id: Any
@@ -489,6 +635,8 @@ class StageExplanation:
     gap_ratio: float | None
     p_alive: float | None
     management_focus: str | None
+    silence: float | None = None
+    lapse_limit: float | None = None
 
 
 @attrs.frozen(eq=False)
@@ -517,13 +665,17 @@ class StageResult:
     gap_ratio:
         ``silence / usual_gap``.
     p_alive:
-        P(alive) from the value model, or ``None`` when none was given.
+        P(alive) from the value model, or ``None`` when none was given (BG/NBD gives 1 to
+        every customer without a repeat purchase; see :class:`StageExplanation`).
     as_of:
         The cut-off date.
     measure:
         What trend and level measured (``"amount"``, ``"count"`` or ``"periods"``).
     classifier:
         The classifier (with its thresholds) that produced the result.
+    lapse_limit:
+        Per customer, the lapse limit the customer was judged against, in ``time_unit``
+        (``None`` from a classifier without one).
     """
 
     customer_id: NDArray[Any]
@@ -542,6 +694,7 @@ class StageResult:
     time_unit: str
     measure: str
     classifier: Any
+    lapse_limit: _FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.customer_id)
@@ -601,6 +754,8 @@ class StageResult:
             gap_ratio=_maybe(self.gap_ratio[i]),
             p_alive=p,
             management_focus=None if stage is None else stage.management_focus,
+            silence=_maybe(self.silence[i]),
+            lapse_limit=None if self.lapse_limit is None else _maybe(self.lapse_limit[i]),
         )
 
     def _reason(self, i: int, rule: str) -> str:
@@ -611,30 +766,46 @@ class StageResult:
             return getattr(classifier, name, "?")
 
         unit = self.time_unit
+        silence = f"{self.silence[i]:.1f} {unit}"
+        limit = ("?" if self.lapse_limit is None else f"{self.lapse_limit[i]:.1f} {unit}")
+        share = f"{round(100 * float(get('lapse_quantile')))}%" if isinstance(
+            get("lapse_quantile"), int | float) else "most"
+        bought = int(self.purchases[i])
         texts = {
             "no-purchase-yet": "no purchase up to the cut-off",
-            "long-silence": f"silent for {self.gap_ratio[i]:.2f} usual gaps "
-                            f"(>= terminated_gap {get('terminated_gap')})",
-            "p-alive-very-low": f"P(alive) {_fmt(self.p_alive, i)} "
-                                f"(< terminated_p_alive {get('terminated_p_alive')})",
-            "lapsed-exploration": f"only {self.purchases[i]} purchase period(s) or a short "
-                                  f"history, then silent for {self.gap_ratio[i]:.2f} usual gaps "
-                                  f"(>= decline_gap {get('decline_gap')})",
-            "few-purchases": f"{self.purchases[i]} purchase period(s) "
-                             f"(< min_purchases {get('min_purchases')})",
+            "long-silence": f"silent for {silence}, {self.gap_ratio[i]:.1f} times the "
+                            f"customer's usual gap of {self.usual_gap[i]:.1f} {unit} "
+                            f"(>= terminated_gap {get('terminated_gap')}) and longer than "
+                            f"{share} of the base's customers with as many purchases took to "
+                            f"come back ({limit})",
+            "p-alive-very-low": f"P(alive) {_fmt(self.p_alive, i)}: the value model gives "
+                                f"the customer less than a {get('terminated_p_alive')} chance "
+                                f"of ever buying again (< terminated_p_alive)",
+            "lapsed-exploration": f"{bought} purchase period(s), then silent for {silence}: "
+                                  f"{share} of the base's customers who made a purchase "
+                                  f"number {bought + 1} made it within {limit}; a trial that "
+                                  f"went quiet",
+            "few-purchases": f"{bought} purchase period(s) (< min_purchases "
+                             f"{get('min_purchases')}), last one {silence} ago, within the "
+                             f"time ({limit}) in which {share} of the base's returning "
+                             f"customers came back",
             "short-history": f"tenure {self.tenure[i]:.2f} {unit} is too short to compare a "
                              f"recent window of {self.window[i]:.2f} {unit} with an earlier one",
-            "falling-trend": f"trend {self.trend[i]:.2f} (<= decline_trend "
+            "falling-trend": f"buying at {self.trend[i]:.2f} times the earlier rate in the last "
+                             f"{self.window[i]:.1f} {unit} (<= decline_trend "
                              f"{get('decline_trend')})",
-            "low-level": f"recent level {self.level[i]:.2f} of own peak (<= decline_level "
+            "low-level": f"the last {self.window[i]:.1f} {unit} brought {self.level[i]:.2f} of "
+                         f"the customer's best such window (<= decline_level "
                          f"{get('decline_level')})",
-            "silence": f"silent for {self.gap_ratio[i]:.2f} usual gaps (>= decline_gap "
+            "silence": f"silent for {silence}, {self.gap_ratio[i]:.1f} times the customer's "
+                       f"usual gap of {self.usual_gap[i]:.1f} {unit} (>= decline_gap "
                        f"{get('decline_gap')})",
             "p-alive-low": f"P(alive) {_fmt(self.p_alive, i)} (< decline_p_alive "
                            f"{get('decline_p_alive')})",
-            "rising-trend": f"trend {self.trend[i]:.2f} (>= growth_trend "
+            "rising-trend": f"buying at {self.trend[i]:.2f} times the earlier rate in the last "
+                            f"{self.window[i]:.1f} {unit} (>= growth_trend "
                             f"{get('growth_trend')})",
-            "steady": f"trend {self.trend[i]:.2f}, level {self.level[i]:.2f}, silence "
+            "steady": f"trend {self.trend[i]:.2f}, level {self.level[i]:.2f}, silent for "
                       f"{self.gap_ratio[i]:.2f} usual gaps: none beyond a threshold",
         }
         return texts.get(rule, rule)
@@ -656,6 +827,8 @@ class StageResult:
             "usual_gap": self.usual_gap,
             "silence": self.silence,
         }
+        if self.lapse_limit is not None:
+            columns["lapse_limit"] = self.lapse_limit
         if self.p_alive is not None:
             columns["p_alive"] = self.p_alive
         return _frame(columns, backend)

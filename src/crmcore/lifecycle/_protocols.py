@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from crmcore._base import CustomerBase
     from crmcore.lifecycle._classify import StageResult
 
-__all__ = ["PAliveModel", "StageClassifier"]
+__all__ = ["NoPurchaseModel", "PAliveModel", "StageClassifier"]
 
 
 @runtime_checkable
@@ -31,6 +31,19 @@ class PAliveModel(Protocol):
 
     def p_alive(self, frequency: Any, recency: Any, T: Any, /) -> Any:
         """P(alive) per customer, an array of probabilities aligned with the inputs."""
+
+
+@runtime_checkable
+class NoPurchaseModel(Protocol):
+    """A fitted model with a conditional purchase-count distribution (BG/NBD, MBG/NBD,
+    Pareto/NBD): ``conditional_probability_of_purchases(k, t, frequency, recency, T)`` is
+    P(Y(t) = k | x, t_x, T), the probability of exactly ``k`` purchases in the next ``t``.
+    Churn risk reads ``k = 0`` from it: the probability of no purchase over a horizon.
+    """
+
+    def conditional_probability_of_purchases(self, k: Any, t: Any, frequency: Any,
+                                             recency: Any, T: Any, /) -> Any:
+        """P(Y(t) = k | x, t_x, T) per customer."""
 
 
 @runtime_checkable
@@ -87,6 +100,47 @@ def checked_p_alive(
     if len(bad):
         raise PluginError(
             f"value model {name} returned P(alive) outside [0, 1] or not finite at "
+            f"{describe_rows(bad)} (first: {answer[bad[0]]!r})",
+            plugin=name,
+        )
+    return answer
+
+
+def checked_p_none(
+    value_model: object, horizon: float, frequency: NDArray[np.float64],
+    recency: NDArray[np.float64], T: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """P(no purchase in the next ``horizon`` | x, t_x, T) from ``value_model``'s conditional
+    PMF, checked to be one probability per customer.
+
+    Raises
+    ------
+    InvalidValueError
+        ``value_model`` has no conditional PMF.
+    PluginError
+        The answer is not an array of finite probabilities of the right length.
+    """
+    if not isinstance(value_model, NoPurchaseModel):
+        raise InvalidValueError(
+            f"value_model {model_name(value_model)} has no "
+            "conditional_probability_of_purchases(k, t, frequency, recency, T) method; use "
+            "measure='p_alive' or a model such as crmcore.value.BGNBD",
+            field="value_model",
+        )
+    answer = np.asarray(value_model.conditional_probability_of_purchases(
+        0, horizon, frequency, recency, T), dtype=np.float64)
+    answer = answer.reshape(-1) if answer.ndim == 0 else answer
+    name = model_name(value_model)
+    if answer.shape != frequency.shape:
+        raise PluginError(
+            f"value model {name} returned {answer.shape[0] if answer.ndim else 1} "
+            f"probabilities of no purchase for {len(frequency)} customers",
+            plugin=name,
+        )
+    bad = np.flatnonzero(~np.isfinite(answer) | (answer < 0) | (answer > 1))
+    if len(bad):
+        raise PluginError(
+            f"value model {name} returned P(no purchase) outside [0, 1] or not finite at "
             f"{describe_rows(bad)} (first: {answer[bad[0]]!r})",
             plugin=name,
         )
