@@ -38,6 +38,7 @@ from crmcore._plugins import (
 )
 from crmcore._scoring import Scores, ScoresSummary, score
 from crmcore._serialization import from_json, to_json
+from crmcore._strategies import STRATEGIES, STRATEGY_GROUPS, Strategy, StrategyGroup, strategies_for
 from crmcore._types import (
     Channel,
     Complaint,
@@ -81,6 +82,10 @@ __all__ = [
     "Scores",
     "ScoresSummary",
     "SerializationError",
+    "STRATEGIES",
+    "STRATEGY_GROUPS",
+    "Strategy",
+    "StrategyGroup",
     "SurveyResponse",
     "TimeUnitError",
     "TimeZoneError",
@@ -99,5 +104,6 @@ __all__ = [
     "hookimpl",
     "model_offers",
     "score",
+    "strategies_for",
     "to_json",
 ]

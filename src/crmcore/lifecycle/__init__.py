@@ -37,6 +37,7 @@ from crmcore.lifecycle._migration import (
     transition_probabilities,
 )
 from crmcore.lifecycle._protocols import PAliveModel, StageClassifier
+from crmcore.lifecycle._retention import RetentionRates, inactive_customers, retention_rates
 from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "PAliveModel",
     "RetentionOffer",
     "RetentionPlan",
+    "RetentionRates",
     "StageClassifier",
     "StageExplanation",
     "StageMigration",
@@ -61,9 +63,11 @@ __all__ = [
     "churn_risk",
     "classify",
     "classify_relationship",
+    "inactive_customers",
     "plan_retention",
     "recency_state",
     "recency_transitions",
+    "retention_rates",
     "stage_migration",
     "summarise_churn",
     "transition_probabilities",

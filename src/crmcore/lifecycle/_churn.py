@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CustomerBase, FrameBackend, _frame
 from crmcore._checks import as_column, as_numeric, require_finite
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._strategies import Strategy, strategies_for
 from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive
@@ -43,35 +44,41 @@ __all__ = [
 
 _FloatArray = NDArray[np.float64]
 
+_READING = " (crmcore's reading: the seed names the reason without describing it)"
 _REASONS: Final[dict[str, tuple[str, str, str]]] = {
     "natural": (
         "自然流失",
         "not caused by the firm: the customer moves away, their needs or circumstances change "
-        "(seed 004: money suddenly needed for a son's wedding), or the customer ceases to exist",
-        "little to prevent; keep in touch so the customer returns when the need comes back",
+        "(seed 004's case: money suddenly needed for a son's wedding), or the customer ceases "
+        "to exist" + _READING,
+        "little to prevent; keep in touch and fit the offer to the changed need, as seed 004's "
+        "adviser did (情感营销), so the customer returns when the need comes back",
     ),
     "competitive": (
         "竞争流失",
-        "a competitor drew the customer away with a better product, price or service",
-        "compare the offer with the competitor's; raise perceived value and switching cost",
+        "a competitor drew the customer away with a better product, price or service" + _READING,
+        "compare the offer with the competitor's; raise perceived value and switching cost"
+        + _READING,
     ),
     "fault": (
         "过失流失",
         "the firm's own failing: poor quality or service, complaints handled badly, broken "
-        "promises",
-        "find and fix the failure (total quality management, complaint management) and "
-        "apologise; the most preventable kind",
+        "promises" + _READING,
+        "find and fix the failure (seed 001's churn prevention: total quality management, "
+        "complaint management) and apologise; the most preventable kind",
     ),
     "malicious": (
         "恶意流失",
         "the customer leaves on purpose for their own gain at the firm's cost, e.g. leaving "
-        "with unpaid bills",
-        "not worth retaining; recover what is owed and screen such customers out",
+        "with unpaid bills" + _READING,
+        "not worth retaining or winning back; recover what is owed and screen such customers "
+        "out" + _READING,
     ),
     "other": (
         "其他流失",
         "any other or unknown reason",
-        "find out the reason before acting",
+        "find out the reason before acting (seed 004: to win a customer back, first find why "
+        "the relationship broke)",
     ),
 }
 
@@ -103,6 +110,12 @@ class ChurnReason(enum.Enum):
     def response(self) -> str:
         """What the firm can do about it."""
         return _REASONS[self.value][2]
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' strategies attached to this reason (:func:`crmcore.strategies_for`),
+        e.g. churn prevention and complaint handling for fault churn."""
+        return strategies_for(f"churn-reason:{self.value}")
 
     @classmethod
     def parse(cls, value: ChurnReason | str) -> ChurnReason:
