@@ -19,6 +19,13 @@ from crmcore.lifecycle._churn import (
     summarise_churn,
     winback_candidates,
 )
+from crmcore.lifecycle._complaints import (
+    ComplaintSummary,
+    ComplaintTable,
+    FaultChurnEvidence,
+    complaint_summary,
+    fault_churn_evidence,
+)
 from crmcore.lifecycle._classify import (
     RULES,
     LifecycleClassifier,
@@ -47,6 +54,9 @@ __all__ = [
     "ChurnRecord",
     "ChurnRisk",
     "ChurnSummary",
+    "ComplaintSummary",
+    "ComplaintTable",
+    "FaultChurnEvidence",
     "LifecycleClassifier",
     "LifecycleStage",
     "LoyaltyDeterminant",
@@ -63,6 +73,8 @@ __all__ = [
     "churn_risk",
     "classify",
     "classify_relationship",
+    "complaint_summary",
+    "fault_churn_evidence",
     "inactive_customers",
     "plan_retention",
     "recency_state",
