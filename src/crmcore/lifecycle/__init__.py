@@ -46,8 +46,10 @@ from crmcore.lifecycle._migration import (
 from crmcore.lifecycle._protocols import PAliveModel, StageClassifier
 from crmcore.lifecycle._retention import RetentionRates, inactive_customers, retention_rates
 from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
+from crmcore.lifecycle._winback import DEFAULT_WINBACK_WEIGHTS
 
 __all__ = [
+    "DEFAULT_WINBACK_WEIGHTS",
     "MIGRATION_STATES",
     "RULES",
     "ChurnReason",

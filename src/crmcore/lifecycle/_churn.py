@@ -424,6 +424,12 @@ class RetentionPlan:
         return len(self.customer_id)
 
     @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' ways to retain customers about to leave (客户挽留策略, seed 001), with
+        their Chinese terms (:func:`crmcore.strategies_for`)."""
+        return strategies_for("retention")
+
+    @property
     def total_cost(self) -> float:
         """Cost of making the offer to every customer marked ``act``."""
         return 0.0 if self.offer is None else self.offer.cost * int(self.act.sum())
@@ -514,20 +520,43 @@ class WinBackList:
         The customers and the value they brought (by default their total spend).
     silence:
         Time since their last purchase, in ``time_unit``.
+    reason, advice, priority:
+        With recorded churn reasons: each customer's reason (``None`` if not recorded), what
+        to do given it, and the ranking key ``past_value * weight(reason)``.
+    excluded, excluded_reason:
+        Customers left out because win-back is not advised for their reason (malicious churn
+        by default), and why.
     """
 
     customer_id: NDArray[Any]
     past_value: _FloatArray
     silence: _FloatArray
     time_unit: str
+    reason: NDArray[Any] | None = None
+    advice: NDArray[Any] | None = None
+    priority: _FloatArray | None = None
+    excluded: NDArray[Any] | None = None
+    excluded_reason: NDArray[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.customer_id)
 
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' ways of winning a customer back (:func:`crmcore.strategies_for`)."""
+        return strategies_for("win-back")
+
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
         """The list as a data frame, in rank order."""
-        return _frame({"customer_id": self.customer_id, "past_value": self.past_value,
-                       "silence": self.silence}, backend)
+        columns: dict[str, NDArray[Any]] = {"customer_id": self.customer_id,
+                                            "past_value": self.past_value,
+                                            "silence": self.silence}
+        if self.reason is not None and self.advice is not None and self.priority is not None:
+            columns["reason"] = np.array([None if r is None else r.value for r in self.reason],
+                                         dtype=object)
+            columns["advice"] = self.advice
+            columns["priority"] = self.priority
+        return _frame(columns, backend)
 
 
 def winback_candidates(
@@ -537,8 +566,11 @@ def winback_candidates(
     past_value: ArrayLike | None = None,
     min_value: float = 0.0,
     top: int | None = None,
+    reasons: Iterable[ChurnRecord] | Mapping[Any, ChurnReason | str] | None = None,
+    reason_weights: Mapping[ChurnReason | str, float] | None = None,
 ) -> WinBackList:
-    """Terminated customers ranked by the value they brought in the past.
+    """Terminated customers ranked by the value they brought in the past and, where recorded,
+    by why they left (seed 004: find the cause first).
 
     Parameters
     ----------
@@ -553,13 +585,23 @@ def winback_candidates(
         Leave out customers whose past value is below this.
     top:
         Keep only the first ``top`` customers.
+    reasons:
+        Recorded churn reasons (:class:`ChurnRecord` objects, or a mapping customer id ->
+        reason). Customers are then ranked by ``past_value * weight(reason)``, those whose
+        reason has weight 0 (malicious churn by default) are left out and listed in
+        ``excluded``, and each customer's ``advice`` says what to do given the reason.
+    reason_weights:
+        Weights per reason overriding :data:`crmcore.lifecycle.DEFAULT_WINBACK_WEIGHTS`
+        (crmcore's reading: fault and competitive 1, other 0.75, natural 0.5, malicious 0;
+        an unrecorded reason counts as 0.75).
 
     Raises
     ------
     DataError
         No ``past_value`` and the base records no spend.
     InvalidValueError
-        Misaligned stages or values, or a bad ``top``.
+        Misaligned stages or values, a bad ``top``, an unknown reason or a weight outside
+        [0, 1].
     """
     _check_aligned(stages.customer_id, base.customer_id, "stages")
     if past_value is None:
@@ -573,6 +615,18 @@ def winback_candidates(
         raise InvalidValueError(f"top must be a whole number >= 1, got {top!r}", field="top")
     rows = np.flatnonzero((stages.code == LifecycleStage.TERMINATED.order)
                           & (values >= min_value))
+    if reasons is not None:
+        from crmcore.lifecycle._winback import rank_by_reason
+
+        ranked, why, advice, priority, excluded = rank_by_reason(
+            base.customer_id[rows], values[rows], reasons, reason_weights)
+        order = rows[ranked][:top]
+        kept = ranked[:top]
+        return WinBackList(
+            customer_id=base.customer_id[order], past_value=values[order],
+            silence=stages.silence[order], time_unit=stages.time_unit, reason=why[kept],
+            advice=advice[kept], priority=priority[kept],
+            excluded=base.customer_id[rows[excluded]], excluded_reason=advice[excluded])
     order = rows[np.argsort(-values[rows], kind="stable")]
     if top is not None:
         order = order[:top]
