@@ -19,6 +19,8 @@ from crmcore.value._parts import (
 )
 from crmcore.value._sbg import ShiftedBetaGeometric
 from crmcore.value._segmentation import (
+    BANK_SEED_SHARES,
+    BANK_WEALTH_THRESHOLDS,
     FAMILY_CARD_THRESHOLDS,
     PERSONAL_CARD_THRESHOLDS,
     BankClass,
@@ -35,6 +37,7 @@ from crmcore.value._segmentation import (
     SegmentRow,
     Split,
     bank_classes,
+    bank_classes_by_wealth,
     card_tier,
     importance,
     investment_quadrant,
@@ -56,6 +59,8 @@ from crmcore.value._simulate import (
 __all__ = [
     "BGBB",
     "BGNBD",
+    "BANK_SEED_SHARES",
+    "BANK_WEALTH_THRESHOLDS",
     "FAMILY_CARD_THRESHOLDS",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
@@ -86,6 +91,7 @@ __all__ = [
     "Split",
     "WalletReferralPotential",
     "bank_classes",
+    "bank_classes_by_wealth",
     "card_tier",
     "clv_drivers",
     "historical_value",
