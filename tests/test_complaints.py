@@ -74,8 +74,10 @@ def test_by_channel_and_by_period() -> None:
     pe = s.by_period("M")
     assert pe.group.astype(str).tolist() == ["2024-01-01", "2024-02-01"]
     assert pe.complaints.tolist() == [1, 2]
-    assert pe.customers is not None and pe.customers.tolist() == [3, 4]  # d joins in Feb
-    assert pe.purchases is not None and pe.purchases.tolist() == [4, 6]
+    assert pe.customers is not None
+    assert pe.customers.tolist() == [3, 4]
+    assert pe.purchases is not None
+    assert pe.purchases.tolist() == [4, 6]
     np.testing.assert_allclose(pe.complaint_ratio, [1 / 3, 2 / 4])
     np.testing.assert_allclose(pe.per_100_purchases, [25.0, 100 * 2 / 6])
     frame = pe.to_frame()
@@ -101,7 +103,8 @@ def test_complaint_strategies_listed() -> None:
     s = complaint_summary(COMPLAINTS)
     terms = [x.chinese for x in s.strategies]
     assert "投诉的建立、分配、解决、跟踪、反馈、回访" in terms
-    assert s.complaint_ratio is None and s.per_100_purchases is None
+    assert s.complaint_ratio is None
+    assert s.per_100_purchases is None
 
 
 def test_fault_churn_evidence() -> None:

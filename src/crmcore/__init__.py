@@ -55,6 +55,8 @@ from crmcore.hookspecs import hookimpl
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "STRATEGIES",
+    "STRATEGY_GROUPS",
     "CRMError",
     "CRMWarning",
     "CalibrationHoldout",
@@ -82,8 +84,6 @@ __all__ = [
     "Scores",
     "ScoresSummary",
     "SerializationError",
-    "STRATEGIES",
-    "STRATEGY_GROUPS",
     "Strategy",
     "StrategyGroup",
     "SurveyResponse",

@@ -122,7 +122,7 @@ def test_simulated_sbg_cohort_converges_to_the_model() -> None:
     np.testing.assert_allclose(fitted.survival(t), expected, atol=0.02)
 
 
-def _betaln(a: float, b: np.ndarray) -> np.ndarray:
+def _betaln(a: float, b: float | np.ndarray) -> np.ndarray:
     from scipy.special import betaln
 
     return np.asarray(betaln(a, b), dtype=np.float64)

@@ -44,16 +44,20 @@ def test_winback_reads_the_recorded_reasons() -> None:
     assert wb.customer_id.tolist() == ["o", "x", "f", "n"]
     assert wb.priority is not None
     np.testing.assert_allclose(wb.priority, [400.0, 375.0, 100.0, 100.0])
-    assert wb.reason is not None and wb.advice is not None
+    assert wb.reason is not None
+    assert wb.advice is not None
     assert [None if r is None else r.value for r in wb.reason] == [
         "competitive", None, "fault", "natural"]
     assert "find why the relationship broke" in wb.advice[1]
-    assert wb.excluded is not None and wb.excluded.tolist() == ["m"]
-    assert wb.excluded_reason is not None and "not to be won back" in wb.excluded_reason[0]
+    assert wb.excluded is not None
+    assert wb.excluded.tolist() == ["m"]
+    assert wb.excluded_reason is not None
+    assert "not to be won back" in wb.excluded_reason[0]
     frame = wb.to_frame()
     assert frame["reason"].tolist()[:1] == ["competitive"]
     # A firm's own weights, by reason value or member; and the top-n cut keeps rank order
-    own = winback_candidates(base, stages, reasons={"f": "fault", "x": ChurnReason.NATURAL},
+    chosen: dict[str, ChurnReason | str] = {"f": "fault", "x": ChurnReason.NATURAL}
+    own = winback_candidates(base, stages, reasons=chosen,
                              reason_weights={"natural": 0.1, ChurnReason.MALICIOUS: 1.0},
                              top=2)
     assert own.customer_id.tolist() == ["o", "m"]  # unknown reasons 0.75: o 300, m 225
@@ -62,7 +66,7 @@ def test_winback_reads_the_recorded_reasons() -> None:
         winback_candidates(base, stages, reasons=records, reason_weights={"fault": 2})
     with pytest.raises(crmcore.InvalidValueError, match="unknown churn reason"):
         winback_candidates(base, stages, reasons={"f": "bored"})
-    assert [s.chinese for s in wb.strategies][0] == "找到客户关系破裂的原因"
+    assert next(s.chinese for s in wb.strategies) == "找到客户关系破裂的原因"
 
 
 def test_stage_reason_and_plan_list_strategies() -> None:
@@ -83,7 +87,8 @@ def test_stage_reason_and_plan_list_strategies() -> None:
         "服务第一、客户为先", "关系的培育和积累", "客户关怀可以成为核心竞争力",
         "别忽略潜在的优质客户"]
     explanation = risk.stages.explain("live") if risk.stages is not None else None
-    assert explanation is not None and explanation.stage is not None
+    assert explanation is not None
+    assert explanation.stage is not None
     assert explanation.stage.strategies == crmcore.strategies_for(
         f"stage:{explanation.stage.value}")
 
@@ -97,7 +102,8 @@ def test_strategy_table() -> None:
     assert set(crmcore.STRATEGY_GROUPS) == {s.group for s in crmcore.STRATEGIES}
     keep = crmcore.strategies_for("stage:formation", group="keeping")
     assert not any(s.attachment_is_reading for s in keep)  # the seed ties them to formation
-    assert "(" in str(keep[0]) and "seed 001" in str(keep[0])
+    assert "(" in str(keep[0])
+    assert "seed 001" in str(keep[0])
     assert crmcore.strategies_for("segment:bank:none") == ()
     with pytest.raises(crmcore.InvalidValueError, match="unknown strategy target"):
         crmcore.strategies_for("colour:red")

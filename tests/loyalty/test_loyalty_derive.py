@@ -246,7 +246,7 @@ def test_batch_indicators_match_a_per_customer_reference(
         np.testing.assert_allclose(rate[row], expected_rate)
         flags = [p for c, _, p in rows if c == customer]
         np.testing.assert_allclose(share[row], sum(flags) / len(flags))
-        gaps = list(np.diff(days))
+        gaps = [int(g) for g in np.diff(days)]
         closed = np.asarray(gaps, dtype=float)
         if gaps and end - days[-1] > max(gaps):  # a silence longer than every closed gap
             gaps.append(end - days[-1])

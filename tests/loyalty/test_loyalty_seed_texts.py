@@ -52,9 +52,9 @@ def test_regularity_accounts_for_lapse() -> None:
     cv = interpurchase_cv(base)
     closed = interpurchase_cv(base, lapse=False)
     assert closed.tolist() == [0.0, 0.0]  # by closed gaps alone both look like clockwork
-    gaps = [7] * 9 + [209 - 63]
-    expected = np.std(gaps, ddof=1) / np.mean(gaps)
-    np.testing.assert_allclose(cv, [expected, 0.0])
+    gaps = np.array([7] * 9 + [209 - 63], dtype=np.float64)
+    expected = float(np.std(gaps, ddof=1) / np.mean(gaps))
+    np.testing.assert_allclose(cv, np.array([expected, 0.0]))
     assert cv[0] > 0.5  # no longer habitual evidence (CV <= 0.5) for the inertia type
     types = classify_loyalty_type(habitual=cv <= 0.5)
     assert types.types.tolist() == [None, LoyaltyType.INERTIA]
@@ -86,14 +86,15 @@ def test_referrals_reach_crmcore_score() -> None:
     import crmcore.datasets
 
     base = crmcore.datasets.load_cdnow_calibration().calibration
-    kwargs: dict[str, object] = {"margin": 0.3, "discount_rate": 0.01, "time_unit": "W",
-                                 "horizon": 26, "spend_model": 5.0, "lifecycle_model": False}
     model = WeightedLoyaltyIndex(weights={"repeat_purchases": 1, "referrals": 1})
     first = base.customer_id[0].item()
-    plain = crmcore.score(base, loyalty_model=model, **kwargs)  # type: ignore[arg-type]
-    told = crmcore.score(base, loyalty_model=model,  # type: ignore[arg-type]
-                         loyalty_inputs={"referrals": {first: 1}}, **kwargs)
-    assert plain.loyalty is not None and told.loyalty is not None
+    plain = crmcore.score(base, loyalty_model=model, margin=0.3, discount_rate=0.01,
+                          time_unit="W", horizon=26, spend_model=5.0, lifecycle_model=False)
+    told = crmcore.score(base, loyalty_model=model, margin=0.3, discount_rate=0.01,
+                         time_unit="W", horizon=26, spend_model=5.0, lifecycle_model=False,
+                         loyalty_inputs={"referrals": {first: 1}})
+    assert plain.loyalty is not None
+    assert told.loyalty is not None
     # Customer 0 referred someone (1.0 on referrals), everyone else nobody (0.0): with equal
     # weights on the two indicators, referrals known for everyone halves the others' index.
     repeat = plain.loyalty[0]

@@ -19,13 +19,6 @@ from crmcore.lifecycle._churn import (
     summarise_churn,
     winback_candidates,
 )
-from crmcore.lifecycle._complaints import (
-    ComplaintSummary,
-    ComplaintTable,
-    FaultChurnEvidence,
-    complaint_summary,
-    fault_churn_evidence,
-)
 from crmcore.lifecycle._classify import (
     RULES,
     LifecycleClassifier,
@@ -33,6 +26,13 @@ from crmcore.lifecycle._classify import (
     StageResult,
     classify,
     classify_relationship,
+)
+from crmcore.lifecycle._complaints import (
+    ComplaintSummary,
+    ComplaintTable,
+    FaultChurnEvidence,
+    complaint_summary,
+    fault_churn_evidence,
 )
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (

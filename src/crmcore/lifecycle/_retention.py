@@ -58,7 +58,8 @@ def _purchase_periods(base: CustomerBase, period: str) -> tuple[_IntArray, _IntA
     """Each customer's distinct purchase periods of ``period`` (owner row, period number),
     sorted by customer then period, and the number of the period the observation ends in."""
     history = base.history
-    assert history is not None and base.observation_end is not None
+    assert history is not None
+    assert base.observation_end is not None
     coarse = period_index(history.period_dates().astype("datetime64[us]"), period)
     owner = history.customer_of_entry()
     keep = np.ones(len(coarse), dtype=bool)
@@ -189,7 +190,8 @@ class RetentionRates:
             raise InvalidValueError(f"cohort={cohort!r} is not a row of the cohort table "
                                     f"({len(self.cohort)} cohorts)", field="cohort")
         row = self.cohort_active[cohort]
-        return row[~np.isnan(row)].astype(np.int64)
+        counts: _IntArray = row[~np.isnan(row)].astype(np.int64)
+        return counts
 
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
         """One row per period: counts, rates and whether the period is complete."""

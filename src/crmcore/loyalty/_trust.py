@@ -125,7 +125,7 @@ def trust_index(
     if half_life is not None:
         times = np.array(when, dtype="datetime64[us]")
         end = _naive_utc(as_of) if as_of is not None else times.max()
-        age = (end - times) / np.timedelta64(1, "D")
+        age = (end - times).astype("timedelta64[us]").astype(np.float64) / 86_400e6
         weight = np.power(0.5, np.maximum(age, 0.0) / float(half_life))
     total = np.bincount(rows, weights=weight * s, minlength=n)
     mass = np.bincount(rows, weights=weight, minlength=n)

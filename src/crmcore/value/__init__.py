@@ -57,10 +57,10 @@ from crmcore.value._simulate import (
 )
 
 __all__ = [
-    "BGBB",
-    "BGNBD",
     "BANK_SEED_SHARES",
     "BANK_WEALTH_THRESHOLDS",
+    "BGBB",
+    "BGNBD",
     "FAMILY_CARD_THRESHOLDS",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
