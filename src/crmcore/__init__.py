@@ -38,6 +38,7 @@ from crmcore._plugins import (
 )
 from crmcore._scoring import Scores, ScoresSummary, score
 from crmcore._serialization import from_json, to_json
+from crmcore._strategies import STRATEGIES, STRATEGY_GROUPS, Strategy, StrategyGroup, strategies_for
 from crmcore._types import (
     Channel,
     Complaint,
@@ -54,6 +55,8 @@ from crmcore.hookspecs import hookimpl
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "STRATEGIES",
+    "STRATEGY_GROUPS",
     "CRMError",
     "CRMWarning",
     "CalibrationHoldout",
@@ -81,6 +84,8 @@ __all__ = [
     "Scores",
     "ScoresSummary",
     "SerializationError",
+    "Strategy",
+    "StrategyGroup",
     "SurveyResponse",
     "TimeUnitError",
     "TimeZoneError",
@@ -99,5 +104,6 @@ __all__ = [
     "hookimpl",
     "model_offers",
     "score",
+    "strategies_for",
     "to_json",
 ]

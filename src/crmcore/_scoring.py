@@ -297,6 +297,7 @@ def score(
     lifecycle_model: str | object | Literal[False] | None = None,
     loyalty_model: str | object | Literal[False] | None = None,
     transactions: object = None,
+    loyalty_inputs: Mapping[str, Any] | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     covariates: object = None,
     customer_id: str | None = None,
@@ -347,6 +348,9 @@ def score(
         the data allow), or ``False`` to leave loyalty out.
     transactions:
         The transaction log, passed to the loyalty model for the indicators it holds.
+    loyalty_inputs:
+        Further keyword arguments for the loyalty model's ``score`` (for the default model:
+        ``responses``, ``category_spend``, ``referrals`` (口碑) ...).
     plugin_manager:
         Manager to look models up in (default: one fresh manager for the whole call).
     covariates, customer_id:
@@ -438,7 +442,8 @@ def score(
 
     stage = _stage(base, lifecycle_model, purchases if covariates is None else None, manager,
                    notes)
-    loyalty = _loyalty(base, loyalty_model, transactions, manager, notes)
+    loyalty = _loyalty(base, loyalty_model, transactions, manager, notes,
+                       dict(loyalty_inputs or {}))
     if not potential.estimated.any():
         notes.append(f"no potential value: {potential.reason[0]}")
 
@@ -580,7 +585,7 @@ def _stage(base: CustomerBase, model: str | object | Literal[False] | None, valu
 
 def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
              transactions: object, manager: pluggy.PluginManager,
-             notes: list[str]) -> _FloatArray | None:
+             notes: list[str], inputs: dict[str, Any]) -> _FloatArray | None:
     if model is False:
         return None
     if base.freq is None:
@@ -595,7 +600,7 @@ def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
     if not callable(scorer):
         raise PluginError(f"loyalty model {type(loyalty).__name__} has no score(base) method",
                           plugin=type(loyalty).__name__)
-    breakdown = scorer(base, transactions=transactions)
+    breakdown = scorer(base, transactions=transactions, **inputs)
     index = np.asarray(getattr(breakdown, "index", breakdown), dtype=np.float64)
     if index.shape != (len(base),):
         raise PluginError(f"loyalty model {type(loyalty).__name__} returned {index.shape} "

@@ -45,8 +45,28 @@ AttributeValue: TypeAlias = str | int | float | bool | None
 """A value of a free customer attribute (segment, region, ...)."""
 
 
+_CHANNEL_TERMS: dict[str, str] = {
+    "call-centre": "呼叫中心",
+    "direct": "直接沟通",
+    "fax": "传真",
+    "mobile-sales": "移动销售",
+    "email": "电子邮件",
+    "web": "网上交流",
+    "phone": "电话交流",
+    "letter": "信件",
+    "sms": "手机短信",
+    "other": "其他营销渠道",
+}
+
+
 class Channel(enum.Enum):
-    """A channel through which the firm and a customer are in contact (seed 000/002)."""
+    """A channel through which the firm and a customer are in contact.
+
+    Seed 000 lists the call centre (呼叫中心), direct contact (直接沟通), fax (传真), mobile
+    sales (移动销售), email (电子邮件), the internet (网际网路) and other marketing channels;
+    seed 003 adds telephone (电话交流), online exchange (网上交流) and letters (信件); seed 004's
+    bank case adds text messages (手机短信). ``chinese`` gives the seed's term.
+    """
 
     CALL_CENTRE = "call-centre"
     DIRECT = "direct"
@@ -55,6 +75,14 @@ class Channel(enum.Enum):
     EMAIL = "email"
     WEB = "web"
     OTHER = "other"
+    PHONE = "phone"
+    LETTER = "letter"
+    SMS = "sms"
+
+    @property
+    def chinese(self) -> str:
+        """The seed's term for the channel."""
+        return _CHANNEL_TERMS[self.value]
 
 
 # -- validators -------------------------------------------------------------------------------
@@ -247,9 +275,14 @@ class Interaction:
 
 @attrs.frozen
 class Complaint:
-    """A complaint and its handling: opened, assigned, resolved, followed up (seed 002/003).
+    """A complaint (客户抱怨, 投诉) and its handling: opened, assigned, resolved, followed up
+    (seed 000's service suite: 投诉的建立、分配、解决、跟踪、反馈、回访).
 
     Each time is optional except ``opened_at``, and none may precede the step before it.
+    ``assigned_at`` is the firm's first response (the complaint is taken up by someone);
+    ``channel`` is where the complaint came in; ``escalated`` records whether it had to be
+    passed up (to a manager, as in seed 004's front-desk dialogue), ``None`` when unknown.
+    :func:`crmcore.lifecycle.complaint_summary` summarises many.
     """
 
     customer_id: CustomerId = attrs.field(validator=_customer_id)
@@ -259,6 +292,8 @@ class Complaint:
     followed_up_at: dt.datetime | None = attrs.field(default=None, validator=_datetime)
     category: str | None = None
     description: str | None = None
+    channel: Channel | None = None
+    escalated: bool | None = None
 
     def __attrs_post_init__(self) -> None:
         _not_before(self, "assigned_at", self.assigned_at, "opened_at", self.opened_at)
@@ -275,6 +310,12 @@ class Complaint:
     def time_to_resolution(self) -> dt.timedelta | None:
         """Time from opening to resolution, or ``None`` while unresolved."""
         return None if self.resolved_at is None else self.resolved_at - self.opened_at
+
+    @property
+    def time_to_response(self) -> dt.timedelta | None:
+        """Time from opening to the firm's first response (``assigned_at``), or ``None``
+        while nobody has taken it up."""
+        return None if self.assigned_at is None else self.assigned_at - self.opened_at
 
 
 def _answers(instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:

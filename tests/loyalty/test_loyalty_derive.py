@@ -238,6 +238,7 @@ def test_batch_indicators_match_a_per_customer_reference(
     rate = repeat_purchase_rate(base)
     share = promotion_share(log, base)
     cv = interpurchase_cv(base)
+    cv_closed = interpurchase_cv(base, lapse=False)
     for row, customer in enumerate(base.customer_id.tolist()):
         days = sorted({d for c, d, _ in rows if c == customer})
         observed = end - days[0]
@@ -245,9 +246,15 @@ def test_batch_indicators_match_a_per_customer_reference(
         np.testing.assert_allclose(rate[row], expected_rate)
         flags = [p for c, _, p in rows if c == customer]
         np.testing.assert_allclose(share[row], sum(flags) / len(flags))
-        gaps = np.diff(days)
+        gaps = [int(g) for g in np.diff(days)]
+        closed = np.asarray(gaps, dtype=float)
+        if gaps and end - days[-1] > max(gaps):  # a silence longer than every closed gap
+            gaps.append(end - days[-1])
         expected_cv = np.std(gaps, ddof=1) / np.mean(gaps) if len(gaps) >= 3 else np.nan
         np.testing.assert_allclose(cv[row], expected_cv, atol=1e-12)
+        closed_cv = (np.std(closed, ddof=1) / np.mean(closed) if len(closed) >= 3
+                     else np.nan)
+        np.testing.assert_allclose(cv_closed[row], closed_cv, atol=1e-12)
         assert np.isnan(rate[row]) or 0.0 <= rate[row] <= 1.0
 
 

@@ -32,10 +32,11 @@ AGAINST = {"price_sensitivity", "choice_time"}
 
 def test_the_eight_indicators_and_their_directions() -> None:
     # Seed 001: eight indicators; price sensitivity and choice time count against loyalty.
+    # Seed 004 adds word of mouth (口碑) as a measure of loyalty.
     assert INDICATOR_NAMES == (
         "repeat_purchases", "category_share", "brand_attention", "choice_time",
         "price_sensitivity", "competitor_attitude", "incident_tolerance",
-        "product_identification",
+        "product_identification", "referrals",  # then referrals (口碑, seed 004)
     )
     assert {s.name for s in INDICATORS if not s.favours_loyalty} == AGAINST
     assert indicator("choice_time").seed_term == "客户购买时的挑选时间"

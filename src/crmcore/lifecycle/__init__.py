@@ -35,6 +35,13 @@ from crmcore.lifecycle._classify import (
     classify_relationship,
     lapse_limits,
 )
+from crmcore.lifecycle._complaints import (
+    ComplaintSummary,
+    ComplaintTable,
+    FaultChurnEvidence,
+    complaint_summary,
+    fault_churn_evidence,
+)
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (
     MIGRATION_STATES,
@@ -45,15 +52,21 @@ from crmcore.lifecycle._migration import (
     transition_probabilities,
 )
 from crmcore.lifecycle._protocols import NoPurchaseModel, PAliveModel, StageClassifier
+from crmcore.lifecycle._retention import RetentionRates, inactive_customers, retention_rates
 from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
+from crmcore.lifecycle._winback import DEFAULT_WINBACK_WEIGHTS
 
 __all__ = [
+    "DEFAULT_WINBACK_WEIGHTS",
     "MIGRATION_STATES",
     "RULES",
     "ChurnReason",
     "ChurnRecord",
     "ChurnRisk",
     "ChurnSummary",
+    "ComplaintSummary",
+    "ComplaintTable",
+    "FaultChurnEvidence",
     "LifecycleClassifier",
     "LifecycleStage",
     "LoyaltyDeterminant",
@@ -63,6 +76,7 @@ __all__ = [
     "PAliveModel",
     "RetentionOffer",
     "RetentionPlan",
+    "RetentionRates",
     "StageBacktest",
     "StageClassifier",
     "StageExplanation",
@@ -73,11 +87,15 @@ __all__ = [
     "churn_risk",
     "classify",
     "classify_relationship",
+    "complaint_summary",
+    "fault_churn_evidence",
+    "inactive_customers",
     "lapse_limits",
     "lift",
     "plan_retention",
     "recency_state",
     "recency_transitions",
+    "retention_rates",
     "roc_auc",
     "stage_migration",
     "summarise_churn",

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CustomerBase, FrameBackend, _frame
 from crmcore._checks import as_column, as_numeric, require_finite
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._strategies import Strategy, strategies_for
 from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import (
@@ -51,35 +52,41 @@ __all__ = [
 
 _FloatArray = NDArray[np.float64]
 
+_READING = " (crmcore's reading: the seed names the reason without describing it)"
 _REASONS: Final[dict[str, tuple[str, str, str]]] = {
     "natural": (
         "自然流失",
         "not caused by the firm: the customer moves away, their needs or circumstances change "
-        "(seed 004: money suddenly needed for a son's wedding), or the customer ceases to exist",
-        "little to prevent; keep in touch so the customer returns when the need comes back",
+        "(seed 004's case: money suddenly needed for a son's wedding), or the customer ceases "
+        "to exist" + _READING,
+        "little to prevent; keep in touch and fit the offer to the changed need, as seed 004's "
+        "adviser did (情感营销), so the customer returns when the need comes back",
     ),
     "competitive": (
         "竞争流失",
-        "a competitor drew the customer away with a better product, price or service",
-        "compare the offer with the competitor's; raise perceived value and switching cost",
+        "a competitor drew the customer away with a better product, price or service" + _READING,
+        "compare the offer with the competitor's; raise perceived value and switching cost"
+        + _READING,
     ),
     "fault": (
         "过失流失",
         "the firm's own failing: poor quality or service, complaints handled badly, broken "
-        "promises",
-        "find and fix the failure (total quality management, complaint management) and "
-        "apologise; the most preventable kind",
+        "promises" + _READING,
+        "find and fix the failure (seed 001's churn prevention: total quality management, "
+        "complaint management) and apologise; the most preventable kind",
     ),
     "malicious": (
         "恶意流失",
         "the customer leaves on purpose for their own gain at the firm's cost, e.g. leaving "
-        "with unpaid bills",
-        "not worth retaining; recover what is owed and screen such customers out",
+        "with unpaid bills" + _READING,
+        "not worth retaining or winning back; recover what is owed and screen such customers "
+        "out" + _READING,
     ),
     "other": (
         "其他流失",
         "any other or unknown reason",
-        "find out the reason before acting",
+        "find out the reason before acting (seed 004: to win a customer back, first find why "
+        "the relationship broke)",
     ),
 }
 
@@ -111,6 +118,12 @@ class ChurnReason(enum.Enum):
     def response(self) -> str:
         """What the firm can do about it."""
         return _REASONS[self.value][2]
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' strategies attached to this reason (:func:`crmcore.strategies_for`),
+        e.g. churn prevention and complaint handling for fault churn."""
+        return strategies_for(f"churn-reason:{self.value}")
 
     @classmethod
     def parse(cls, value: ChurnReason | str) -> ChurnReason:
@@ -511,6 +524,12 @@ class RetentionPlan:
         return len(self.customer_id)
 
     @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' ways to retain customers about to leave (客户挽留策略, seed 001), with
+        their Chinese terms (:func:`crmcore.strategies_for`)."""
+        return strategies_for("retention")
+
+    @property
     def total_cost(self) -> float:
         """Cost of making the offer to every customer marked ``act``."""
         return 0.0 if self.offer is None else self.offer.cost * int(self.act.sum())
@@ -601,20 +620,43 @@ class WinBackList:
         The customers and the value they brought (by default their total spend).
     silence:
         Time since their last purchase, in ``time_unit``.
+    reason, advice, priority:
+        With recorded churn reasons: each customer's reason (``None`` if not recorded), what
+        to do given it, and the ranking key ``past_value * weight(reason)``.
+    excluded, excluded_reason:
+        Customers left out because win-back is not advised for their reason (malicious churn
+        by default), and why.
     """
 
     customer_id: NDArray[Any]
     past_value: _FloatArray
     silence: _FloatArray
     time_unit: str
+    reason: NDArray[Any] | None = None
+    advice: NDArray[Any] | None = None
+    priority: _FloatArray | None = None
+    excluded: NDArray[Any] | None = None
+    excluded_reason: NDArray[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.customer_id)
 
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' ways of winning a customer back (:func:`crmcore.strategies_for`)."""
+        return strategies_for("win-back")
+
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
         """The list as a data frame, in rank order."""
-        return _frame({"customer_id": self.customer_id, "past_value": self.past_value,
-                       "silence": self.silence}, backend)
+        columns: dict[str, NDArray[Any]] = {"customer_id": self.customer_id,
+                                            "past_value": self.past_value,
+                                            "silence": self.silence}
+        if self.reason is not None and self.advice is not None and self.priority is not None:
+            columns["reason"] = np.array([None if r is None else r.value for r in self.reason],
+                                         dtype=object)
+            columns["advice"] = self.advice
+            columns["priority"] = self.priority
+        return _frame(columns, backend)
 
 
 def winback_candidates(
@@ -624,8 +666,11 @@ def winback_candidates(
     past_value: ArrayLike | None = None,
     min_value: float = 0.0,
     top: int | None = None,
+    reasons: Iterable[ChurnRecord] | Mapping[Any, ChurnReason | str] | None = None,
+    reason_weights: Mapping[ChurnReason | str, float] | None = None,
 ) -> WinBackList:
-    """Terminated customers ranked by the value they brought in the past.
+    """Terminated customers ranked by the value they brought in the past and, where recorded,
+    by why they left (seed 004: find the cause first).
 
     Parameters
     ----------
@@ -640,13 +685,23 @@ def winback_candidates(
         Leave out customers whose past value is below this.
     top:
         Keep only the first ``top`` customers.
+    reasons:
+        Recorded churn reasons (:class:`ChurnRecord` objects, or a mapping customer id ->
+        reason). Customers are then ranked by ``past_value * weight(reason)``, those whose
+        reason has weight 0 (malicious churn by default) are left out and listed in
+        ``excluded``, and each customer's ``advice`` says what to do given the reason.
+    reason_weights:
+        Weights per reason overriding :data:`crmcore.lifecycle.DEFAULT_WINBACK_WEIGHTS`
+        (crmcore's reading: fault and competitive 1, other 0.75, natural 0.5, malicious 0;
+        an unrecorded reason counts as 0.75).
 
     Raises
     ------
     DataError
         No ``past_value`` and the base records no spend.
     InvalidValueError
-        Misaligned stages or values, or a bad ``top``.
+        Misaligned stages or values, a bad ``top``, an unknown reason or a weight outside
+        [0, 1].
     """
     _check_aligned(stages.customer_id, base.customer_id, "stages")
     if past_value is None:
@@ -660,6 +715,18 @@ def winback_candidates(
         raise InvalidValueError(f"top must be a whole number >= 1, got {top!r}", field="top")
     rows = np.flatnonzero((stages.code == LifecycleStage.TERMINATED.order)
                           & (values >= min_value))
+    if reasons is not None:
+        from crmcore.lifecycle._winback import rank_by_reason
+
+        ranked, why, advice, priority, excluded = rank_by_reason(
+            base.customer_id[rows], values[rows], reasons, reason_weights)
+        order = rows[ranked][:top]
+        kept = ranked[:top]
+        return WinBackList(
+            customer_id=base.customer_id[order], past_value=values[order],
+            silence=stages.silence[order], time_unit=stages.time_unit, reason=why[kept],
+            advice=advice[kept], priority=priority[kept],
+            excluded=base.customer_id[rows[excluded]], excluded_reason=advice[excluded])
     order = rows[np.argsort(-values[rows], kind="stable")]
     if top is not None:
         order = order[:top]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from crmcore._determinants import STAGE_DETERMINANT_EMPHASIS, LoyaltyDeterminant
+from crmcore._strategies import Strategy, strategies_for
 
 __all__ = ["LifecycleStage", "LoyaltyDeterminant"]
 
@@ -106,6 +107,13 @@ class LifecycleStage(enum.Enum):
     def order(self) -> int:
         """Position in the lifecycle, 0 (exploration) to 4 (terminated)."""
         return _STAGES[self.value][3]
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' strategies attached to this stage (:func:`crmcore.strategies_for`):
+        ways to keep customers in formation, to prevent churn and retain customers in decline,
+        to win them back once terminated, each with the seed's term."""
+        return strategies_for(f"stage:{self.value}")
 
     @property
     def is_active(self) -> bool:

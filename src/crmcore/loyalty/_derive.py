@@ -35,7 +35,7 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import check_unit, period_index, unit_factor
-from crmcore._types import SurveyResponse, Transaction
+from crmcore._types import Customer, SurveyResponse, Transaction
 from crmcore.loyalty._indicators import INDICATOR_NAMES, check_scale
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "category_share",
     "interpurchase_cv",
     "promotion_share",
+    "referral_rate",
     "repeat_purchase_rate",
 ]
 
@@ -229,7 +230,8 @@ def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> Fl
     return result
 
 
-def interpurchase_cv(base: CustomerBase, *, min_intervals: int = 3) -> FloatArray:
+def interpurchase_cv(base: CustomerBase, *, min_intervals: int = 3,
+                     lapse: bool = True) -> FloatArray:
     """Coefficient of variation of each customer's times between purchases, a measure of how
     regularly (habitually) they buy.
 
@@ -242,12 +244,21 @@ def interpurchase_cv(base: CustomerBase, *, min_intervals: int = 3) -> FloatArra
     ``interpurchase_cv(base) <= 0.5`` to :func:`crmcore.loyalty.classify_loyalty_type` as
     ``habitual`` evidence.
 
+    A customer who bought like clockwork and then stopped is not a regular buyer. With
+    ``lapse=True`` (the default) the silence since the last purchase period counts as one more
+    gap when it is already longer than every gap the customer has closed: an open gap that
+    long is at least that long, and it is the lapse. A silence within the customer's usual
+    gaps says nothing yet and is left out. (crmcore's reading; Platzer & Reutterer use the
+    closed gaps of active customers.)
+
     Parameters
     ----------
     base:
         A base built from transactions (it needs the purchase history).
     min_intervals:
         Fewest gaps a customer needs for a CV (at least 2); fewer give NaN (unknown).
+    lapse:
+        Count an over-long silence up to the observation end as a gap (see above).
 
     Raises
     ------
@@ -271,6 +282,17 @@ def interpurchase_cv(base: CustomerBase, *, min_intervals: int = 3) -> FloatArra
     count = np.bincount(who, minlength=n).astype(np.float64)
     total = np.bincount(who, weights=gaps, minlength=n)
     squares = np.bincount(who, weights=gaps * gaps, minlength=n)
+    if lapse and base.observation_end is not None and len(history.period):
+        end = int(period_index(np.asarray([base.observation_end]), history.freq)[0])
+        bought = np.diff(history.indptr) > 0
+        last = np.where(bought, history.period[np.maximum(history.indptr[1:] - 1, 0)], end)
+        longest = np.zeros(n)
+        np.maximum.at(longest, who, gaps)
+        silence = (end - last).astype(np.float64)
+        extra = bought & (count >= 1) & (silence > longest)
+        count = count + extra
+        total = total + np.where(extra, silence, 0.0)
+        squares = squares + np.where(extra, silence * silence, 0.0)
     enough = count >= min_intervals
     safe = np.where(enough, count, 2.0)
     mean = total / safe
@@ -423,6 +445,71 @@ def _firm_spend(
     return np.asarray(spend, dtype=np.float64)
 
 
+def referral_rate(
+    referrals: ArrayLike | Mapping[Any, float] | Iterable[Customer],
+    customer_ids: ArrayLike | CustomerBase,
+    *,
+    cap: float = 1.0,
+    attribute: str = "referred_by",
+) -> FloatArray:
+    """Referrals (口碑, word of mouth) as a loyalty indicator on ``[0, 1]``.
+
+    Seed 004 counts new customers brought by existing ones as a form and a measure of loyalty;
+    seed 003 counts the same referrals as potential value (:class:`crmcore.value.PotentialInputs`).
+    Here each customer's number of referrals ``k`` becomes ``min(k, cap) / cap``: with the
+    default ``cap=1``, whether the customer has referred anyone.
+
+    Parameters
+    ----------
+    referrals:
+        Referrals per customer: an array aligned with ``customer_ids`` (NaN unknown), a mapping
+        customer id -> count (customers it omits referred nobody: a referral record covers
+        every customer), or :class:`crmcore.Customer` records of the customers won, whose
+        attribute ``attribute`` names the customer who referred them.
+    customer_ids:
+        The customers to report on, or a :class:`crmcore.CustomerBase`.
+    cap:
+        Number of referrals that counts as the most loyal end of the scale (> 0).
+    attribute:
+        The attribute of a won customer naming their referrer.
+
+    Raises
+    ------
+    InvalidValueError
+        Negative counts, a wrong length, or ``cap`` not > 0.
+    DataError
+        A referral names a customer not in ``customer_ids``.
+    """
+    if isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 0:
+        raise InvalidValueError(f"cap must be a number > 0, got {cap!r}", field="cap")
+    universe = _universe(customer_ids)
+    if isinstance(referrals, Mapping):
+        counts = np.zeros(len(universe))
+        if referrals:
+            rows = _rows_of(np.array(list(referrals.keys()), dtype=object), universe,
+                            what="referrals")
+            counts[rows] = np.array([float(v) for v in referrals.values()])
+    elif isinstance(referrals, np.ndarray) or (
+            isinstance(referrals, list | tuple) and not any(
+                isinstance(r, Customer) for r in referrals)):
+        counts = np.asarray(referrals, dtype=np.float64)
+        if counts.shape != (len(universe),):
+            raise InvalidValueError(f"referrals has shape {counts.shape}; expected one count "
+                                    f"per customer ({len(universe)})", field="referrals")
+    else:
+        referrers = [c.attributes.get(attribute) for c in referrals  # type: ignore[union-attr]
+                     if isinstance(c, Customer) and c.attributes.get(attribute) is not None]
+        counts = np.zeros(len(universe))
+        if referrers:
+            rows = _rows_of(np.array(referrers, dtype=object), universe, what="referrals")
+            counts = np.bincount(rows, minlength=len(universe)).astype(np.float64)
+    bad = np.flatnonzero(np.isinf(counts) | (counts < 0))
+    if len(bad):
+        raise InvalidValueError(f"referrals must be finite counts >= 0; not at "
+                                f"{describe_rows(bad)}", field="referrals", rows=bad.tolist())
+    return np.minimum(counts, cap) / cap
+
+
 def behavioural_indicators(
     base: CustomerBase,
     transactions: object = None,
@@ -434,6 +521,8 @@ def behavioural_indicators(
     on_promotion: str = "on_promotion",
     monetary_value: str | None = None,
     repeat_period: str | None = None,
+    referrals: ArrayLike | Mapping[Any, float] | Iterable[Customer] | None = None,
+    referral_cap: float = 1.0,
 ) -> dict[str, FloatArray]:
     """The behavioural loyalty indicators the data allow, aligned with ``base.customer_id``.
 
@@ -441,9 +530,12 @@ def behavioural_indicators(
     default ``base.freq``); ``category_share`` when
     ``category_spend`` is given (:func:`category_share`); ``price_sensitivity`` when
     ``transactions`` are given and at least one records ``on_promotion``
-    (:func:`promotion_share`). All on ``[0, 1]``, NaN where unknown for a customer.
+    (:func:`promotion_share`); ``referrals`` when referrals are given (:func:`referral_rate`
+    with ``cap=referral_cap``). All on ``[0, 1]``, NaN where unknown for a customer.
     """
     result = {"repeat_purchases": repeat_purchase_rate(base, period=repeat_period)}
+    if referrals is not None:
+        result["referrals"] = referral_rate(referrals, base, cap=referral_cap)
     if category_spend is not None:
         result["category_share"] = category_share(
             base, category_spend, transactions=transactions, category=category,

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._errors import IndicatorScaleError, InvalidValueError, describe_rows
+from crmcore._strategies import Strategy, strategies_for
 from crmcore.loyalty._indicators import check_scale
 
 __all__ = ["LoyaltyForm", "loyalty_form"]
@@ -45,6 +46,25 @@ class LoyaltyForm(enum.Enum):
     EMOTIONAL = "emotional"
     BEHAVIOURAL = "behavioural"
     NONE = "none"
+
+    @property
+    def chinese(self) -> str:
+        """The seed's term (seed 001); ``NONE`` is crmcore's (the seed names no such form)."""
+        return _FORM_TERMS[self.value]
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """The seeds' strategies attached to this form (:func:`crmcore.strategies_for`): e.g.
+        trust and emotional attachment to turn behavioural loyalty into sustainable loyalty,
+        financial benefits to turn emotional loyalty into patronage. Which list serves which
+        form is crmcore's reading."""
+        return strategies_for(f"loyalty-form:{self.value}")
+
+
+_FORM_TERMS: Final[dict[str, str]] = {
+    "sustainable": "可持续忠诚", "emotional": "精神忠诚", "behavioural": "行为忠诚",
+    "none": "不忠诚",
+}
 
 
 # Index = 2 * attitude_high + patronage_high.

@@ -39,6 +39,7 @@ from crmcore.loyalty._weighted import aggregate, orient, read_table, read_weight
 __all__ = ["LoyaltyBreakdown", "loyalty_breakdown", "loyalty_index"]
 
 _FAVOURS = {spec.name: spec.favours_loyalty for spec in INDICATORS}
+_SEED_EIGHT = INDICATOR_NAMES[:8]
 
 
 @attrs.frozen(eq=False)
@@ -125,7 +126,8 @@ def loyalty_breakdown(
         :data:`crmcore.loyalty.INDICATOR_NAMES`; any subset may be given. NaN (or ``None``)
         marks an indicator unknown for that customer.
     weights:
-        ``None`` for equal weights over all eight indicators; a mapping indicator name ->
+        ``None`` for equal weights over the eight indicators of seed 001 (and referrals when
+        they are given); a mapping indicator name ->
         weight; an array aligned with the order of ``indicators``; or an object with a
         ``weights`` attribute holding one of those (an AHP or entropy result from
         :mod:`crmcore.satisfaction`; an AHP result whose ``labels`` are indicator names is
@@ -158,6 +160,11 @@ def loyalty_breakdown(
     names, matrix = read_table(indicators, known=INDICATOR_NAMES, field="indicators")
     all_scales = resolve_scales(scales)
     used_scales = {name: all_scales[name] for name in names}
+    if weights is None:
+        # Equal weights over seed 001's eight, plus referrals when they are given: coverage
+        # keeps meaning "share of the seed's indicators known".
+        weights = dict.fromkeys(_SEED_EIGHT + tuple(n for n in names if n not in _SEED_EIGHT),
+                                1.0)
     w, scheme = read_weights(weights, names, known=INDICATOR_NAMES, field="weights")
     scores = orient(matrix, names, used_scales, _FAVOURS, field="indicators")
     index, contributions, coverage = aggregate(scores, w, field="indicators",

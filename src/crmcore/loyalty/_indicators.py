@@ -1,4 +1,5 @@
-"""The eight loyalty indicators of seed 001 (判断客户忠诚度的八个指标), with their scales.
+"""The eight loyalty indicators of seed 001 (判断客户忠诚度的八个指标), and referrals (口碑,
+seed 004), with their scales.
 
 Each indicator is declared once here: its name in crmcore, the seed's Chinese term, whether it
 is behavioural (read from purchases) or attitudinal (read from survey answers), whether a higher
@@ -97,8 +98,15 @@ INDICATORS: Final[tuple[IndicatorSpec, ...]] = (
         low="does not identify with the product",
         high="identifies fully with the product",
     ),
+    IndicatorSpec(
+        "referrals", "口碑 (老客户介绍新客户)", "behavioural", True,
+        low="has referred nobody",
+        high="has referred new customers (at least the cap of referral_rate)",
+    ),
 )
-"""The eight indicators, in the seed's order."""
+"""The eight indicators of seed 001, in the seed's order, then referrals (口碑): seed 004's
+case answer counts new customers brought by existing ones, word of mouth, as a form and a
+measure of loyalty (口碑相传...是客户忠诚的一种表现形式,也是衡量客户忠诚的标准)."""
 
 INDICATOR_NAMES: Final[tuple[str, ...]] = tuple(spec.name for spec in INDICATORS)
 """Their names, in the seed's order."""

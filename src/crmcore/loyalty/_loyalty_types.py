@@ -51,6 +51,17 @@ class LoyaltyType(enum.Enum):
     TRUST = "trust"
     LATENT = "latent"
 
+    @property
+    def chinese(self) -> str:
+        """The seed's term (seed 000)."""
+        return _TYPE_TERMS[self.value]
+
+
+_TYPE_TERMS: Final[dict[str, str]] = {
+    "monopoly": "垄断忠诚", "kinship": "亲缘忠诚", "interest": "利益忠诚", "inertia": "惰性忠诚",
+    "trust": "信赖忠诚", "latent": "潜在忠诚",
+}
+
 
 DEFAULT_PRECEDENCE: Final[tuple[LoyaltyType, ...]] = tuple(LoyaltyType)
 """The seed's own order (monopoly, kinship, interest, inertia, trust, latent), used to pick one

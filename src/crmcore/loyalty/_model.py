@@ -117,6 +117,7 @@ class WeightedLoyaltyIndex:
         monetary_value: str | None = None,
         customer_id: str = "customer_id",
         on_promotion: str = "on_promotion",
+        referrals: Any = None,
     ) -> dict[str, NDArray[np.float64]]:
         """Every indicator the data allow, aligned with ``base.customer_id``.
 
@@ -125,12 +126,15 @@ class WeightedLoyaltyIndex:
         indicator, the behavioural value is used where known and the survey answer fills the
         gaps. ``monetary_value``, ``customer_id`` and ``on_promotion`` name the columns of a
         transaction frame (they are ignored for :class:`crmcore.Transaction` objects).
+        ``referrals`` (口碑) become the referral indicator
+        (:func:`crmcore.loyalty.referral_rate`).
         """
         result = behavioural_indicators(base, transactions, category_spend=category_spend,
                                         promotion_by=self.promotion_by,
                                         monetary_value=monetary_value, customer_id=customer_id,
                                         on_promotion=on_promotion,
-                                        repeat_period=self._repeat_period(base))
+                                        repeat_period=self._repeat_period(base),
+                                        referrals=referrals)
         if responses is not None and self.survey_items:
             answers = attitudinal_indicators(responses, self.survey_items, customer_ids=base,
                                              scale=self.survey_scale)
@@ -150,6 +154,7 @@ class WeightedLoyaltyIndex:
         monetary_value: str | None = None,
         customer_id: str = "customer_id",
         on_promotion: str = "on_promotion",
+        referrals: Any = None,
     ) -> LoyaltyBreakdown:
         """Score a whole base: derive the indicators (:meth:`indicators`) and break down the
         index, one row per customer of ``base`` in its order.
@@ -168,7 +173,8 @@ class WeightedLoyaltyIndex:
             )
         found = self.indicators(base, transactions=transactions, responses=responses,
                                 category_spend=category_spend, monetary_value=monetary_value,
-                                customer_id=customer_id, on_promotion=on_promotion)
+                                customer_id=customer_id, on_promotion=on_promotion,
+                                referrals=referrals)
         if isinstance(weights, Mapping):
             found = {name: values for name, values in found.items() if name in weights}
         return self.breakdown(found, uncovered="nan")

@@ -20,6 +20,8 @@ from crmcore.value._parts import (
 )
 from crmcore.value._sbg import ShiftedBetaGeometric
 from crmcore.value._segmentation import (
+    BANK_SEED_SHARES,
+    BANK_WEALTH_THRESHOLDS,
     FAMILY_CARD_THRESHOLDS,
     PERSONAL_CARD_THRESHOLDS,
     BankClass,
@@ -36,6 +38,7 @@ from crmcore.value._segmentation import (
     SegmentRow,
     Split,
     bank_classes,
+    bank_classes_by_wealth,
     card_tier,
     importance,
     investment_quadrant,
@@ -55,6 +58,8 @@ from crmcore.value._simulate import (
 )
 
 __all__ = [
+    "BANK_SEED_SHARES",
+    "BANK_WEALTH_THRESHOLDS",
     "BGBB",
     "BGNBD",
     "FAMILY_CARD_THRESHOLDS",
@@ -88,6 +93,7 @@ __all__ = [
     "Split",
     "WalletReferralPotential",
     "bank_classes",
+    "bank_classes_by_wealth",
     "card_tier",
     "clv_drivers",
     "historical_value",

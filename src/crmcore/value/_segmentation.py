@@ -29,8 +29,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
+from crmcore._strategies import Strategy, strategies_for
 
 __all__ = [
+    "BANK_SEED_SHARES",
+    "BANK_WEALTH_THRESHOLDS",
     "FAMILY_CARD_THRESHOLDS",
     "PERSONAL_CARD_THRESHOLDS",
     "BankClass",
@@ -47,6 +50,7 @@ __all__ = [
     "Segmentation",
     "Split",
     "bank_classes",
+    "bank_classes_by_wealth",
     "card_tier",
     "importance",
     "investment_quadrant",
@@ -93,6 +97,24 @@ class Segment(enum.Enum):
     def description(self) -> str:
         """Which customers fall into the class."""
         return _TEXTS[self].description
+
+    @property
+    def chinese(self) -> str:
+        """The seed's (Chinese) name of the class; the same as :attr:`term`."""
+        return _TEXTS[self].term
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        """What to do with the class: its own advice (:attr:`strategy`, marked as crmcore's
+        reading where the seed gives none), then the seeds' strategy lists attached to it
+        (:func:`crmcore.strategies_for`, target ``"segment:<scheme>:<value>"``)."""
+        scheme, source = _SCHEMES.get(type(self), ("", "RFM practice"))
+        target = f"segment:{scheme}:{self.value}"
+        own = Strategy(group="segment", chinese=self.term, english=self.strategy,
+                       source=source, applies_to=(target,),
+                       crmcore_reading="crmcore's reading" in self.strategy,
+                       attachment_is_reading=False)
+        return (own, *strategies_for(target)) if scheme else (own,)
 
 
 def _describe(texts: Mapping[Segment, tuple[str, str, str]]) -> None:
@@ -238,6 +260,7 @@ class LoyaltyLadder(Segment):
     REGULAR = "regular"
     ESTABLISHED = "established"
     LOYAL = "loyal"
+    LAPSED = "lapsed"
 
 
 _describe({
@@ -266,6 +289,11 @@ _describe({
         "Loyal (忠诚客户): realise the customer's full value and keep the relationship; a "
         "lasting tendency to rebuy (客户忠诚, seed 001).",
         "A long relationship with frequent repeat buying."),
+    LoyaltyLadder.LAPSED: (
+        "流失客户",
+        "Lapsed (流失客户, crmcore's reading: the seed's ladder has no such rung): the customer "
+        "has stopped buying; find out why before trying to win them back (客户挽回, seed 004).",
+        "Has bought, but not for longer than the lapse threshold (only when silence is given)."),
 })
 
 
@@ -286,34 +314,39 @@ _describe({
     BankClass.TOP: (
         "A类 顶级客户",
         "Top, class A (顶级客户): the bank's first-rank wealth clients; the most resources "
-        "and personal service.",
+        "and personal service (crmcore's reading: the seed names the class without advice).",
         "High loyalty, high value (in the seed 5% of customers)."),
     BankClass.LARGE: (
         "B类 大型客户",
-        "Large, class B (大型客户): valuable but not loyal; raise loyalty before they leave.",
+        "Large, class B (大型客户): valuable but not loyal; raise loyalty before they leave "
+        "(crmcore's reading: the seed names the class without advice).",
         "Low loyalty, high value (in the seed 15% of customers)."),
     BankClass.MEDIUM: (
         "C类 中型客户",
         "Medium, class C (中型客户): loyal, lower value; the largest group, to be grown in "
-        "value.",
+        "value (crmcore's reading: the seed names the class without advice).",
         "High loyalty, low value (in the seed 60% of customers)."),
     BankClass.SMALL: (
         "D类 小型客户",
-        "Small, class D (小型客户): low loyalty and low value; serve at low cost.",
+        "Small, class D (小型客户): low loyalty and low value; serve at low cost (crmcore's "
+        "reading: the seed names the class without advice).",
         "Low loyalty, low value (in the seed 20% of customers)."),
     BankClass.INACTIVE: (
         "非活跃客户",
-        "Inactive (非活跃客户): reactivate where worth it, or close.",
+        "Inactive (非活跃客户): reactivate where worth it, or close (crmcore's reading: the "
+        "seed names the class without advice).",
         "The account has not been used for two years or more, or has been settled."),
     BankClass.LAPSED: (
         "潜在客户",
         "Lapsed (潜在客户 in the seed): former customers the bank still holds data on and "
-        "keeps in touch with; candidates for win-back (客户挽回).",
+        "keeps in touch with; candidates for win-back (客户挽回; crmcore's reading: the seed "
+        "names the class without advice).",
         "Had an account that is now closed; still reachable."),
     BankClass.SUSPECT: (
         "怀疑客户",
         "Suspect (怀疑客户): another bank's customers the bank knows of but has never "
-        "contacted; prospects for acquisition.",
+        "contacted; prospects for acquisition (crmcore's reading: the seed names the class "
+        "without advice).",
         "Known only from information; no relationship yet."),
 })
 
@@ -395,6 +428,18 @@ _describe({
         "一般挽留客户", "General retention (一般挽留客户): lowest priority; spend little.",
         "Not recent, infrequent, low spending."),
 })
+
+
+_SCHEMES: dict[type[Segment], tuple[str, str]] = {
+    PortfolioQuadrant: ("portfolio", "seed 003"),
+    PyramidTier: ("pyramid", "seed 001"),
+    InvestmentQuadrant: ("investment", "seed 003"),
+    ImportanceTier: ("importance", "seed 001"),
+    LoyaltyLadder: ("loyalty-ladder", "seed 001"),
+    BankClass: ("bank", "seed 004"),
+    CardTier: ("card", "seed 004"),
+}
+"""Each class family's strategy-target scheme and the seed it comes from."""
 
 
 # -- splitting a column -----------------------------------------------------------------------
@@ -599,6 +644,12 @@ class Segmentation(Generic[L]):
         k = max(1, math.ceil(top * n - 1e-9))
         largest = np.partition(self.value, n - k)[n - k:]
         return float(np.sum(largest)) / total
+
+    def strategies(self) -> dict[L, tuple[Strategy, ...]]:
+        """Each class's strategies (:attr:`Segment.strategies`: its own advice, then the
+        seeds' lists attached to it, each with the Chinese term); empty for classes that are
+        not :class:`Segment` members."""
+        return {c: c.strategies if isinstance(c, Segment) else () for c in self.classes}
 
     def summary(self) -> list[SegmentRow[L]]:
         """One row per class: count, share of customers, total value and share of value."""
@@ -841,11 +892,16 @@ def loyalty_ladder(
     established_after: Split | float,
     loyal_purchases: Split | float,
     value: ArrayLike | None = None,
+    silence: ArrayLike | None = None,
+    lapsed_after: float | None = None,
 ) -> Segmentation[LoyaltyLadder]:
     """The loyalty ladder (按客户忠诚度划分, seed 001) by tenure and repeat buying.
 
-    Rules, in order: no purchase -> PROSPECT; one purchase -> NEW; repeat buyers whose tenure
-    is below ``established_after`` -> REGULAR; longer relationships -> LOYAL when
+    Rules, in order: no purchase -> PROSPECT; with ``silence`` and ``lapsed_after`` given, a
+    customer silent for at least ``lapsed_after`` -> LAPSED (a customer who stopped buying
+    months ago is not established or loyal, however long and busy the past relationship was;
+    crmcore's reading, the seed's ladder has no such rung); one purchase -> NEW; repeat buyers
+    whose tenure is below ``established_after`` -> REGULAR; longer relationships -> LOYAL when
     ``purchases`` reaches ``loyal_purchases``, else ESTABLISHED.
 
     Parameters
@@ -862,6 +918,11 @@ def loyalty_ladder(
         Purchases from which an established customer counts as loyal (threshold or split).
     value:
         Optional value column for the value shares.
+    silence:
+        Time since each customer's last purchase, in the unit of ``tenure`` (for a base:
+        ``base.T - base.recency``).
+    lapsed_after:
+        Silence from which a customer counts as LAPSED (same unit); give it with ``silence``.
     """
     t = _column(tenure, field="tenure")
     p = _column(purchases, field="purchases", n=len(t))
@@ -876,18 +937,35 @@ def loyalty_ladder(
                                 field="purchases", rows=rows.tolist())
     long, cut_t = _as_split(established_after, field="established_after").high(t)
     frequent, cut_p = _as_split(loyal_purchases, field="loyal_purchases").high(p)
+    cut_offs = {"tenure": cut_t, "purchases": cut_p}
+    lapsed = np.zeros(len(t), dtype=bool)
+    if (silence is None) != (lapsed_after is None):
+        raise InvalidValueError("give silence and lapsed_after together",
+                                field="silence" if silence is None else "lapsed_after")
+    if silence is not None and lapsed_after is not None:
+        quiet = _column(silence, field="silence", n=len(t))
+        rows = np.flatnonzero(quiet < 0)
+        if len(rows):
+            raise InvalidValueError(f"silence is negative at {describe_rows(rows)}",
+                                    field="silence", rows=rows.tolist())
+        if isinstance(lapsed_after, bool) or not isinstance(lapsed_after, int | float) or not (
+                lapsed_after > 0):
+            raise InvalidValueError(f"lapsed_after must be a number > 0, got {lapsed_after!r}",
+                                    field="lapsed_after")
+        lapsed = quiet >= lapsed_after
+        cut_offs["silence"] = float(lapsed_after)
     codes = np.select(
-        [p == 0, p == 1, ~long, frequent],
-        [0, 1, 2, 4],
+        [p == 0, lapsed, p == 1, ~long, frequent],
+        [0, 5, 1, 2, 4],
         default=3,
     )
     return Segmentation(
         scheme="loyalty-ladder",
         classes=(LoyaltyLadder.PROSPECT, LoyaltyLadder.NEW, LoyaltyLadder.REGULAR,
-                 LoyaltyLadder.ESTABLISHED, LoyaltyLadder.LOYAL),
+                 LoyaltyLadder.ESTABLISHED, LoyaltyLadder.LOYAL, LoyaltyLadder.LAPSED),
         codes=_codes(codes),
         value=None if value is None else _readonly(_column(value, field="value", n=len(t))),
-        cut_offs={"tenure": cut_t, "purchases": cut_p},
+        cut_offs=cut_offs,
     )
 
 
@@ -901,14 +979,21 @@ def bank_classes(
     value_split: Split | float = Split.median(),  # noqa: B008 - a frozen value object
     loyalty_split: Split | float = Split.median(),  # noqa: B008 - a frozen value object
 ) -> Segmentation[BankClass]:
-    """The bank's seven classes (seed 004): a value x loyalty grid plus three flags.
+    """The bank's seven classes (seed 004) read as a value x loyalty grid plus three flags.
 
     Flagged customers are classed by their flag, in the order SUSPECT, LAPSED, INACTIVE (a
     customer with two flags takes the first); their ``value`` and ``loyalty`` may be NaN. The
     rest fall into the grid: high loyalty and high value -> TOP (A); low loyalty, high value ->
     LARGE (B); high loyalty, low value -> MEDIUM (C); low and low -> SMALL (D). Median, mean and
-    quantile cut-offs are taken over the grid customers only. In the seed, A to D hold 5%, 15%,
-    60% and 20% of customers; :meth:`Split.quantile` reproduces such shares.
+    quantile cut-offs are taken over the grid customers only.
+
+    This grid is crmcore's reading of the seed's labels (高/低忠诚度, 高/低价值). The seed itself
+    defines A to D by wealth held (全面理财总值) against fixed thresholds, which
+    :func:`bank_classes_by_wealth` implements as written. Its shares (5%, 15%, 60%, 20% of
+    customers) are the bank's outcome, not a rule: quantile splits fix only the margins (the
+    share of high-value and of high-loyalty customers), and how those combine into A to D
+    depends on how value and loyalty go together, so no choice of :class:`Split` guarantees
+    the seed's four shares.
 
     Parameters
     ----------
@@ -956,6 +1041,108 @@ def bank_classes(
                  BankClass.INACTIVE, BankClass.LAPSED, BankClass.SUSPECT),
         codes=_codes(codes), value=_readonly(np.where(flagged & np.isnan(v), 0.0, v)),
         cut_offs=cut_offs,
+    )
+
+
+BANK_WEALTH_THRESHOLDS: Mapping[BankClass, float] = {
+    BankClass.TOP: 1_000_000_000.0,
+    BankClass.LARGE: 1_000_000.0,
+    BankClass.MEDIUM: 20_000.0,
+}
+"""Seed 004's classes by wealth held (全面理财总值), as the seed writes them: A exceeds 10亿元
+(1,000,000,000), B exceeds "10。万元", C exceeds 2万元 (20,000), D is 2万元 and below. The
+seed's B figure is garbled: a full stop stands where a digit should; crmcore reads it as
+100万元 (1,000,000), the one-character slip of "100万元". Pass other thresholds where the
+bank's own figures differ."""
+
+BANK_SEED_SHARES: Mapping[BankClass, float] = {
+    BankClass.TOP: 0.05, BankClass.LARGE: 0.15, BankClass.MEDIUM: 0.60, BankClass.SMALL: 0.20,
+}
+"""The shares of customers the seed reports in classes A to D (5%, 15%, 60%, 20%): the bank's
+outcome, to compare a base's :meth:`Segmentation.customer_shares` with."""
+
+
+def bank_classes_by_wealth(
+    wealth: ArrayLike,
+    *,
+    inactive: ArrayLike | None = None,
+    lapsed: ArrayLike | None = None,
+    suspect: ArrayLike | None = None,
+    thresholds: Mapping[BankClass, float] = BANK_WEALTH_THRESHOLDS,
+) -> Segmentation[BankClass]:
+    """The bank's seven classes as seed 004 defines them: A to D by wealth held.
+
+    A customer whose wealth held (全面理财总值) exceeds (超过) the TOP threshold is class A,
+    else above the LARGE threshold class B, else above the MEDIUM threshold class C, else
+    (at or below it, 以下) class D. Flags come first, as in :func:`bank_classes`: SUSPECT,
+    LAPSED, INACTIVE (:func:`crmcore.lifecycle.inactive_customers` derives the seed's "unused
+    for two years or more" from purchase history); flagged customers' wealth may be NaN.
+
+    Parameters
+    ----------
+    wealth:
+        Wealth held with the bank per customer (>= 0).
+    inactive, lapsed, suspect:
+        Boolean masks, as for :func:`bank_classes`.
+    thresholds:
+        Minimums (exclusive) for TOP, LARGE and MEDIUM; default
+        :data:`BANK_WEALTH_THRESHOLDS`, the seed's figures.
+
+    Raises
+    ------
+    InvalidValueError
+        Wealth missing or negative for an unflagged customer, flags not boolean, or
+        thresholds not strictly decreasing from TOP to MEDIUM.
+    EmptyDataError
+        No customers.
+
+    Examples
+    --------
+    >>> from crmcore.value import bank_classes_by_wealth
+    >>> seg = bank_classes_by_wealth([2e9, 5e6, 30_000, 20_000, 0.0])
+    >>> [c.value for c in seg.labels()]
+    ['A', 'B', 'C', 'D', 'D']
+    """
+    try:
+        w = np.asarray(wealth, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"wealth must be numeric: {exc}", field="wealth") from exc
+    if w.ndim != 1:
+        raise InvalidValueError(f"wealth must be one-dimensional, got shape {w.shape}",
+                                field="wealth")
+    n = len(w)
+    if n == 0:
+        raise EmptyDataError("wealth is empty: there are no customers to segment",
+                             field="wealth")
+    try:
+        cuts = [float(thresholds[c]) for c in (BankClass.TOP, BankClass.LARGE,
+                                               BankClass.MEDIUM)]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidValueError(f"thresholds must give a number for TOP, LARGE and MEDIUM: "
+                                f"{exc!r}", field="thresholds") from exc
+    if not (cuts[0] > cuts[1] > cuts[2]):
+        raise InvalidValueError(f"thresholds must strictly decrease from TOP to MEDIUM, got "
+                                f"{cuts}", field="thresholds")
+    is_suspect = _mask(suspect, field="suspect", n=n)
+    is_lapsed = _mask(lapsed, field="lapsed", n=n) & ~is_suspect
+    is_inactive = _mask(inactive, field="inactive", n=n) & ~is_suspect & ~is_lapsed
+    flagged = is_suspect | is_lapsed | is_inactive
+    w = _column(w, field="wealth", allow_nan=flagged)
+    rows = np.flatnonzero(w < 0)
+    if len(rows):
+        raise InvalidValueError(f"wealth is negative at {describe_rows(rows)}", field="wealth",
+                                rows=rows.tolist())
+    codes = np.select(
+        [is_suspect, is_lapsed, is_inactive, w > cuts[0], w > cuts[1], w > cuts[2]],
+        [6, 5, 4, 0, 1, 2],
+        default=3,
+    )
+    return Segmentation(
+        scheme="bank-wealth",
+        classes=(BankClass.TOP, BankClass.LARGE, BankClass.MEDIUM, BankClass.SMALL,
+                 BankClass.INACTIVE, BankClass.LAPSED, BankClass.SUSPECT),
+        codes=_codes(codes), value=_readonly(np.where(flagged & np.isnan(w), 0.0, w)),
+        cut_offs={"A": cuts[0], "B": cuts[1], "C": cuts[2]},
     )
 
 
