@@ -80,7 +80,7 @@ def test_stage_reason_and_plan_list_strategies() -> None:
     assert {s.chinese for s in ChurnReason.FAULT.strategies} >= {"实施全面质量管理",
                                                                 "重视客户抱怨管理"}
     base = _lost_base()
-    risk = churn_risk(base)
+    risk = churn_risk(base, measure="lifecycle")  # synthetic: no BG/NBD fit
     plan = plan_retention(risk, np.ones(len(base)) * 100, offer=RetentionOffer(1.0, 0.5),
                           min_risk=0.0)
     assert [s.chinese for s in plan.strategies] == [
