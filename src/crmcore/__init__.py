@@ -29,6 +29,7 @@ from crmcore._errors import (
     UnknownIndicatorError,
     UnknownModelError,
 )
+from crmcore._incremental import update_base
 from crmcore._plugins import (
     available_models,
     default_model_name,
@@ -106,4 +107,5 @@ __all__ = [
     "score",
     "strategies_for",
     "to_json",
+    "update_base",
 ]

@@ -19,6 +19,7 @@ calibration/holdout splits and lifecycle trends are read without going back to t
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -151,9 +152,9 @@ def _compress_by_codes(
         return None
     uniques, codes = [], []
     for v in values:
-        u, c = np.unique(v, return_inverse=True)
+        u, c = column_codes(v)
         uniques.append(u)
-        codes.append(c.reshape(-1).astype(np.int64))
+        codes.append(c)
     if float(np.prod([float(len(u)) for u in uniques])) >= 2.0**62:
         return None
     key = codes[0]
@@ -167,6 +168,41 @@ def _compress_by_codes(
         unique_key = unique_key // radix
     return (tuple(reversed(restored)), counts.astype(np.float64),
             inverse.reshape(-1).astype(np.int64))
+
+
+def _integer_codes(ids: NDArray[Any]) -> tuple[NDArray[Any], _IntArray]:
+    """``np.unique(ids, return_inverse=True)`` for integer ids, by counting when their range is
+    not much wider than their number (ids 1..n), by sorting otherwise."""
+    if len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if high - low <= 2 * len(ids) + 1024:
+            shifted = (ids - low).astype(np.int64)
+            present = np.bincount(shifted) > 0
+            rank = np.cumsum(present) - 1
+            unique = (np.flatnonzero(present) + low).astype(ids.dtype)
+            return unique, rank[shifted].astype(np.int64)
+    u, c = np.unique(ids, return_inverse=True)
+    return u, c.reshape(-1).astype(np.int64)
+
+
+def column_codes(values: NDArray[Any]) -> tuple[_FloatArray, _IntArray]:
+    """``(unique, codes)`` with ``unique[codes] == values`` (``np.unique(values,
+    return_inverse=True)``) for a float column without NaN. Whole numbers in a range not much
+    wider than the column (purchase counts, day counts) are counted in one pass
+    (``bincount``) instead of sorted."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(v):
+        low, high = float(v.min()), float(v.max())
+        if high - low <= 2 * len(v) + 1024 and abs(low) < 2.0**52 and abs(high) < 2.0**52:
+            shifted = v - low
+            whole = shifted.astype(np.int64)
+            if np.array_equal(whole, shifted):
+                present = np.bincount(whole) > 0
+                rank = np.cumsum(present) - 1
+                unique: _FloatArray = np.flatnonzero(present).astype(np.float64) + low
+                return unique, rank[whole].astype(np.int64)
+    u, c = np.unique(v, return_inverse=True)
+    return u, c.reshape(-1).astype(np.int64)
 
 
 @attrs.frozen(eq=False)
@@ -274,6 +310,17 @@ class CustomerBase:
         check_unit(freq, argument="freq")
         unit = freq if time_unit is None else time_unit
         unit_factor(freq, unit)  # refuse an inexact unit before reading the data
+        from crmcore import _lazy
+
+        if isinstance(data, str | os.PathLike):
+            data = _lazy.scan_parquet(data)
+        if _lazy.is_lazy(data):  # summarised inside its engine; only period rows come back
+            rows = _lazy.period_rows(data, customer_id=customer_id, datetime=datetime,
+                                     monetary_value=monetary_value, freq=freq,
+                                     datetime_format=datetime_format, margin=margin)
+            return cls._from_period_rows(rows, freq=freq, time_unit=unit,
+                                         observation_end=observation_end, datetime=datetime,
+                                         customer_id=customer_id)
         columns = read_transactions(
             data, customer_id=customer_id, datetime=datetime, monetary_value=monetary_value,
             datetime_format=datetime_format, margin=margin,
@@ -319,7 +366,8 @@ class CustomerBase:
             )
 
         try:
-            unique_ids, row = np.unique(ids, return_inverse=True)
+            unique_ids, row = (_integer_codes(ids) if ids.dtype.kind in "iu" else
+                               np.unique(ids, return_inverse=True))
         except TypeError as exc:
             raise DataError(f"column {customer_id!r} holds ids that cannot be ordered: {exc}",
                             field=customer_id) from exc
@@ -353,6 +401,52 @@ class CustomerBase:
         first_purchase = _segment_min(times_sorted, first_entry_start, first_entry_stop)
         return cls._from_history(
             unique_ids, history, end_period=end_period, time_unit=unit, factor=factor,
+            first_purchase=first_purchase, observation_end=end,
+        )
+
+    @classmethod
+    def _from_period_rows(
+        cls,
+        rows: Any,
+        *,
+        freq: str,
+        time_unit: str,
+        observation_end: dt.datetime | dt.date | str | np.datetime64 | None,
+        datetime: str = "at",
+        customer_id: str = "customer_id",
+    ) -> CustomerBase:
+        """The summary of per-(customer, period) rows (:class:`crmcore._lazy.PeriodRows`)
+        aggregated by an engine: the same base as :meth:`_from_columns` on the raw log."""
+        factor = unit_factor(freq, time_unit)
+        end = rows.last.max() if observation_end is None else _observation_end(
+            observation_end, rows.time_zone)
+        end_period = int(period_index(np.asarray([end]), freq)[0])
+        late = np.flatnonzero(rows.period > end_period)
+        if len(late):
+            customers = np.unique(rows.customer_id[late])
+            raise LateTransactionError(
+                f"column {datetime!r} has purchases in periods after the observation end "
+                f"{np.datetime_as_string(end, unit='D')} (customers "
+                f"{describe_rows(customers.tolist(), noun='id')}); use calibration_holdout() "
+                "to split a log, or a later observation_end",
+                field=datetime, rows=customers.tolist(),
+            )
+        try:
+            unique_ids, row = np.unique(rows.customer_id, return_inverse=True)
+        except TypeError as exc:
+            raise DataError(f"column {customer_id!r} holds ids that cannot be ordered: {exc}",
+                            field=customer_id) from exc
+        row = row.reshape(-1).astype(np.int64)
+        order = np.lexsort((rows.period, row))
+        indptr = np.searchsorted(row[order], np.arange(len(unique_ids) + 1)).astype(np.int64)
+        history = PurchaseHistory(
+            indptr=indptr, period=rows.period[order], count=rows.count[order],
+            amount=rows.amount[order], freq=freq,
+            margin=None if rows.margin is None else rows.margin[order],
+        )
+        first_purchase = rows.first[order][indptr[:-1]]
+        return cls._from_history(
+            unique_ids, history, end_period=end_period, time_unit=time_unit, factor=factor,
             first_purchase=first_purchase, observation_end=end,
         )
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betainc, betaln, digamma, gammaln
 
-from crmcore._base import CustomerBase, compress_rows
+from crmcore._base import CustomerBase, column_codes, compress_rows
 from crmcore.value._btyd import (
     FloatArray,
     check_counts,
@@ -89,7 +89,7 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
             return data
         helpers: list[FloatArray] = []
         for column in data[:3]:
-            unique, inverse = np.unique(column, return_inverse=True)
+            unique, inverse = column_codes(column)
             helpers += [unique, inverse.astype(np.float64)]
         return (*data[:3], *helpers)
 
@@ -237,6 +237,13 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         log_alive = -np.logaddexp(0.0, self._log_odds_dead(x, tx, t_obs))
         h, x, t_obs, log_alive = self._vector(horizon, x, t_obs, log_alive)
         return self._conditional(h, x, t_obs, log_alive)
+
+    def _expected_given_alive(self, t: FloatArray, x: FloatArray, t_obs: FloatArray
+                              ) -> FloatArray:
+        """E[Y(t) | alive at T, x, T] (FHL 2005 eq. 10 without its P(alive) factor), which
+        depends on a customer through ``(x, T)`` only; ``lifetime_value`` sums cash flows
+        with it once per distinct pair."""
+        return self._conditional(t, x, t_obs, np.zeros_like(x))
 
     def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in ``(0, t]``.

@@ -279,7 +279,18 @@ def lifetime_value(
     # distinct pattern and spread the results back over the customers.
     (pf, pr, pt), _, pattern_of = compress_rows(f, r, t_obs)
 
+    pattern_alive: dict[int, _FloatArray] = {}
+
+    def alive_of(model: Any) -> _FloatArray:
+        if id(model) not in pattern_alive:
+            pattern_alive.clear()  # one model at a time (the bootstrap makes many)
+            pattern_alive[id(model)] = np.asarray(model.p_alive(pf, pr, pt), dtype=np.float64)
+        return pattern_alive[id(model)]
+
     def purchases(model: Any) -> tuple[_FloatArray, _FloatArray | None]:
+        if grid is not None and callable(getattr(model, "_expected_given_alive", None)):
+            return _stepped_given_alive(model, grid * per_data_unit, (1.0 + rate) ** -grid,
+                                        pf, pt, alive_of(model), pattern_of)
         if grid is None:
             if discrete:
                 per_period = (1.0 + rate) ** (1.0 / per_data_unit) - 1.0
@@ -305,7 +316,7 @@ def lifetime_value(
     discounted, expected = purchases(purchase_model)
     spend_values = spend(spend_model)
     clv = margins * spend_values * discounted
-    alive = np.asarray(purchase_model.p_alive(pf, pr, pt), dtype=np.float64)[pattern_of]
+    alive = alive_of(purchase_model)[pattern_of]
 
     lower = upper = None
     if level is not None:
@@ -321,6 +332,26 @@ def lifetime_value(
         upper=upper, level=level, n_draws=n_draws if level is not None else 0,
         method="parametric bootstrap" if level is not None else None,
     )
+
+
+def _stepped_given_alive(model: Any, times: _FloatArray, discount: _FloatArray,
+                         pf: _FloatArray, pt: _FloatArray, alive: _FloatArray,
+                         pattern_of: NDArray[np.int64]) -> tuple[_FloatArray, _FloatArray]:
+    """Discounted and cumulative expected purchases over the step ``times`` for a model whose
+    conditional expectation factorises as ``E[Y(t) | x, t_x, T] = P(alive | x, t_x, T)
+    E[Y(t) | alive, x, T]`` (BG/NBD, MBG/NBD, Pareto/NBD: given alive at ``T`` the future
+    depends on ``(x, T)`` alone). The special functions are evaluated once per step and
+    distinct ``(x, T)`` pair, not per ``(x, t_x, T)`` pattern, and P(alive) once per pattern.
+    """
+    (ux, ut), _, pair_of = compress_rows(pf, pt)
+    cumulative = np.empty((len(times), len(ux)))
+    for k, horizon in enumerate(times):
+        cumulative[k] = model._expected_given_alive(np.full_like(ux, horizon), ux, ut)
+    increments = np.diff(cumulative, axis=0, prepend=0.0)
+    per_pattern = alive[pattern_of]
+    discounted = (discount @ increments)[pair_of][pattern_of] * per_pattern
+    expected = cumulative[-1][pair_of][pattern_of] * per_pattern
+    return discounted, expected
 
 
 def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any,

@@ -286,6 +286,14 @@ class ParetoNBD(BTYDStaticCovariates):
         result = (r + x) / (alpha + t_obs) * self._lifetime_factor(h, beta + t_obs) * p
         return np.asarray(result, dtype=np.float64)
 
+    def _expected_given_alive(self, t: FloatArray, x: FloatArray, t_obs: FloatArray
+                              ) -> FloatArray:
+        """E[Y(t) | alive at T, x, T]: :meth:`expected_purchases` without its P(alive)
+        factor, a function of ``(x, T)`` only (used by ``lifetime_value``)."""
+        r, alpha, _, beta = self._param_array()
+        result = (r + x) / (alpha + t_obs) * self._lifetime_factor(t, beta + t_obs)
+        return np.asarray(result, dtype=np.float64)
+
     def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
         """E[X(t)] = ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]`` (Schmittlein et
         al. 1987; note 009, eq. 27)."""
