@@ -50,10 +50,12 @@ import pluggy
 from numpy.typing import NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, PurchaseHistory, _frame
+from crmcore._deprecation import positional_fields, warn_deprecated
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, PluginError
 from crmcore._time import period_index, to_datetime64, unit_factor
 from crmcore._types import Relationship
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive, model_name
+from crmcore.protocols import LifecycleModel
 from crmcore.lifecycle._stages import STAGES, LifecycleStage
 
 __all__ = [
@@ -140,9 +142,12 @@ def _measure(instance: object, attribute: attrs.Attribute[Any], value: Any) -> N
         )
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class LifecycleClassifier:
     """The built-in lifecycle-stage rule (lifecycle model ``"rules"``).
+
+    Every parameter is keyword-only (passing them by position still works, with a
+    :class:`DeprecationWarning`, until the next release).
 
     Parameters
     ----------
@@ -233,7 +238,21 @@ class LifecycleClassifier:
         value_model: PAliveModel | None = None,
         as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
     ) -> StageResult:
-        """One lifecycle stage per customer of ``base``, with the evidence behind it.
+        """Deprecated name of :meth:`score` (lifecycle models produce their output with
+        ``score``, as every model kind but value does); removed in the next release."""
+        warn_deprecated("LifecycleClassifier.classify() is deprecated; call score() (or the "
+                        "function crmcore.lifecycle.classify())")
+        return self.score(base, value_model=value_model, as_of=as_of)
+
+    def score(
+        self,
+        base: CustomerBase,
+        *,
+        value_model: PAliveModel | None = None,
+        as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
+    ) -> StageResult:
+        """One lifecycle stage per customer of ``base``, with the evidence behind it
+        (:class:`crmcore.protocols.LifecycleModel`).
 
         Parameters
         ----------
@@ -326,6 +345,9 @@ class LifecycleClassifier:
         for position in range(len(conditions) - 1, -1, -1):
             rule[conditions[position]] = position
         return rule
+
+
+positional_fields(LifecycleClassifier)
 
 
 def _history_at(
@@ -676,7 +698,7 @@ def _fmt(values: _FloatArray | None, i: int) -> str:
 def classify(
     base: CustomerBase,
     *,
-    model: str | object | None = None,
+    model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
     as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
@@ -692,7 +714,8 @@ def classify(
         The classifier: ``None`` for the default lifecycle model (``"rules"``, i.e.
         :class:`LifecycleClassifier`, unless a plugin names another through
         ``crmcore_default_model``), the name of a lifecycle model offered by a plugin, or a
-        classifier object with a ``classify`` method.
+        :class:`crmcore.protocols.LifecycleModel` object (with a ``score`` method; one with
+        only the former ``classify`` method still works, with a :class:`DeprecationWarning`).
     value_model:
         A fitted model with ``p_alive(frequency, recency, T)``, e.g. BG/NBD.
     as_of:
@@ -723,10 +746,17 @@ def classify(
             )
         classifier = model
     name = model if isinstance(model, str) else model_name(classifier)
-    if not callable(getattr(classifier, "classify", None)):
-        raise PluginError(f"lifecycle model {name!r} has no classify(base) method",
-                          plugin=str(name))
-    result: object = classifier.classify(base, value_model=value_model, as_of=as_of)
+    produce = getattr(classifier, "score", None)
+    if not callable(produce):
+        produce = getattr(classifier, "classify", None)
+        if not callable(produce):
+            raise PluginError(f"lifecycle model {name!r} has no classify(base) or score(base) "
+                              "method; lifecycle models give their stages with score "
+                              "(crmcore.protocols.LifecycleModel)", plugin=str(name))
+        warn_deprecated(f"lifecycle model {name!r} offers classify(base) but not score(base); "
+                        "rename it score (crmcore.protocols.LifecycleModel): classify stops "
+                        "working in the next release")
+    result: object = produce(base, value_model=value_model, as_of=as_of)
     return _check_result(result, base, str(name))
 
 
@@ -758,7 +788,7 @@ def classify_relationship(
     *,
     freq: str = "W",
     observation_end: dt.datetime | None = None,
-    model: str | object | None = None,
+    model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     **hyperparameters: Any,
