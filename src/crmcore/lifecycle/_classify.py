@@ -55,8 +55,8 @@ from crmcore._errors import DataError, EmptyDataError, InvalidValueError, Plugin
 from crmcore._time import period_index, to_datetime64, unit_factor
 from crmcore._types import Relationship
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive, model_name
-from crmcore.protocols import LifecycleModel
 from crmcore.lifecycle._stages import STAGES, LifecycleStage
+from crmcore.protocols import LifecycleModel
 
 __all__ = [
     "RULES",

@@ -25,8 +25,8 @@ from crmcore._errors import DataError, InvalidValueError
 from crmcore._time import check_unit, period_index, period_start, to_datetime64
 from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import PAliveModel
-from crmcore.protocols import LifecycleModel
 from crmcore.lifecycle._stages import STAGES
+from crmcore.protocols import LifecycleModel
 
 __all__ = [
     "MIGRATION_STATES",

@@ -33,12 +33,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
+from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
 from crmcore._time import check_unit, unit_factor
 from crmcore._types import ValueScore
+from crmcore.protocols import CohortModel, PurchaseModel, SpendModel
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._parts import margin_rates
-from crmcore.protocols import CohortModel, PurchaseModel, SpendModel
 
 __all__ = ["LifetimeValue", "lifetime_value", "retention_clv", "sbg_clv"]
 
@@ -353,7 +354,8 @@ def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any
     return np.asarray(lower), np.asarray(upper)
 
 
-def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: ArrayLike, *,
+@keyword_only_options(1)
+def retention_clv(margin: ArrayLike, *, retention_rate: ArrayLike, discount_rate: ArrayLike,
                   include_current: bool = True) -> _FloatArray:
     """Lifetime value with a constant retention rate ``r``, margin ``m`` per period and
     discount rate ``d`` per period: ``m (1 + d) / (1 + d - r)`` when the current period's
@@ -361,6 +363,9 @@ def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: A
     (e.g. Gupta & Lehmann 2003, "Customers as Assets", *J. Interactive Marketing* 17(1); Fader
     & Hardie 2010 show why a single ``r`` undervalues a heterogeneous base: use
     :func:`sbg_clv`).
+
+    ``retention_rate`` and ``discount_rate`` are keyword-only (by position they still work,
+    with a :class:`DeprecationWarning`, until the next release).
     """
     m, r, d = (np.asarray(v, dtype=np.float64) for v in (margin, retention_rate, discount_rate))
     for name, values in (("margin", m), ("retention_rate", r), ("discount_rate", d)):

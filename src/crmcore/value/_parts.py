@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
-from crmcore._errors import DataError, InvalidValueError, describe_rows
 from crmcore._deprecation import warn_deprecated
+from crmcore._errors import DataError, InvalidValueError, describe_rows
 from crmcore._time import check_unit, period_index, unit_factor
 from crmcore.protocols import PotentialValueModel
 
