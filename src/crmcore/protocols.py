@@ -129,7 +129,7 @@ class PurchaseModel(PAliveModel, Protocol):
         model on the base it scores. It is also quoted in error messages.
     """
 
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+    def expected_purchases(self, t: float, frequency: ArrayLike, recency: ArrayLike,
                            T: ArrayLike, /) -> ArrayLike:
         """Expected repeat purchases per customer in the next ``t`` after ``T``.
 

@@ -385,6 +385,10 @@ def check_model_plugin(
             problems.append(str(exc))
             continue
         names.add(manager.get_name(plugin) or name)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        problems.append(f"plugin {exc.plugin!r} implements an unknown hook: {exc}")
     if not label:
         label = next(iter(names), repr(plugin_or_distribution))
     models: list[ModelReport] = []

@@ -5,16 +5,16 @@ Run from this folder after ``pip install -e .[test]``: ``pytest``.
 
 from __future__ import annotations
 
+import firm_crm.plugin
 import numpy as np
 import pytest
+from firm_crm import PoissonExponential, RFMLoyalty
 from scipy.integrate import quad
 
 import crmcore
-import firm_crm.plugin
 from crmcore.datasets import load_cdnow
 from crmcore.testing import check_model_plugin, plugin_manager_with
 from crmcore.value import ParetoNBD
-from firm_crm import PoissonExponential, RFMLoyalty
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +64,13 @@ def test_dert_is_the_discounted_integral_of_expected_purchases() -> None:
     model = PoissonExponential.from_params(0.3, 0.05)
     f, r, t = np.array([3.0]), np.array([20.0]), np.array([30.0])
     delta = 0.01
-    rate = lambda s: float(  # noqa: E731 (d/ds of expected purchases, numerically)
-        (model.expected_purchases(s + 1e-6, f, r, t) - model.expected_purchases(s, f, r, t))[0]
-        / 1e-6)
-    integral, _ = quad(lambda s: np.exp(-delta * s) * rate(s), 0, np.inf, limit=200)
+
+    def discounted_rate(s: float) -> float:  # e^(-delta s) d/ds E[Y(s)], numerically
+        step = (model.expected_purchases(s + 1e-6, f, r, t)
+                - model.expected_purchases(s, f, r, t))[0] / 1e-6
+        return float(np.exp(-delta * s) * step)
+
+    integral: float = quad(discounted_rate, 0, np.inf, limit=200)[0]
     assert model.dert(delta, f, r, t)[0] == pytest.approx(integral, rel=1e-4)
 
 
@@ -89,7 +92,7 @@ def test_fit_recovers_the_rates_of_simulated_customers() -> None:
 
 def test_an_unfitted_model_says_so() -> None:
     with pytest.raises(crmcore.NotFittedError):
-        PoissonExponential().params_
+        _ = PoissonExponential().params_
 
 
 # -- the loyalty model -------------------------------------------------------------------------
