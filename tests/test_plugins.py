@@ -135,7 +135,11 @@ def test_factory_failure_is_wrapped() -> None:
 
 
 def test_check_model_plugin_helper() -> None:
-    assert check_model_plugin(FirmPlugin(), "value") == ["firm-clv"]
+    report = check_model_plugin(FirmPlugin(), "value")
+    assert report.names() == ["firm-clv"]
+    # _Model is a registry stub, not a value model: the check says what it lacks.
+    assert not report.ok
+    assert set(report.models[0].missing) == {"fit", "p_alive", "expected_purchases"}
 
 
 _FAKE_PLUGIN = '''

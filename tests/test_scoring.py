@@ -288,7 +288,7 @@ def test_custom_potential_model(base: crmcore.CustomerBase) -> None:
                 base, margin=margin, inputs=PotentialInputs(referrals=np.ones(len(base)),
                                                             referral_value=7.0))
 
-    result = crmcore.score(base, potential_model=FlatPotential(), margin=MARGIN,
+    result = crmcore.score(base, potential_model=FlatPotential(), margin=MARGIN,  # type: ignore[arg-type]
                            discount_rate=RATE, time_unit="W", horizon=HORIZON,
                            lifecycle_model=False, loyalty_model=False)
     assert np.all(result.potential_value == 7.0)
@@ -346,7 +346,7 @@ def test_non_finite_model_output_is_refused(base: crmcore.CustomerBase,
     expected = crmcore._errors.describe_rows(rows.tolist())
     with pytest.raises(crmcore.ConvergenceError,
                        match=f"non-finite current_value at {expected}"):
-        crmcore.score(base, value_model=Broken(), margin=MARGIN, discount_rate=RATE,
+        crmcore.score(base, value_model=Broken(), margin=MARGIN, discount_rate=RATE,  # type: ignore[arg-type]
                       time_unit="W", horizon=HORIZON, lifecycle_model=False,
                       loyalty_model=False)
 

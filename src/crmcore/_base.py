@@ -130,7 +130,7 @@ def compress_rows(
     """
     arrays = [np.asarray(c) for c in columns]
     if not arrays:
-        raise ValueError("compress_rows needs at least one column")
+        raise InvalidValueError("compress_rows needs at least one column", field="columns")
     fast = _compress_by_codes(arrays)
     if fast is not None:
         return fast

@@ -25,7 +25,9 @@ __all__ = [
     "IndicatorScaleError",
     "InvalidValueError",
     "LateTransactionError",
+    "ModelCapabilityError",
     "NotFittedError",
+    "PluginContractError",
     "PluginError",
     "SerializationError",
     "TimeUnitError",
@@ -219,6 +221,40 @@ class PluginError(CRMError):
     def __init__(self, message: str, *, plugin: str) -> None:
         super().__init__(message)
         self.plugin = plugin
+
+
+class PluginContractError(PluginError):
+    """A plugin's models do not follow the protocols of their kinds (:mod:`crmcore.protocols`).
+
+    Raised by :func:`crmcore.testing.check_model_plugin` with ``on_error="raise"``.
+
+    Attributes
+    ----------
+    report:
+        The :class:`crmcore.testing.PluginReport` listing every problem found.
+    """
+
+    def __init__(self, message: str, *, plugin: str, report: Any) -> None:
+        super().__init__(message, plugin=plugin)
+        self.report = report
+
+
+class ModelCapabilityError(CRMError, TypeError):
+    """A model lacks what the call needs: a method that its kind's protocol makes optional
+    (e.g. ``dert`` for a lifetime to infinity) or one of another kind.
+
+    Attributes
+    ----------
+    model:
+        The model's name (its class name for an object).
+    missing:
+        The names of the members it lacks.
+    """
+
+    def __init__(self, message: str, *, model: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.model = model
+        self.missing = tuple(missing)
 
 
 class UnknownModelError(CRMError, LookupError):

@@ -17,7 +17,7 @@ import attrs
 import pluggy
 
 from crmcore import hookspecs
-from crmcore._errors import CRMError, PluginError, UnknownModelError
+from crmcore._errors import CRMError, InvalidValueError, PluginError, UnknownModelError
 from crmcore.hookspecs import MODEL_KINDS, ModelFactory, ModelKind
 
 __all__ = [
@@ -140,7 +140,8 @@ def _check_kind(kind: str) -> ModelKind:
     for known in MODEL_KINDS:
         if kind == known:
             return known
-    raise CRMError(f"unknown model kind {kind!r}; known kinds: {', '.join(MODEL_KINDS)}")
+    raise InvalidValueError(f"unknown model kind {kind!r}; known kinds: "
+                            f"{', '.join(MODEL_KINDS)}", field="kind")
 
 
 def model_offers(

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._deprecation import warn_deprecated
 from crmcore._errors import (
     ConvergenceError,
     DataError,
@@ -33,7 +34,14 @@ from crmcore._types import CustomerId, ValueScore
 if TYPE_CHECKING:
     import pluggy
 
-    from crmcore.value._parts import CLVDrivers, PotentialInputs, PotentialValueModel
+    from crmcore.protocols import (
+        LifecycleModel,
+        LoyaltyModel,
+        PotentialValueModel,
+        SpendModel,
+        ValueModel,
+    )
+    from crmcore.value._parts import CLVDrivers, PotentialInputs, PotentialValue
 
 __all__ = ["Scores", "ScoresSummary", "score"]
 
@@ -266,12 +274,27 @@ def _is_fitted(model: object) -> bool:
     return hasattr(model, "params_")
 
 
+# What score() calls of a value or spend model (crmcore.protocols.ValueModel / SpendModel).
+_CALLED: Mapping[str, tuple[str, str]] = {
+    "value": ("ValueModel", "p_alive expected_purchases"),
+    "spend": ("SpendModel", "expected_spend"),
+}
+
+
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
-           manager: pluggy.PluginManager, **fit_kwargs: Any) -> object:
+           manager: pluggy.PluginManager, **fit_kwargs: Any) -> Any:
     from crmcore._plugins import get_model
 
     model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
+    label = given if isinstance(given, str) else type(model).__name__
+    protocol, called = _CALLED[kind]
+    missing = [name for name in called.split() if not callable(getattr(model, name, None))]
+    if missing:
+        raise PluginError(
+            f"{kind} model {label!r} ({type(model).__name__}) does not follow "
+            f"crmcore.protocols.{protocol}: it has no {', '.join(missing)}",
+            plugin=str(label))
     if _is_fitted(model):
         return model
     fit = getattr(model, "fit", None)
@@ -282,6 +305,24 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     return model
 
 
+def _potential(estimator: object, base: CustomerBase, margins: _FloatArray,
+               inputs: PotentialInputs) -> PotentialValue:
+    """The potential-value model's ``score``; a model with only the former ``estimate``
+    still works, with a DeprecationWarning, until the next release."""
+    produce = getattr(estimator, "score", None)
+    if not callable(produce):
+        produce = getattr(estimator, "estimate", None)
+        name = type(estimator).__name__
+        if not callable(produce):
+            raise PluginError(f"potential model {name} has no score(base, margin=, inputs=) "
+                              "method (crmcore.protocols.PotentialValueModel)", plugin=name)
+        warn_deprecated(f"potential model {name} offers estimate() but not score(); rename it "
+                        "score (crmcore.protocols.PotentialValueModel): estimate stops working "
+                        "in the next release", stacklevel=3)
+    result: PotentialValue = produce(base, margin=margins, inputs=inputs)
+    return result
+
+
 def score(
     base: CustomerBase,
     *,
@@ -290,12 +331,12 @@ def score(
     time_unit: str,
     horizon: float | None,
     step: float = 1.0,
-    value_model: str | object | None = None,
-    spend_model: str | object | float | None = None,
+    value_model: str | ValueModel | None = None,
+    spend_model: str | SpendModel | float | None = None,
     potential_model: str | PotentialValueModel | None = None,
     potential_inputs: PotentialInputs | None = None,
-    lifecycle_model: str | object | Literal[False] | None = None,
-    loyalty_model: str | object | Literal[False] | None = None,
+    lifecycle_model: str | LifecycleModel | Literal[False] | None = None,
+    loyalty_model: str | LoyaltyModel | Literal[False] | None = None,
     transactions: object = None,
     loyalty_inputs: Mapping[str, Any] | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
@@ -329,23 +370,25 @@ def score(
         Length of one cash-flow step in ``time_unit`` (finite horizons).
     value_model:
         A model name from the plugin registry (``None``: the registry's default, ``"bgnbd"``
-        unless a plugin says otherwise), or a model object, fitted or not (an unfitted one is
-        fitted on ``base``).
+        unless a plugin says otherwise), or a :class:`crmcore.protocols.ValueModel` object,
+        fitted or not (one without ``params_`` is fitted on ``base``).
     spend_model:
-        Likewise for the spend model (default ``"gamma-gamma"``), or a number: the spend per
-        purchase for everyone.
+        Likewise for the spend model (:class:`crmcore.protocols.SpendModel`, default
+        ``"gamma-gamma"``), or a number: the spend per purchase for everyone.
     potential_model, potential_inputs:
         The potential-value model: a name from the plugin registry (``None``: the default,
-        ``"wallet-referral"``, :class:`crmcore.value.WalletReferralPotential`) or an object with
-        an ``estimate`` method; and what the data say about wallets and referrals (default:
-        nothing, so potential value is NaN with the reason).
+        ``"wallet-referral"``, :class:`crmcore.value.WalletReferralPotential`) or a
+        :class:`crmcore.protocols.PotentialValueModel` object; and what the data say about
+        wallets and referrals (default: nothing, so potential value is NaN with the reason).
     lifecycle_model:
-        Lifecycle classifier name or object for :func:`crmcore.lifecycle.classify` (``None``:
-        the default), or ``False`` to leave the stage out.
+        Lifecycle model name or :class:`crmcore.protocols.LifecycleModel` object for
+        :func:`crmcore.lifecycle.classify` (``None``: the default), or ``False`` to leave the
+        stage out.
     loyalty_model:
-        Loyalty model name or object with a ``score(base, transactions=...)`` method returning a
-        breakdown with ``index`` (``None``: the default ``"weighted-index"`` on the indicators
-        the data allow), or ``False`` to leave loyalty out.
+        Loyalty model name or :class:`crmcore.protocols.LoyaltyModel` object, whose
+        ``score(base, transactions=...)`` returns a breakdown with ``index`` or the index
+        itself (``None``: the default ``"weighted-index"`` on the indicators the data allow),
+        or ``False`` to leave loyalty out.
     transactions:
         The transaction log, passed to the loyalty model for the indicators it holds.
     loyalty_inputs:
@@ -397,7 +440,7 @@ def score(
     cov_kwargs: dict[str, Any] = {} if covariates is None else {
         "covariates": covariates, "customer_id": customer_id}
     purchases = _model("value", value_model, base, manager, **cov_kwargs)
-    spend: object
+    spend: Any
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
     else:
@@ -432,8 +475,7 @@ def score(
     estimator: PotentialValueModel = (
         get_model("potential", potential_model, plugin_manager=manager)
         if potential_model is None or isinstance(potential_model, str) else potential_model)
-    potential = estimator.estimate(
-        base, margin=margins, inputs=potential_inputs or PotentialInputs())
+    potential = _potential(estimator, base, margins, potential_inputs or PotentialInputs())
     if len(potential.value) != len(base):
         raise PluginError(f"potential model {potential.model!r} returned "
                           f"{len(potential.value)} values for {len(base)} customers",

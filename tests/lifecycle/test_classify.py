@@ -374,7 +374,7 @@ def test_a_firm_plugin_replaces_the_rule(synthetic: tuple[CustomerBase, dict[int
     assert result.counts()[LifecycleStage.STABILITY] == len(base)
     by_name = classify(base, model="rules", plugin_manager=manager)
     assert by_name.counts()[LifecycleStage.STABILITY] < len(base)
-    assert classify(base, model=_EveryoneStable()).counts()[LifecycleStage.STABILITY] == len(
+    assert classify(base, model=_EveryoneStable()).counts()[LifecycleStage.STABILITY] == len(  # type: ignore[arg-type]
         base)
 
 
@@ -391,12 +391,12 @@ def test_a_broken_classifier_is_named(synthetic: tuple[CustomerBase, dict[int, A
                                       plugin_manager: pluggy.PluginManager) -> None:
     base, _ = synthetic
     with pytest.raises(PluginError, match="lifecycle model '_Broken' returned dict"):
-        classify(base, model=_Broken({}))
+        classify(base, model=_Broken({}))  # type: ignore[arg-type]
     small = LifecycleClassifier().classify(base.take(np.arange(5)))
     with pytest.raises(PluginError, match="not aligned with the base"):
-        classify(base, model=_Broken(small))
+        classify(base, model=_Broken(small))  # type: ignore[arg-type]
     with pytest.raises(PluginError, match="has no classify"):
-        classify(base, model=object())
+        classify(base, model=object())  # type: ignore[arg-type]
     with pytest.raises(crmcore.UnknownModelError, match="no lifecycle model named 'nope'"):
         classify(base, model="nope", plugin_manager=plugin_manager)
     with pytest.raises(InvalidValueError, match="hyperparameters"):

@@ -272,8 +272,8 @@ def test_retention_chain_agrees_with_crmcore_value(m: float, r: float, d: float)
     from crmcore.value import retention_clv
 
     chain = MarkovCLV([[r, 1 - r], [0.0, 1.0]], [m, 0.0], d)
-    assert chain.values()[0] == pytest.approx(float(np.asarray(retention_clv(m, r, d))[0]),
-                                              rel=1e-12)
+    assert chain.values()[0] == pytest.approx(
+        float(np.asarray(retention_clv(m, retention_rate=r, discount_rate=d))[0]), rel=1e-12)
 
 
 @given(st.lists(st.lists(st.integers(0, 40), min_size=1, max_size=12), min_size=1,

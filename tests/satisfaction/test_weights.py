@@ -137,7 +137,7 @@ def test_combine_weights_by_hand() -> None:
     s, o = [0.5, 0.3, 0.2], [0.2, 0.2, 0.6]
     # multiplicative: 0.10, 0.06, 0.12 -> / 0.28
     np.testing.assert_allclose(combine_weights(s, o), np.array([0.10, 0.06, 0.12]) / 0.28)
-    np.testing.assert_allclose(combine_weights(s, o, "linear", alpha=0.25),
+    np.testing.assert_allclose(combine_weights(s, o, method="linear", alpha=0.25),
                                [0.275, 0.225, 0.5])
 
 
@@ -147,7 +147,7 @@ def test_combine_weights_by_hand() -> None:
        st.floats(0, 1), st.sampled_from(["multiplicative", "linear"]))
 def test_combined_weights_sum_to_one(pair: tuple[list[float], list[float]], alpha: float,
                                      method: str) -> None:
-    w = combine_weights(pair[0], pair[1], method, alpha=alpha)  # type: ignore[arg-type]
+    w = combine_weights(pair[0], pair[1], method=method, alpha=alpha)  # type: ignore[arg-type]
     assert w.sum() == pytest.approx(1.0)
     assert np.all(w >= 0)
 
@@ -156,9 +156,9 @@ def test_combine_errors() -> None:
     with pytest.raises(InvalidValueError, match="subjective has 2 weights but objective has 3"):
         combine_weights([1, 1], [1, 1, 1])
     with pytest.raises(InvalidValueError, match="alpha"):
-        combine_weights([1, 1], [1, 1], "linear", alpha=2)
+        combine_weights([1, 1], [1, 1], method="linear", alpha=2)
     with pytest.raises(InvalidValueError, match="unknown combination"):
-        combine_weights([1, 1], [1, 1], "mean")  # type: ignore[arg-type]
+        combine_weights([1, 1], [1, 1], method="mean")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="no indicator in common"):
         combine_weights([1, 0], [0, 1])
 

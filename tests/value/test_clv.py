@@ -183,20 +183,22 @@ def test_bad_arguments(cdnow: tuple[Any, ...]) -> None:
 
 def test_retention_clv_textbook_values() -> None:
     # m (1+d)/(1+d-r): m = 100, r = 0.8, d = 0.1 -> 100 * 1.1 / 0.3
-    assert retention_clv(100, 0.8, 0.1)[0] == pytest.approx(366.6666667)
-    assert retention_clv(100, 0.8, 0.1, include_current=False)[0] == pytest.approx(
-        100 * 0.8 / 0.3)
+    assert retention_clv(100, retention_rate=0.8, discount_rate=0.1)[0] == pytest.approx(
+        366.6666667)
+    assert retention_clv(100, retention_rate=0.8, discount_rate=0.1,
+                         include_current=False)[0] == pytest.approx(100 * 0.8 / 0.3)
     with pytest.raises(InvalidValueError, match="retention_rate"):
-        retention_clv(100, 1.2, 0.1)
+        retention_clv(100, retention_rate=1.2, discount_rate=0.1)
     with pytest.raises(InvalidValueError, match="discount_rate"):
-        retention_clv(100, 1.0, 0.0)
+        retention_clv(100, retention_rate=1.0, discount_rate=0.0)
 
 
 @given(m=st.floats(0.0, 1e4), r=st.floats(0.0, 0.99), d=st.floats(0.0, 1.0))
 def test_retention_clv_is_the_geometric_sum(m: float, r: float, d: float) -> None:
     t = np.arange(0, 5000)
     direct = float(np.sum(m * (r / (1 + d)) ** t))
-    assert retention_clv(m, r, d)[0] == pytest.approx(direct, rel=1e-9, abs=1e-9)
+    assert retention_clv(m, retention_rate=r, discount_rate=d)[0] == pytest.approx(
+        direct, rel=1e-9, abs=1e-9)
 
 
 def test_sbg_clv() -> None:
@@ -208,8 +210,8 @@ def test_sbg_clv() -> None:
     # Fader & Hardie (2010)'s "perils of ignoring heterogeneity": a constant retention rate
     # (here the first-year rate, S(1)) undervalues a tenured customer, whose own retention
     # has risen . DERL takes the next payment undiscounted, hence the factor 1.1.
-    naive = 1.1 * retention_clv(100.0, model.retention_rate([1])[0], 0.1,
-                                include_current=False)
+    naive = 1.1 * retention_clv(100.0, retention_rate=model.retention_rate([1])[0],
+                                discount_rate=0.1, include_current=False)
     assert residual[1] > naive[0]
 
 

@@ -65,11 +65,13 @@ import pluggy
 from numpy.typing import NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, PurchaseHistory, _frame
+from crmcore._deprecation import positional_fields, warn_deprecated
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, PluginError
 from crmcore._time import period_index, to_datetime64, unit_factor
 from crmcore._types import Relationship
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive, model_name
 from crmcore.lifecycle._stages import STAGES, LifecycleStage
+from crmcore.protocols import LifecycleModel
 
 __all__ = [
     "RULES",
@@ -170,9 +172,12 @@ def _measure(instance: object, attribute: attrs.Attribute[Any], value: Any) -> N
         )
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class LifecycleClassifier:
     """The built-in lifecycle-stage rule (lifecycle model ``"rules"``).
+
+    Every parameter is keyword-only (passing them by position still works, with a
+    :class:`DeprecationWarning`, until the next release).
 
     Parameters
     ----------
@@ -278,7 +283,21 @@ class LifecycleClassifier:
         value_model: PAliveModel | None = None,
         as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
     ) -> StageResult:
-        """One lifecycle stage per customer of ``base``, with the evidence behind it.
+        """Deprecated name of :meth:`score` (lifecycle models produce their output with
+        ``score``, as every model kind but value does); removed in the next release."""
+        warn_deprecated("LifecycleClassifier.classify() is deprecated; call score() (or the "
+                        "function crmcore.lifecycle.classify())")
+        return self.score(base, value_model=value_model, as_of=as_of)
+
+    def score(
+        self,
+        base: CustomerBase,
+        *,
+        value_model: PAliveModel | None = None,
+        as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
+    ) -> StageResult:
+        """One lifecycle stage per customer of ``base``, with the evidence behind it
+        (:class:`crmcore.protocols.LifecycleModel`).
 
         Parameters
         ----------
@@ -378,6 +397,9 @@ class LifecycleClassifier:
         for position in range(len(conditions) - 1, -1, -1):
             rule[conditions[position]] = position
         return rule
+
+
+positional_fields(LifecycleClassifier)
 
 
 def _history_at(
@@ -849,7 +871,7 @@ def _fmt(values: _FloatArray | None, i: int) -> str:
 def classify(
     base: CustomerBase,
     *,
-    model: str | object | None = None,
+    model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
     as_of: dt.datetime | dt.date | str | np.datetime64 | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
@@ -865,7 +887,8 @@ def classify(
         The classifier: ``None`` for the default lifecycle model (``"rules"``, i.e.
         :class:`LifecycleClassifier`, unless a plugin names another through
         ``crmcore_default_model``), the name of a lifecycle model offered by a plugin, or a
-        classifier object with a ``classify`` method.
+        :class:`crmcore.protocols.LifecycleModel` object (with a ``score`` method; one with
+        only the former ``classify`` method still works, with a :class:`DeprecationWarning`).
     value_model:
         A fitted model with ``p_alive(frequency, recency, T)``, e.g. BG/NBD.
     as_of:
@@ -896,10 +919,17 @@ def classify(
             )
         classifier = model
     name = model if isinstance(model, str) else model_name(classifier)
-    if not callable(getattr(classifier, "classify", None)):
-        raise PluginError(f"lifecycle model {name!r} has no classify(base) method",
-                          plugin=str(name))
-    result: object = classifier.classify(base, value_model=value_model, as_of=as_of)
+    produce = getattr(classifier, "score", None)
+    if not callable(produce):
+        produce = getattr(classifier, "classify", None)
+        if not callable(produce):
+            raise PluginError(f"lifecycle model {name!r} has no classify(base) or score(base) "
+                              "method; lifecycle models give their stages with score "
+                              "(crmcore.protocols.LifecycleModel)", plugin=str(name))
+        warn_deprecated(f"lifecycle model {name!r} offers classify(base) but not score(base); "
+                        "rename it score (crmcore.protocols.LifecycleModel): classify stops "
+                        "working in the next release")
+    result: object = produce(base, value_model=value_model, as_of=as_of)
     return _check_result(result, base, str(name))
 
 
@@ -931,7 +961,7 @@ def classify_relationship(
     *,
     freq: str = "W",
     observation_end: dt.datetime | None = None,
-    model: str | object | None = None,
+    model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     **hyperparameters: Any,

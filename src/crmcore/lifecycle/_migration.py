@@ -26,6 +26,7 @@ from crmcore._time import check_unit, period_index, period_start, to_datetime64
 from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import PAliveModel
 from crmcore.lifecycle._stages import STAGES
+from crmcore.protocols import LifecycleModel
 
 __all__ = [
     "MIGRATION_STATES",
@@ -155,7 +156,7 @@ def stage_migration(
     base: CustomerBase,
     cutoffs: Sequence[dt.datetime | dt.date | str | np.datetime64],
     *,
-    model: str | object | None = None,
+    model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     **hyperparameters: Any,
@@ -181,7 +182,7 @@ def stage_migration(
     """
     dates = _cutoff_dates(cutoffs)
     codes = np.empty((len(base), len(dates)), dtype=np.int8)
-    classifier: object | None = model if model is not None and not isinstance(
+    classifier: LifecycleModel | None = model if model is not None and not isinstance(
         model, str) else None
     if classifier is None:
         from crmcore._plugins import get_model

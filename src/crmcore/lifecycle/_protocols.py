@@ -1,65 +1,25 @@
-"""What the lifecycle package needs from other models, as structural protocols.
+"""What the lifecycle package needs from other models.
 
 Lifecycle code asks a value model only for P(alive) and never names a class, so any model with
 a ``p_alive(frequency, recency, T)`` method works: crmcore's BG/NBD, a firm's own plugin, or a
-test double.
+test double. The protocols themselves live in :mod:`crmcore.protocols`; ``PAliveModel`` and
+``StageClassifier`` (now :class:`crmcore.protocols.LifecycleModel`) are re-exported from
+:mod:`crmcore.lifecycle` for compatibility.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crmcore._errors import InvalidValueError, PluginError, describe_rows
-
-if TYPE_CHECKING:
-    from crmcore._base import CustomerBase
-    from crmcore.lifecycle._classify import StageResult
+from crmcore.protocols import LifecycleModel, NoPurchaseModel, PAliveModel
 
 __all__ = ["NoPurchaseModel", "PAliveModel", "StageClassifier"]
 
 
-@runtime_checkable
-class PAliveModel(Protocol):
-    """A fitted model that gives each customer's probability of still being active.
-
-    ``frequency`` (repeat purchases), ``recency`` and ``T`` are the buy-till-you-die summary
-    columns of :class:`crmcore.CustomerBase`, in the unit the model was fitted in.
-    """
-
-    def p_alive(self, frequency: Any, recency: Any, T: Any, /) -> Any:
-        """P(alive) per customer, an array of probabilities aligned with the inputs."""
-
-
-@runtime_checkable
-class NoPurchaseModel(Protocol):
-    """A fitted model with a conditional purchase-count distribution (BG/NBD, MBG/NBD,
-    Pareto/NBD): ``conditional_probability_of_purchases(k, t, frequency, recency, T)`` is
-    P(Y(t) = k | x, t_x, T), the probability of exactly ``k`` purchases in the next ``t``.
-    Churn risk reads ``k = 0`` from it: the probability of no purchase over a horizon.
-    """
-
-    def conditional_probability_of_purchases(self, k: Any, t: Any, frequency: Any,
-                                             recency: Any, T: Any, /) -> Any:
-        """P(Y(t) = k | x, t_x, T) per customer."""
-
-
-@runtime_checkable
-class StageClassifier(Protocol):
-    """A lifecycle-stage classifier, as offered through the ``crmcore_lifecycle_models`` hook.
-
-    ``classify`` returns a :class:`crmcore.lifecycle.StageResult` aligned with
-    ``base.customer_id``; ``as_of`` is a cut-off date (``None``: the observation end) and
-    ``value_model`` an optional :class:`PAliveModel`.
-    """
-
-    def classify(
-        self, base: CustomerBase, *, value_model: PAliveModel | None = None,
-        as_of: Any = None,
-    ) -> StageResult:
-        """One lifecycle stage per customer of ``base``."""
+StageClassifier = LifecycleModel
+"""Former name of :class:`crmcore.protocols.LifecycleModel`, kept for compatibility."""
 
 
 def model_name(model: object) -> str:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crmcore.hookspecs import ModelFactory, ModelKind, hookimpl
+from crmcore.hookspecs import LoyaltyModelFactory, ModelKind, hookimpl
 from crmcore.loyalty._model import WeightedLoyaltyIndex
 
 __all__ = ["crmcore_default_model", "crmcore_loyalty_models"]
 
 
 @hookimpl
-def crmcore_loyalty_models() -> Mapping[str, ModelFactory]:
+def crmcore_loyalty_models() -> Mapping[str, LoyaltyModelFactory]:
     """Offer the weighted loyalty index of seed 001's eight indicators."""
     return {WeightedLoyaltyIndex.name: WeightedLoyaltyIndex}
 

@@ -34,6 +34,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._deprecation import keyword_only_options
 from crmcore._errors import ConsistencyError, InvalidValueError
 
 __all__ = [
@@ -269,12 +270,13 @@ def _geometric_mean(a: FloatArray) -> tuple[FloatArray, float]:
     return w, lam
 
 
+@keyword_only_options(1)
 def ahp(
     matrix: npt.ArrayLike | Mapping[tuple[str, str], float],
+    *,
     method: AHPMethod = "eigenvector",
     ri: str = "saaty1980",
     max_cr: float | None = 0.1,
-    *,
     labels: Sequence[str] | None = None,
     name: str = "matrix",
 ) -> AHPResult:

@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.satisfaction._weights import normalise_weights
 
@@ -400,7 +401,8 @@ class CSATResult:
     n: int
 
 
-def csat(scores: npt.ArrayLike, scale: tuple[int, int] = (1, 5), top: int = 2) -> CSATResult:
+@keyword_only_options(1)
+def csat(scores: npt.ArrayLike, *, scale: tuple[int, int] = (1, 5), top: int = 2) -> CSATResult:
     """CSAT: top-box percentage and mean of satisfaction ratings.
 
     With the default five-point scale and ``top=2`` the top box is "satisfied" or "very

@@ -8,13 +8,14 @@ method through the ``crmcore_satisfaction_models`` hook.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from crmcore._errors import InvalidValueError, SerializationError
 from crmcore._serialization import dump_document, load_document
+from crmcore.protocols import SatisfactionModel
 from crmcore.satisfaction._answers import Answers, answers_matrix
 from crmcore.satisfaction._fuzzy import (
     FUZZY_OPERATORS,
@@ -36,14 +37,6 @@ __all__ = ["ACSIModel", "FuzzySatisfactionIndex", "SatisfactionModel",
            "WeightedSatisfactionIndex"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
-
-
-@runtime_checkable
-class SatisfactionModel(Protocol):
-    """What a satisfaction model offers: a 0-100 index per respondent."""
-
-    def score(self, answers: Answers) -> FloatArray:
-        """Satisfaction index (0-100) per respondent."""
 
 
 def _default_tree() -> IndicatorTree:

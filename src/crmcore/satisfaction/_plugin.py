@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crmcore.hookspecs import ModelFactory, ModelKind, hookimpl
+from crmcore.hookspecs import ModelKind, SatisfactionModelFactory, hookimpl
 from crmcore.satisfaction._models import (
     ACSIModel,
     FuzzySatisfactionIndex,
@@ -16,7 +16,7 @@ __all__ = ["crmcore_default_model", "crmcore_satisfaction_models"]
 
 
 @hookimpl
-def crmcore_satisfaction_models() -> Mapping[str, ModelFactory]:
+def crmcore_satisfaction_models() -> Mapping[str, SatisfactionModelFactory]:
     """Offer the weighted index, the fuzzy-evaluation index and the ACSI-form index."""
     return {
         WeightedSatisfactionIndex.name: WeightedSatisfactionIndex,

@@ -426,12 +426,13 @@ class IndicatorTree:
     def _require_weights(self) -> None:
         missing = self.unweighted()
         if missing:
-            raise CRMError(
+            raise InvalidValueError(
                 "IndicatorTree: the children of "
                 + ", ".join(repr(m) for m in missing[:5])
                 + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
                 + " have no weights; set them with with_ahp, with_entropy, with_weights or "
-                "with_equal_weights"
+                "with_equal_weights",
+                field="weights",
             )
 
     def global_weights(self) -> dict[str, float]:
@@ -440,7 +441,7 @@ class IndicatorTree:
 
         Raises
         ------
-        CRMError
+        InvalidValueError
             Some parent's children have no weights (the parents are named).
         """
         self._require_weights()

@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, describe_rows
 
 __all__ = ["EntropyResult", "combine_weights", "entropy_weights", "normalise_weights"]
@@ -212,9 +213,11 @@ def entropy_weights(
 CombineMethod: TypeAlias = Literal["multiplicative", "linear"]
 
 
+@keyword_only_options(2)
 def combine_weights(
     subjective: npt.ArrayLike,
     objective: npt.ArrayLike,
+    *,
     method: CombineMethod = "multiplicative",
     alpha: float = 0.5,
 ) -> FloatArray:

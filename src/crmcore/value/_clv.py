@@ -33,12 +33,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
-from crmcore._errors import CRMError, InvalidValueError, TimeUnitError
+from crmcore._deprecation import keyword_only_options
+from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
 from crmcore._time import check_unit, unit_factor
 from crmcore._types import ValueScore
+from crmcore.protocols import CohortModel, PurchaseModel, SpendModel
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._parts import margin_rates
-from crmcore.value._sbg import ShiftedBetaGeometric
 
 __all__ = ["LifetimeValue", "lifetime_value", "retention_clv", "sbg_clv"]
 
@@ -161,8 +162,8 @@ def _name(model: Any) -> str:
 
 
 def lifetime_value(
-    purchase_model: Any,
-    spend_model: Any,
+    purchase_model: PurchaseModel,
+    spend_model: SpendModel | float,
     data: CustomerBase | Sequence[ArrayLike],
     *,
     margin: float | ArrayLike,
@@ -181,12 +182,14 @@ def lifetime_value(
     Parameters
     ----------
     purchase_model:
-        A fitted model with ``expected_purchases(t, frequency, recency, T)`` and
-        ``p_alive(frequency, recency, T)`` (BG/NBD, Pareto/NBD, BG/BB, the lifetimes-backed
-        ones, ...). For ``horizon=None`` it also needs ``dert(rate, frequency, recency, T)``.
+        A fitted :class:`crmcore.protocols.PurchaseModel`, with
+        ``expected_purchases(t, frequency, recency, T)`` and ``p_alive(frequency, recency, T)``
+        (BG/NBD, Pareto/NBD, BG/BB, the lifetimes-backed ones, a firm's own, ...). For
+        ``horizon=None`` it also needs ``dert`` (:class:`crmcore.protocols.SupportsDERT`).
     spend_model:
-        A fitted model with ``expected_spend(frequency, monetary_value)`` (gamma-gamma), or a
-        number: the spend per transaction for everyone.
+        A fitted :class:`crmcore.protocols.SpendModel`, with
+        ``expected_spend(frequency, monetary_value)`` (gamma-gamma), or a number: the spend
+        per transaction for everyone.
     data:
         A :class:`crmcore.CustomerBase`, or ``(frequency, recency, T, monetary_value)``
         arrays in the purchase model's time unit (``monetary_value`` may be left out when
@@ -234,7 +237,7 @@ def lifetime_value(
     InvalidValueError
         A negative or non-finite rate, horizon or step; a step that is not a whole number of
         periods for a discrete-time model; bad data.
-    CRMError
+    ModelCapabilityError
         ``horizon=None`` with a purchase model that has no DERT, or intervals asked of models
         without a parameter covariance.
     """
@@ -260,8 +263,9 @@ def lifetime_value(
             raise InvalidValueError("discount_rate must be > 0 for a lifetime to infinity",
                                     field="discount_rate")
         if not hasattr(purchase_model, "dert"):
-            raise CRMError(f"{_name(purchase_model)} has no discounted expected residual "
-                           "transactions (DERT); give a finite horizon")
+            raise ModelCapabilityError(
+                f"{_name(purchase_model)} has no discounted expected residual transactions "
+                "(DERT); give a finite horizon", model=_name(purchase_model), missing=("dert",))
         grid: _FloatArray | None = None
     else:
         span = _number(horizon, "horizon", positive=True)
@@ -366,8 +370,9 @@ def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any
     models = [purchase_model] + ([] if isinstance(spend_model, int | float) else [spend_model])
     for model in models:
         if not isinstance(model, LikelihoodModel):
-            raise CRMError(f"prediction intervals need crmcore likelihood models; "
-                           f"{_name(model)} has no parameter covariance")
+            raise ModelCapabilityError(f"prediction intervals need crmcore likelihood models; "
+                                       f"{_name(model)} has no parameter covariance",
+                                       model=_name(model), missing=("covariance_",))
     p_draws = purchase_model._draw_params(n_draws, rng)
     s_draws = (None if isinstance(spend_model, int | float)
                else spend_model._draw_params(n_draws, rng))
@@ -380,7 +385,8 @@ def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any
     return np.asarray(lower), np.asarray(upper)
 
 
-def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: ArrayLike, *,
+@keyword_only_options(1)
+def retention_clv(margin: ArrayLike, *, retention_rate: ArrayLike, discount_rate: ArrayLike,
                   include_current: bool = True) -> _FloatArray:
     """Lifetime value with a constant retention rate ``r``, margin ``m`` per period and
     discount rate ``d`` per period: ``m (1 + d) / (1 + d - r)`` when the current period's
@@ -388,6 +394,9 @@ def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: A
     (e.g. Gupta & Lehmann 2003, "Customers as Assets", *J. Interactive Marketing* 17(1); Fader
     & Hardie 2010 show why a single ``r`` undervalues a heterogeneous base: use
     :func:`sbg_clv`).
+
+    ``retention_rate`` and ``discount_rate`` are keyword-only (by position they still work,
+    with a :class:`DeprecationWarning`, until the next release).
     """
     m, r, d = (np.asarray(v, dtype=np.float64) for v in (margin, retention_rate, discount_rate))
     for name, values in (("margin", m), ("retention_rate", r), ("discount_rate", d)):
@@ -403,7 +412,7 @@ def retention_clv(margin: ArrayLike, retention_rate: ArrayLike, discount_rate: A
     return out
 
 
-def sbg_clv(model: ShiftedBetaGeometric, *, margin: ArrayLike, discount_rate: float,
+def sbg_clv(model: CohortModel, *, margin: ArrayLike, discount_rate: float,
             renewals: ArrayLike | None = None) -> _FloatArray:
     """Contractual lifetime value under the shifted-beta-geometric model (Fader & Hardie
     2010, "Customer-Base Valuation in a Contractual Setting", *Marketing Science* 29(1)).

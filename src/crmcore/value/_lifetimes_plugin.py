@@ -31,7 +31,7 @@ from crmcore._errors import (
     NotFittedError,
     PluginError,
 )
-from crmcore.hookspecs import ModelFactory, hookimpl
+from crmcore.hookspecs import SpendModelFactory, ValueModelFactory, hookimpl
 from crmcore.value._bgbb import _discrete_columns, log_likelihood_terms
 
 __all__ = [
@@ -307,7 +307,7 @@ class LifetimesGammaGamma(_LifetimesModel):
                           dtype=np.float64)
 
 
-_VALUE_MODELS: Mapping[str, ModelFactory] = {
+_VALUE_MODELS: Mapping[str, ValueModelFactory] = {
     "lifetimes-bgnbd": LifetimesBGNBD,
     "lifetimes-mbgnbd": LifetimesMBGNBD,
     "lifetimes-pareto-nbd": LifetimesParetoNBD,
@@ -316,12 +316,12 @@ _VALUE_MODELS: Mapping[str, ModelFactory] = {
 
 
 @hookimpl
-def crmcore_value_models() -> Mapping[str, ModelFactory]:
+def crmcore_value_models() -> Mapping[str, ValueModelFactory]:
     """lifetimes' purchase models, when lifetimes is installed; nothing otherwise."""
     return dict(_VALUE_MODELS) if lifetimes_available() else {}
 
 
 @hookimpl
-def crmcore_spend_models() -> Mapping[str, ModelFactory]:
+def crmcore_spend_models() -> Mapping[str, SpendModelFactory]:
     """lifetimes' gamma-gamma spend model, when lifetimes is installed; nothing otherwise."""
     return {"lifetimes-gamma-gamma": LifetimesGammaGamma} if lifetimes_available() else {}

@@ -7,7 +7,7 @@
 * **Current value** (当前价值): what the customer brings if today's behaviour continues; the
   residual lifetime value from the chosen value model (:func:`crmcore.score` fills it in).
 * **Potential value** (潜在价值): what cross-buying, up-selling and referrals could add. It is
-  estimated by a pluggable :class:`PotentialValueModel`; the default,
+  estimated by a pluggable :class:`crmcore.protocols.PotentialValueModel`; the default,
   :class:`WalletReferralPotential`, uses only what the data has and answers NaN, with the
   reason, where it cannot estimate.
 
@@ -17,15 +17,17 @@ customer by :func:`clv_drivers`, so a reader can see why a customer is worth wha
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._deprecation import warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, describe_rows
 from crmcore._time import check_unit, period_index, unit_factor
+from crmcore.protocols import PotentialValueModel
 
 __all__ = [
     "CLVDrivers",
@@ -244,22 +246,6 @@ class PotentialValue:
         return np.asarray(~np.isnan(self.value))
 
 
-@runtime_checkable
-class PotentialValueModel(Protocol):
-    """A potential-value model: turns a base, margins and inputs into :class:`PotentialValue`.
-
-    Implementations work on the whole base at once and answer NaN with a reason, never a
-    made-up number, where the data does not allow an estimate.
-    """
-
-    name: str
-
-    def estimate(self, base: CustomerBase, *, margin: _FloatArray,
-                 inputs: PotentialInputs) -> PotentialValue:
-        """Potential value of every customer of ``base`` (``margin``: rate per customer)."""
-        ...
-
-
 @attrs.frozen
 class WalletReferralPotential:
     """The default potential-value model: share-of-wallet headroom plus referral value.
@@ -298,7 +284,14 @@ class WalletReferralPotential:
 
     def estimate(self, base: CustomerBase, *, margin: _FloatArray,
                  inputs: PotentialInputs) -> PotentialValue:
-        """Potential value of every customer of ``base``."""
+        """Deprecated name of :meth:`score`; removed in the next release."""
+        warn_deprecated("WalletReferralPotential.estimate() is deprecated; call score()")
+        return self.score(base, margin=margin, inputs=inputs)
+
+    def score(self, base: CustomerBase, *, margin: _FloatArray,
+              inputs: PotentialInputs) -> PotentialValue:
+        """Potential value of every customer of ``base``
+        (:class:`crmcore.protocols.PotentialValueModel`)."""
         n = len(base)
         wallet = _optional_array(inputs.wallet, field="wallet", n=n, two_d=True)
         spend = _optional_array(inputs.spend, field="spend", n=n, two_d=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crmcore.hookspecs import ModelFactory, hookimpl
+from crmcore._deprecation import moved_model
+from crmcore.hookspecs import (
+    CohortModelFactory,
+    PotentialModelFactory,
+    SpendModelFactory,
+    ValueModelFactory,
+    hookimpl,
+)
 from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._gamma_gamma import GammaGamma
@@ -13,6 +20,7 @@ from crmcore.value._parts import WalletReferralPotential
 from crmcore.value._sbg import ShiftedBetaGeometric
 
 __all__ = [
+    "crmcore_cohort_models",
     "crmcore_default_model",
     "crmcore_potential_models",
     "crmcore_spend_models",
@@ -21,27 +29,36 @@ __all__ = [
 
 
 @hookimpl
-def crmcore_value_models() -> Mapping[str, ModelFactory]:
-    """crmcore's purchase and retention models, by name."""
+def crmcore_value_models() -> Mapping[str, ValueModelFactory]:
+    """crmcore's purchase models, by name (``sbg`` is offered here too, deprecated, until the
+    next release: it is a cohort model)."""
     return {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto-nbd": ParetoNBD, "bgbb": BGBB,
-            "sbg": ShiftedBetaGeometric}
+            "sbg": moved_model(ShiftedBetaGeometric, old_kind="value", kind="cohort",
+                               name="sbg")}
 
 
 @hookimpl
-def crmcore_spend_models() -> Mapping[str, ModelFactory]:
+def crmcore_spend_models() -> Mapping[str, SpendModelFactory]:
     """crmcore's spend models, by name."""
     return {"gamma-gamma": GammaGamma}
 
 
 @hookimpl
-def crmcore_potential_models() -> Mapping[str, ModelFactory]:
+def crmcore_potential_models() -> Mapping[str, PotentialModelFactory]:
     """crmcore's potential-value models, by name."""
     return {"wallet-referral": WalletReferralPotential}
+
+
+@hookimpl
+def crmcore_cohort_models() -> Mapping[str, CohortModelFactory]:
+    """crmcore's contractual retention models of a cohort: the shifted-beta-geometric."""
+    return {"sbg": ShiftedBetaGeometric}
 
 
 @hookimpl(trylast=True)
 def crmcore_default_model(kind: str) -> str | None:
     """Built-in defaults (any installed plugin's answer comes first): ``bgnbd`` for value,
-    ``gamma-gamma`` for spend, ``wallet-referral`` for potential value."""
-    defaults = {"value": "bgnbd", "spend": "gamma-gamma", "potential": "wallet-referral"}
+    ``gamma-gamma`` for spend, ``wallet-referral`` for potential value, ``sbg`` for cohort."""
+    defaults = {"value": "bgnbd", "spend": "gamma-gamma", "potential": "wallet-referral",
+                "cohort": "sbg"}
     return defaults.get(kind)

@@ -1,0 +1,121 @@
+"""Deprecations: old public names and call forms kept for one release, with a warning.
+
+Everything here warns with :class:`DeprecationWarning` (not a :class:`crmcore.CRMWarning`, so
+that the warning is about the caller's code, not about the data) at the caller's line, and
+never touches the global warning filters.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import attrs
+
+__all__ = ["MOVED_TO", "keyword_only_options", "moved_model", "positional_fields",
+           "warn_deprecated"]
+
+MOVED_TO = "__crmcore_moved_to__"
+"""Attribute of a factory from :func:`moved_model`: ``(kind, name)`` of the model's new home."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def warn_deprecated(message: str, *, stacklevel: int = 2) -> None:
+    """Issue a :class:`DeprecationWarning` pointing ``stacklevel`` frames up (2: the caller of
+    the function that calls this)."""
+    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel + 1)
+
+
+def keyword_only_options(n_data: int) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Let a function whose options became keyword-only still take them by position, with a
+    :class:`DeprecationWarning`, for one release.
+
+    ``n_data`` is the number of leading data arguments that stay positional. The decorated
+    function is written with its options keyword-only; a call passing more than ``n_data``
+    positional arguments is mapped onto the options in the order they are declared.
+    """
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        parameters = list(inspect.signature(function).parameters.values())
+        options = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        name = function.__qualname__
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > n_data:
+                extra = args[n_data:]
+                if len(extra) > len(options):
+                    raise TypeError(f"{name}() takes at most {n_data + len(options)} "
+                                    f"arguments ({len(args)} given)")
+                names = options[:len(extra)]
+                clash = [n for n in names if n in kwargs]
+                if clash:
+                    raise TypeError(f"{name}() got multiple values for {clash[0]!r}")
+                warn_deprecated(
+                    f"passing {', '.join(names)} to {name}() by position is deprecated and "
+                    f"will stop working in the next release; pass "
+                    f"{', '.join(f'{n}=...' for n in names)}",
+                    stacklevel=2,
+                )
+                kwargs.update(zip(names, extra, strict=True))
+                args = args[:n_data]
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def positional_fields(cls: type) -> None:
+    """Let an attrs class made ``kw_only`` still take its fields by position, with a
+    :class:`DeprecationWarning`, for one release.
+
+    The class keeps its generated, typed, keyword-only ``__init__`` (what type checkers see);
+    at run time positional arguments are mapped onto the fields in declaration order first.
+    """
+    generated = vars(cls)["__init__"]
+    names = [field.name for field in attrs.fields(cls) if field.init]
+
+    @functools.wraps(generated)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if args:
+            if len(args) > len(names):
+                raise TypeError(f"{cls.__name__}() takes at most {len(names)} arguments "
+                                f"({len(args)} given)")
+            given = names[:len(args)]
+            clash = [n for n in given if n in kwargs]
+            if clash:
+                raise TypeError(f"{cls.__name__}() got multiple values for {clash[0]!r}")
+            warn_deprecated(
+                f"passing {', '.join(given)} to {cls.__name__}() by position is deprecated "
+                f"and will stop working in the next release; pass "
+                f"{', '.join(f'{n}=...' for n in given)}",
+                stacklevel=2,
+            )
+            kwargs.update(zip(given, args, strict=True))
+        generated(self, **kwargs)
+
+    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy refuses assigning __init__)
+
+
+def moved_model(factory: Callable[..., Any], *, old_kind: str, kind: str, name: str
+                ) -> Callable[..., Any]:
+    """A factory offering a model under the kind it used to be registered as, for one release:
+    it builds the model as ``factory`` does, with a :class:`DeprecationWarning` saying where
+    the model lives now (``crmcore.get_model(kind, name)``)."""
+
+    def build(**hyperparameters: Any) -> Any:
+        warn_deprecated(
+            f"{old_kind} model {name!r} has moved to kind {kind!r}: use "
+            f"crmcore.get_model({kind!r}, {name!r}); the {old_kind} name stops working in the "
+            "next release", stacklevel=3)
+        return factory(**hyperparameters)
+
+    build.__doc__ = f"Deprecated: {old_kind} model {name!r}, now kind {kind!r}."
+    setattr(build, MOVED_TO, (kind, name))
+    return build
