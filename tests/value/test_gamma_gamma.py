@@ -168,7 +168,12 @@ def test_spend_without_the_models_averaging_names_the_runaway_parameters() -> No
                                           delta=2.78, n_periods=6, seed=3)
     m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 5_000)
     x, m = x[x > 0], m[x > 0]
-    with pytest.raises(crmcore.ConvergenceError, match="heading towards 0 or infinity") as info:
+    with pytest.raises(crmcore.ConvergenceError) as info:
         GammaGamma().fit(x, m)
-    assert "p (" in str(info.value)
-    assert all("end" in attempt for attempt in info.value.diagnostics["attempts"])
+    # Assert on what is stable across machines: the error class and the parameters named in
+    # the structured diagnostics (not which of the optimiser's end points, or which symptom of
+    # the runaway, a particular floating-point path produced).
+    runaway = info.value.diagnostics["runaway"]
+    assert runaway["p"] == "infinity"
+    assert runaway["v"] == "0"
+    assert set(info.value.diagnostics["end_point"]) == {"p", "q", "v"}

@@ -25,7 +25,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
-from scipy.special import betainc, betaln, digamma, gammaln
+from scipy.special import betainc, digamma, gammaln
 
 from crmcore._base import CustomerBase, compress_rows
 from crmcore.value._btyd import (
@@ -85,14 +85,27 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
         log_nb = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0) - r * np.log1p(t / alpha)
                   + k * (np.log(t) - np.log(alpha + t)))
     log_nb = np.where(k == 0, -r * np.log1p(t / alpha), log_nb)
-    log_stay = betaln(a, b + k) - betaln(a, b) + log_nb
+    log_stay = _log_beta_ratio_rows(a, b, k) + log_nb
     # P(N >= k) is the regularised incomplete beta I_{t/(alpha+t)}(k, r)
     tail = betainc(np.maximum(k, 1.0), r, t / (alpha + t))
+    # B(a+1, b+k-1)/B(a, b) = a/(a+b+k-1) B(a, b+k-1)/B(a, b)
+    km1 = np.maximum(k - 1.0, 0.0)
     with np.errstate(divide="ignore"):
-        log_drop = (betaln(a + 1.0, np.where(k > 0, b + k - 1.0, 1.0)) - betaln(a, b)
+        log_drop = (np.log(a) - np.log(a + b + km1) + _log_beta_ratio_rows(a, b, km1)
                     + np.log(tail))
     log_drop = np.where(k > 0, log_drop, -np.inf)
     return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
+
+
+def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
+    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history)."""
+    bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
+    out = np.empty(bb.shape)
+    flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
+    for value in np.unique(flat_b):
+        rows = flat_b == value
+        flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
+    return flat_out.reshape(bb.shape)
 
 
 class _BetaGeometricNBD(ContinuousBTYDModel):
@@ -215,11 +228,15 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
         if np.any(near_pole):
             h = 1e-5
-            idx = np.flatnonzero(near_pole)
-            args = (t[idx], x[idx], t_obs[idx], log_p_alive[idx])
-            result = result.copy()
-            result[idx] = 0.5 * (self._conditional_at(*args, np.round(c0[idx]) + h, a)
-                                 + self._conditional_at(*args, np.round(c0[idx]) - h, a))
+            flat = [np.broadcast_to(v, result.shape).reshape(-1)
+                    for v in (t, x, t_obs, log_p_alive, c0)]
+            idx = np.flatnonzero(np.broadcast_to(near_pole, result.shape))
+            args = (flat[0][idx], flat[1][idx], flat[2][idx], flat[3][idx])
+            pole = np.round(flat[4][idx])
+            out = result.reshape(-1).copy()
+            out[idx] = 0.5 * (self._conditional_at(*args, pole + h, a)
+                              + self._conditional_at(*args, pole - h, a))
+            result = out.reshape(result.shape)
         return result
 
     def _conditional_at(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
@@ -334,14 +351,18 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
                       + r * (np.log(alpha) - np.log(alpha + tt))
                       + kk * (np.log(tt) - np.log(alpha + tt)))
         log_nb = np.where((kk == 0) & (tt == 0), 0.0, log_nb)
-        stay = np.exp(betaln(a, b + kk + shift) - betaln(a, b) + log_nb)
+        stay = np.exp(log_beta_ratio(a, b, kk + shift)[0] + log_nb)
         has_second = (kk > 0) | self._modified
         b_second = np.where(has_second, b + kk + shift - 1.0, 1.0)
         # P(N >= k) for N ~ NB(r, alpha/(alpha+t)) is the regularised incomplete beta
         # I_{t/(alpha+t)}(k, r) (1 when k = 0).
         tail = np.where(kk > 0, betainc(np.maximum(kk, 1.0), r, tt / (alpha + tt)), 1.0)
-        drop = np.where(has_second, np.exp(betaln(a + 1.0, b_second) - betaln(a, b)) * tail,
-                        0.0)
+        # B(a+1, b+k'-1)/B(a, b) = a/(a+b+k'-1) B(a, b+k'-1)/B(a, b), stable for any a, b
+        n_second = np.where(has_second, kk + shift - 1.0, 0.0)
+        with np.errstate(divide="ignore"):
+            log_second = (np.log(a) - np.log(a + b + n_second)
+                          + log_beta_ratio(a, b, n_second)[0])
+        drop = np.where(has_second, np.exp(log_second) * tail, 0.0)
         return np.asarray(stay + drop, dtype=np.float64)
 
     def conditional_probability_of_purchases(

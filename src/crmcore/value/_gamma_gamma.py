@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Self
 
+import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
@@ -106,6 +107,16 @@ def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatA
         q / v - (px + q) / (v + m * x),
     ])
     return ll, grad
+
+
+def _spend_scale(m: _FloatArray, w: _FloatArray | None) -> float:
+    """The (weighted) mean of ``m``: amounts divided by it are the same numbers, up to
+    rounding, in any currency unit, so the fit in those units ends at the same point and the
+    estimates scale with the unit."""
+    mean = float(np.average(m, weights=w)) if len(m) else 1.0
+    if not math.isfinite(mean) or mean <= 0:
+        return 1.0
+    return mean
 
 
 def prepare_spend(x: _FloatArray, m: _FloatArray) -> tuple[_FloatArray, ...]:
@@ -216,8 +227,32 @@ class GammaGamma(LikelihoodModel):
                 "with repeat transactions only", field="frequency")
         excluded = ~keep
         self.n_excluded_ = round(float(excluded.sum() if w is None else w[excluded].sum()))
-        return self._fit_patterns((x[keep], m[keep]), None if w is None else w[keep],
-                                  time_unit=time_unit)
+        # The model is scale-equivariant: amounts in another currency unit, c m, have the MLE
+        # (p, q, c v) with the log-likelihood shifted by a constant. Fit in units of the mean
+        # spend (so the search box and tolerances do not depend on the currency unit) and
+        # scale v back.
+        spend = m[keep]
+        scale = _spend_scale(spend, None if w is None else w[keep])
+        self._fit_patterns((x[keep], spend / scale), None if w is None else w[keep],
+                           time_unit=time_unit)
+        self._rescale_fit(scale, x[keep], w[keep] if w is not None else None)
+        return self
+
+    def _rescale_fit(self, scale: float, x: _FloatArray, w: _FloatArray | None) -> None:
+        """Turn a fit on amounts divided by ``scale`` into the fit on the amounts: ``v`` times
+        ``scale`` (its log, and so the covariance of the log-parameters, only shifts), and the
+        log-likelihood minus ``sum(weights) * log(scale)`` (the density of ``m`` is that of
+        ``m / scale`` divided by ``scale``)."""
+        state = self._state()
+        params = state.params.copy()
+        params[2] *= scale
+        n = float(len(x) if w is None else w.sum())
+        diagnostics = dict(state.diagnostics)
+        diagnostics["params"] = params.tolist()
+        diagnostics["amount_scale"] = scale
+        self._fit_state = attrs.evolve(
+            state, params=params, log_likelihood=state.log_likelihood - n * math.log(scale),
+            diagnostics=diagnostics)
 
     @property
     def mean_spend_(self) -> float:
