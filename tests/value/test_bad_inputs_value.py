@@ -66,11 +66,11 @@ def _ragged() -> None:
     GammaGamma.from_json(json.dumps(document))
 
 
-def _gamma_gamma_runaway() -> None:
+def _gamma_gamma_runaway() -> object:
     x, _, _ = crmcore.value.simulate_bgbb(2_000, alpha=1.2, beta=0.75, gamma=0.66,
                                           delta=2.78, n_periods=6, seed=3)
     m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 2_000)
-    GammaGamma().fit(x[x > 0], m[x > 0])
+    return GammaGamma().fit(x[x > 0], m[x > 0])
 
 
 CATALOGUE: list[tuple[str, Callable[[], object], type[Exception], str | None]] = [
@@ -79,8 +79,6 @@ CATALOGUE: list[tuple[str, Callable[[], object], type[Exception], str | None]] =
     ("saved log_covariance not symmetric", _not_symmetric, crmcore.SerializationError,
      "log_covariance"),
     ("saved log_covariance ragged", _ragged, crmcore.SerializationError, "log_covariance"),
-    ("spend that does not average over purchases", _gamma_gamma_runaway,
-     crmcore.ConvergenceError, None),
     ("BG/NBD parameter infinite", lambda: BGNBD.from_params(r=1.0, alpha=1.0, a=np.inf, b=1.0),
      crmcore.InvalidValueError, "a"),
     ("BG/NBD parameter zero", lambda: BGNBD.from_params(r=1.0, alpha=1.0, a=1.0, b=0.0),
@@ -99,9 +97,18 @@ def test_catalogue(case: str, call: Callable[[], object], error: type[Exception]
 
 
 def test_runaway_diagnostics_name_the_parameters() -> None:
+    with pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
+        model = _gamma_gamma_runaway()
+    assert isinstance(model, GammaGamma)
+    assert model.boundary_ is not None
+    assert model.boundary_["runaway"] == {"p": "infinity", "v": "0"}
+
+
+def test_model_without_a_limit_raises_one_error_naming_the_runaway() -> None:
     with pytest.raises(crmcore.ConvergenceError) as info:
-        _gamma_gamma_runaway()
-    assert info.value.diagnostics["runaway"] == {"p": "infinity", "v": "0"}
+        crmcore.value.BGBB().fit([0, 0, 0], [0, 0, 0], [6, 6, 6])
+    assert info.value.diagnostics["runaway"]
+    assert set(info.value.diagnostics["end_point"]) == set(crmcore.value.BGBB.param_names)
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1e-3, 1.0, 1e3, 1e6, 1e12])

@@ -294,8 +294,9 @@ def beta_expectation(a: float, b: FloatArray, g: Callable[[FloatArray, int], Flo
     m = a / s
     m2 = a * b / (s * s * (s + 1.0))
     m3 = 2.0 * a * b * (b - a) / (s ** 3 * (s + 1.0) * (s + 2.0))
-    excess = 6.0 * ((a - b) ** 2 * (s + 1.0) - a * b * (s + 2.0)) / (
-        a * b * (s + 2.0) * (s + 3.0))
+    # excess kurtosis, arranged so that no intermediate overflows for huge a, b
+    excess = 6.0 * ((a - b) / a * ((a - b) / b) * (s + 1.0) / ((s + 2.0) * (s + 3.0))
+                    - 1.0 / (s + 3.0))
     m4 = (3.0 + excess) * m2 * m2
     return np.asarray(g(m, 0) + g(m, 2) * m2 / 2.0 + g(m, 3) * m3 / 6.0 + g(m, 4) * m4 / 24.0,
                       dtype=np.float64)

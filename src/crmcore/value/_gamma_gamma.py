@@ -95,7 +95,7 @@ def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatA
     pux = p * ux
     px = p * x
     log_total = np.log(v + m * x)
-    common = (gammaln(pux + q) - gammaln(pux))[ix]
+    common = _log_rising(pux, q)[ix]
     ll: _FloatArray = (common - gammaln(q) + q * np.log(v) + (px - 1.0) * log_m + px * log_x
                        - (px + q) * log_total)
     if not gradient:
@@ -117,6 +117,21 @@ def _spend_scale(m: _FloatArray, w: _FloatArray | None) -> float:
     if not math.isfinite(mean) or mean <= 0:
         return 1.0
     return mean
+
+
+def _log_rising(z: _FloatArray, q: float) -> _FloatArray:
+    """``log Gamma(z+q) - log Gamma(z)``; for ``z > 1e7`` (towards the limit p -> infinity)
+    from Stirling's series, ``(z-1/2) log1p(q/z) + q log(z+q) - q + 1/(12(z+q)) - 1/(12z)``
+    (error ``O(z^-3)``), since the difference of two gammaln near ``z log z`` loses digits."""
+    z = np.asarray(z, dtype=np.float64)
+    large = z > 1e7
+    out = np.asarray(gammaln(np.where(large, 1.0, z) + q) - gammaln(np.where(large, 1.0, z)),
+                     dtype=np.float64)
+    if large.any():
+        zl = z[large]
+        out[large] = ((zl - 0.5) * np.log1p(q / zl) + q * np.log(zl + q) - q
+                      + 1.0 / (12.0 * (zl + q)) - 1.0 / (12.0 * zl))
+    return out
 
 
 def prepare_spend(x: _FloatArray, m: _FloatArray) -> tuple[_FloatArray, ...]:
@@ -166,6 +181,12 @@ class GammaGamma(LikelihoodModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+    _mixing_pairs = (
+        ("p", "v", "product", "spend per transaction", "",
+         "each customer spends the same amount on every transaction (p -> infinity, "
+         "v -> 0 with p v fixed: no spread within a customer), so her expected spend is her "
+         "own mean"),
+    )
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         super().__init__(penalizer=penalizer)

@@ -490,6 +490,19 @@ class LikelihoodModel:
             if du is None and dv is None:
                 continue
             handled |= {u, v}
+            if kind == "product" and du is not None and dv is not None and du != dv:
+                # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
+                # keep psi = log(u v) free
+                edge = _PIN_LOG if du == "infinity" else -_PIN_LOG
+                c[iu], c[iv] = edge, -edge
+                col = np.zeros(k)
+                col[iv] = 1.0
+                columns.append(col)
+                phi0.append(float(np.clip(theta[iu] + theta[iv], -_LOG_BOUND, _LOG_BOUND)))
+                pinned.append(u)
+                limits.append({"parameters": [u, v], "to": du, "kind": kind,
+                               "meaning": all_means})
+                continue
             both = du is not None and dv is not None and du == dv
             if both:
                 # u, v -> infinity (or 0) with their ratio fixed: pin u at the edge, keep the
