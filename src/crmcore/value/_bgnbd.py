@@ -31,12 +31,12 @@ from crmcore._base import CustomerBase, compress_rows
 from crmcore.value._btyd import (
     ContinuousBTYDModel,
     FloatArray,
+    beta_expectation,
     check_counts,
     check_horizon,
     check_rate,
     customer_arrays,
     gauss_laguerre,
-    beta_expectation,
     hyp2f1_stable,
     log1mexp,
     log_beta_ratio,
@@ -353,7 +353,6 @@ class _BetaGeometricNBD(ContinuousBTYDModel):
         log_nb = np.where((kk == 0) & (tt == 0), 0.0, log_nb)
         stay = np.exp(log_beta_ratio(a, b, kk + shift)[0] + log_nb)
         has_second = (kk > 0) | self._modified
-        b_second = np.where(has_second, b + kk + shift - 1.0, 1.0)
         # P(N >= k) for N ~ NB(r, alpha/(alpha+t)) is the regularised incomplete beta
         # I_{t/(alpha+t)}(k, r) (1 when k = 0).
         tail = np.where(kk > 0, betainc(np.maximum(kk, 1.0), r, tt / (alpha + tt)), 1.0)

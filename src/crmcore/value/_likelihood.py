@@ -515,13 +515,7 @@ class LikelihoodModel:
                 psi = float(np.clip(theta[iu] - theta[iv], -_LOG_BOUND, _LOG_BOUND))
                 phi0.append(psi)
                 pinned.append(u)
-                ratio = math.exp(psi)
-                if kind == "beta":
-                    mean = ratio / (1.0 + ratio)
-                    label = f"{u}/({u}+{v})"
-                else:
-                    mean = ratio
-                    label = f"{u}/{v}"
+                label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
                 if du == "infinity":
                     meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
                 else:
