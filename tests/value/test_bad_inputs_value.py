@@ -102,7 +102,7 @@ def test_runaway_diagnostics_name_the_parameters() -> None:
         model = _gamma_gamma_runaway()
     assert isinstance(model, GammaGamma)
     assert model.boundary_ is not None
-    assert model.boundary_["runaway"] == {"p": "infinity", "v": "0"}
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
 
 
 def test_model_without_a_limit_raises_one_error_naming_the_runaway() -> None:

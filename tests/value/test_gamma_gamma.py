@@ -151,7 +151,7 @@ def test_identical_spend_is_fitted_on_the_boundary() -> None:
     with pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
         model = GammaGamma().fit([1, 1, 1], [10.0, 10.0, 10.0])
     assert model.boundary_ is not None
-    assert model.boundary_["runaway"] == {"p": "infinity", "v": "0"}
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
     np.testing.assert_allclose(model.expected_spend([1, 2], [10.0, 10.0]), 10.0, rtol=1e-6)
 
 
@@ -177,6 +177,6 @@ def test_spend_without_the_models_averaging_names_the_runaway_parameters() -> No
     # the structured diagnostics (not which of the optimiser's end points, or which symptom of
     # the runaway, a particular floating-point path produced).
     assert model.boundary_ is not None
-    assert model.boundary_["runaway"] == {"p": "infinity", "v": "0"}
-    assert set(model.boundary_["pinned"]) == {"p"}
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
+    assert "p" in model.boundary_["pinned"]
     assert np.all(np.isfinite(model.expected_spend(x, m)))
