@@ -145,11 +145,14 @@ def test_default_spend_model(plugin_manager: pluggy.PluginManager) -> None:
     assert isinstance(crmcore.get_model("spend", plugin_manager=plugin_manager), GammaGamma)
 
 
-def test_identical_spend_raises_convergence_error() -> None:
-    # Every customer spends exactly the same: no spread to estimate p from.
-    with pytest.raises(crmcore.ConvergenceError) as info:
-        GammaGamma().fit([1, 1, 1], [10.0, 10.0, 10.0])
-    assert info.value.diagnostics
+def test_identical_spend_is_fitted_on_the_boundary() -> None:
+    # Every customer spends exactly the same: no spread within customers, the limit p -> inf,
+    # v -> 0 (each customer's spend is her own mean), fitted with a warning.
+    with pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
+        model = GammaGamma().fit([1, 1, 1], [10.0, 10.0, 10.0])
+    assert model.boundary_ is not None
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
+    np.testing.assert_allclose(model.expected_spend([1, 2], [10.0, 10.0]), 10.0, rtol=1e-6)
 
 
 @given(params=st.tuples(st.floats(1e-3, 1e3), st.floats(1.001, 1e3), st.floats(1e-3, 1e3)))
@@ -168,7 +171,12 @@ def test_spend_without_the_models_averaging_names_the_runaway_parameters() -> No
                                           delta=2.78, n_periods=6, seed=3)
     m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 5_000)
     x, m = x[x > 0], m[x > 0]
-    with pytest.raises(crmcore.ConvergenceError, match="heading towards 0 or infinity") as info:
-        GammaGamma().fit(x, m)
-    assert "p (" in str(info.value)
-    assert all("end" in attempt for attempt in info.value.diagnostics["attempts"])
+    with pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
+        model = GammaGamma().fit(x, m)
+    # Assert on what is stable across machines: the warning class and the parameters named in
+    # the structured diagnostics (not which of the optimiser's end points, or which symptom of
+    # the runaway, a particular floating-point path produced).
+    assert model.boundary_ is not None
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
+    assert "p" in model.boundary_["pinned"]
+    assert np.all(np.isfinite(model.expected_spend(x, m)))

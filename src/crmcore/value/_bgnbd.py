@@ -18,16 +18,20 @@ http://brucehardie.com/notes/027/ (the rearrangement used for large ``x``).
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betainc, betaln, digamma, gammaln
+from scipy.linalg import eigh_tridiagonal
+from scipy.special import betainc, digamma, gammaln
 
 from crmcore._base import CustomerBase, column_codes, compress_rows
 from crmcore.value._btyd import (
     FloatArray,
+    beta_expectation,
     check_counts,
     check_horizon,
     check_rate,
@@ -35,10 +39,42 @@ from crmcore.value._btyd import (
     gauss_laguerre,
     hyp2f1_stable,
     log1mexp,
+    log_beta_ratio,
 )
 from crmcore.value._covariates import BTYDStaticCovariates
 
 __all__ = ["BGNBD", "MBGNBD"]
+
+# E[Y(t)] given alive is E[g(p)] for p ~ Beta(a, b'): below a = 50 (and b = 1e3) from Gauss'
+# hypergeometric function (FHL 2005), whose evaluation loses digits or fails beyond; up to 1e4 by
+# Gauss-Jacobi quadrature in p; from 1e4 on from the expansion of Beta(a, b') around its mean
+# (error O(a^-3), below 1e-12).
+_QUADRATURE_A = 50.0
+_QUADRATURE_B = 1e3  # the hypergeometric route also loses digits for large b (5e-9 at 1e6)
+_ASYMPTOTIC_A = 1e4
+_JACOBI_NODES = 48
+
+
+@functools.lru_cache(maxsize=256)
+def _jacobi_rule(a: float, b: float) -> tuple[FloatArray, FloatArray]:
+    """Nodes in p and weights (summing to 1) of Gauss-Jacobi quadrature for ``Beta(a, b)``,
+    by the Golub-Welsch eigenvalue method on the Jacobi polynomials' three-term recurrence
+    (weight ``(1-x)^al (1+x)^be`` on [-1, 1], ``al = b - 1``, ``be = a - 1``, ``p = (1+x)/2``);
+    unlike ``scipy.special.roots_jacobi`` it does not form ``2^(al+be)``, so it works for any
+    ``a, b > 0``."""
+    al, be = b - 1.0, a - 1.0
+    n = np.arange(_JACOBI_NODES, dtype=np.float64)
+    s = 2.0 * n + al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diagonal = (be * be - al * al) / (s * (s + 2.0))
+    diagonal[0] = (be - al) / (al + be + 2.0)
+    k = n[1:]
+    sk = s[1:]
+    off = np.sqrt(4.0 * k * (k + al) * (k + be) * (k + al + be)
+                  / (sk * sk * (sk + 1.0) * (sk - 1.0)))
+    x, vectors = eigh_tridiagonal(diagonal, off)
+    weights = vectors[0] ** 2
+    return (1.0 + x) / 2.0, weights / weights.sum()
 
 
 def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray, a: float,
@@ -50,14 +86,27 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
         log_nb = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0) - r * np.log1p(t / alpha)
                   + k * (np.log(t) - np.log(alpha + t)))
     log_nb = np.where(k == 0, -r * np.log1p(t / alpha), log_nb)
-    log_stay = betaln(a, b + k) - betaln(a, b) + log_nb
+    log_stay = _log_beta_ratio_rows(a, b, k) + log_nb
     # P(N >= k) is the regularised incomplete beta I_{t/(alpha+t)}(k, r)
     tail = betainc(np.maximum(k, 1.0), r, t / (alpha + t))
+    # B(a+1, b+k-1)/B(a, b) = a/(a+b+k-1) B(a, b+k-1)/B(a, b)
+    km1 = np.maximum(k - 1.0, 0.0)
     with np.errstate(divide="ignore"):
-        log_drop = (betaln(a + 1.0, np.where(k > 0, b + k - 1.0, 1.0)) - betaln(a, b)
+        log_drop = (np.log(a) - np.log(a + b + km1) + _log_beta_ratio_rows(a, b, km1)
                     + np.log(tail))
     log_drop = np.where(k > 0, log_drop, -np.inf)
     return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
+
+
+def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
+    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history)."""
+    bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
+    out = np.empty(bb.shape)
+    flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
+    for value in np.unique(flat_b):
+        rows = flat_b == value
+        flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
+    return flat_out.reshape(bb.shape)
 
 
 class _BetaGeometricNBD(BTYDStaticCovariates):
@@ -71,6 +120,13 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
     _modified: ClassVar[bool] = False
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "a": ("life", 1.0), "b": ("life", 1.0)}
+    _mixing_pairs = (
+        ("r", "alpha", "gamma", "purchase rate lambda = r/alpha (Poisson purchases)",
+         "no customer buys again", "every customer buys at an infinite rate"),
+        ("a", "b", "beta", "dropout probability p after each repeat purchase",
+         "no customer drops out (the NBD model of purchases)",
+         "every customer drops out right after her first repeat purchase"),
+    )
 
     def _row_log_likelihood_terms(
         self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
@@ -107,28 +163,30 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         # log L = common(x) + first + softplus(second - first).
         shift = 1.0 if self._modified else 0.0
         has_second = np.ones_like(ux, dtype=bool) if self._modified else ux > 0
-        b_first = b + ux + shift
-        b_second = np.where(has_second, b_first - 1.0, 1.0)
-        beta_first = betaln(a, b_first)
-        beta_gap = np.where(has_second, betaln(a + 1.0, b_second) - beta_first, -np.inf)
+        # B(a, b+x')/B(a, b) with x' = x + shift, and the second term's ratio to the first,
+        # B(a+1, b+x'-1)/B(a, b+x') = a/(b+x'-1): both stable for any a, b (a, b -> infinity
+        # with a/(a+b) fixed is the limit of a constant dropout probability)
+        b_second = np.where(has_second, b + ux + shift - 1.0, 1.0)
+        survive, survive_a, survive_b = log_beta_ratio(a, b, ux + shift, gradient=gradient)
+        with np.errstate(divide="ignore"):
+            beta_gap = np.where(has_second, np.log(a) - np.log(b_second), -np.inf)
         log_T = np.log(alpha + uT)[iT]
         log_gap = np.log(alpha + utx)[itx] - log_T  # log(alpha+t_x) - log(alpha+T) <= 0
         rx = r + x
-        common = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b) + beta_first
+        common = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + survive
         d = beta_gap[ix] - rx * log_gap
         e = np.exp(-np.abs(d))
         ll = common[ix] - rx * log_T + np.maximum(d, 0.0) + np.log1p(e)
         if not gradient:
             return ll, None
+        assert survive_a is not None
+        assert survive_b is not None
         w2 = np.where(d > 0, 1.0, e) / (1.0 + e)  # share of the second term
-        psi_abx = digamma(a + b + ux + shift)
         d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[ix] - log_T - w2 * log_gap
         inv_T = (1.0 / (alpha + uT))[iT]
         d_alpha = r / alpha - rx * (inv_T + w2 * ((1.0 / (alpha + utx))[itx] - inv_T))
-        d_a = (digamma(a + b) - psi_abx)[ix] + w2 * (digamma(a + 1.0) - digamma(a))
-        dig_first = digamma(b_first)
-        d_b = ((digamma(a + b) - digamma(b) - psi_abx + dig_first)[ix]
-               + w2 * (np.where(has_second, digamma(b_second), 0.0) - dig_first)[ix])
+        d_a = survive_a[ix] + w2 / a
+        d_b = survive_b[ix] - w2 * np.where(has_second, 1.0 / b_second, 0.0)[ix]
         return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
 
     # -- predictions -----------------------------------------------------------------------
@@ -192,16 +250,22 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
         if np.any(near_pole):
             h = 1e-5
-            idx = np.flatnonzero(near_pole)
-            args = (t[idx], x[idx], t_obs[idx], log_p_alive[idx])
-            result = result.copy()
-            result[idx] = 0.5 * (self._conditional_at(*args, np.round(c0[idx]) + h, a)
-                                 + self._conditional_at(*args, np.round(c0[idx]) - h, a))
+            flat = [np.broadcast_to(v, result.shape).reshape(-1)
+                    for v in (t, x, t_obs, log_p_alive, c0)]
+            idx = np.flatnonzero(np.broadcast_to(near_pole, result.shape))
+            args = (flat[0][idx], flat[1][idx], flat[2][idx], flat[3][idx])
+            pole = np.round(flat[4][idx])
+            out = result.reshape(-1).copy()
+            out[idx] = 0.5 * (self._conditional_at(*args, pole + h, a)
+                              + self._conditional_at(*args, pole - h, a))
+            result = out.reshape(result.shape)
         return result
 
     def _conditional_at(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                         log_p_alive: FloatArray, c0: FloatArray, a: float) -> FloatArray:
-        r, alpha, _, _ = self._param_array()
+        r, alpha, _, b = self._param_array()
+        if a >= _QUADRATURE_A or b >= _QUADRATURE_B:
+            return self._conditional_large_a(t, x, t_obs, log_p_alive, c0, a)
         # FHL 2005 eq. 10 is c0/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
         # 2F1(r+x, b+x; c0; t/(alpha+T+t))] P(alive) with c0 = a+b+x-1 (MBG/NBD: a+b+x).
         # Two Euler transformations turn the prefactor and 2F1 into
@@ -212,6 +276,51 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         f = hyp2f1_stable(a - 1.0, c0 - r - x, c0, z)
         factor = -np.expm1(log_q) - np.exp(log_q) * (f - 1.0)  # 1 - q F, with care near t = 0
         return np.asarray(c0 / (a - 1.0) * factor * np.exp(log_p_alive), dtype=np.float64)
+
+    def _conditional_large_a(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
+                             log_p_alive: FloatArray, c0: FloatArray, a: float) -> FloatArray:
+        """E[Y(t) | x, t_x, T] for large ``a`` (towards a constant dropout probability).
+
+        Given alive, ``lambda ~ Gamma(r+x, alpha+T)`` and ``p ~ Beta(a, b')`` with ``b' =
+        c0 + 1 - a``, and ``E[Y(t) | lambda, p] = (1 - e^(-lambda p t))/p`` (FHL 2005), so
+        ``E[Y(t)] = E_p[g(p)]`` with ``g(p) = (1 - (1 + p u)^-(r+x))/p``, ``u = t/(alpha+T)``.
+        ``g`` is smooth on [0, 1], and ``Beta(a, b')`` concentrates around its mean as ``a``
+        grows: :func:`beta_expectation` expands around the mean to ``O(a^-3)`` (below 1e-12 for
+        ``a >= 1e4``). At ``a, b -> infinity`` it is the limit ``(1 - (1 + pi u)^-(r+x))/pi``
+        with ``pi = a/(a+b)``.
+        """
+        r, alpha, _, _ = self._param_array()
+        u = t / (alpha + t_obs)
+        m = r + x
+        b_post = c0 + 1.0 - a
+
+        def g(p: FloatArray, k: int) -> FloatArray:
+            # derivatives of G(p) = 1 - (1+pu)^-m and of 1/p, combined by Leibniz' rule
+            log1p_pu = np.log1p(p * u)
+            total = np.zeros(np.broadcast(p, u, m).shape)
+            for j in range(k + 1):
+                if j == 0:
+                    g_j = -np.expm1(-m * log1p_pu)
+                else:
+                    rising = np.exp(gammaln(m + j) - gammaln(m))
+                    g_j = -((-1.0) ** j) * rising * u ** j * np.exp(-(m + j) * log1p_pu)
+                inv = (-1.0) ** (k - j) * math.factorial(k - j) / p ** (k - j + 1)
+                total = total + math.comb(k, j) * g_j * inv
+            return total
+
+        if a >= _ASYMPTOTIC_A:
+            value = beta_expectation(a, b_post, g)
+        else:
+            # Gauss-Jacobi quadrature in p (weight p^(a-1) (1-p)^(b'-1)), once per distinct b'
+            value = np.empty(np.broadcast(u, m, b_post).shape)
+            uu, mm, bb = np.broadcast_arrays(u, m, b_post)
+            for b_value in np.unique(bb):
+                rows = bb == b_value
+                nodes, weights = _jacobi_rule(float(a), float(b_value))
+                pp = nodes[:, None]
+                values = -np.expm1(-mm[rows][None, :] * np.log1p(pp * uu[rows][None, :])) / pp
+                value[rows] = weights @ values
+        return np.asarray(value * np.exp(log_p_alive), dtype=np.float64)
 
     def expected_purchases(
         self,
@@ -277,14 +386,17 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
                       + r * (np.log(alpha) - np.log(alpha + tt))
                       + kk * (np.log(tt) - np.log(alpha + tt)))
         log_nb = np.where((kk == 0) & (tt == 0), 0.0, log_nb)
-        stay = np.exp(betaln(a, b + kk + shift) - betaln(a, b) + log_nb)
+        stay = np.exp(log_beta_ratio(a, b, kk + shift)[0] + log_nb)
         has_second = (kk > 0) | self._modified
-        b_second = np.where(has_second, b + kk + shift - 1.0, 1.0)
         # P(N >= k) for N ~ NB(r, alpha/(alpha+t)) is the regularised incomplete beta
         # I_{t/(alpha+t)}(k, r) (1 when k = 0).
         tail = np.where(kk > 0, betainc(np.maximum(kk, 1.0), r, tt / (alpha + tt)), 1.0)
-        drop = np.where(has_second, np.exp(betaln(a + 1.0, b_second) - betaln(a, b)) * tail,
-                        0.0)
+        # B(a+1, b+k'-1)/B(a, b) = a/(a+b+k'-1) B(a, b+k'-1)/B(a, b), stable for any a, b
+        n_second = np.where(has_second, kk + shift - 1.0, 0.0)
+        with np.errstate(divide="ignore"):
+            log_second = (np.log(a) - np.log(a + b + n_second)
+                          + log_beta_ratio(a, b, n_second)[0])
+        drop = np.where(has_second, np.exp(log_second) * tail, 0.0)
         return np.asarray(stay + drop, dtype=np.float64)
 
     def conditional_probability_of_purchases(

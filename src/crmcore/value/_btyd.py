@@ -10,10 +10,12 @@ live here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import betaln, digamma
 
 from crmcore._base import CustomerBase, check_summary
 from crmcore._errors import InvalidValueError, describe_rows
@@ -241,3 +243,60 @@ def hyp2f1_stable(a: ArrayLike, b: ArrayLike, c: ArrayLike, z: ArrayLike) -> Flo
         flat[idx] = retry
         value = flat.reshape(value.shape)
     return value
+
+
+# Above this a + b, differences of betaln (each about -(a+b) log(a+b)) lose too many digits:
+# sums over the purchases are used instead.
+_LARGE_BETA = 1e4
+_MAX_SUM_TERMS = 1_000_000
+
+
+def log_beta_ratio(
+    a: float, b: float, n: ArrayLike, *, gradient: bool = False
+) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+    """``D(n) = log B(a, b+n) / B(a, b)`` for whole ``n >= 0`` (the log-probability that a
+    ``Beta(a, b)`` coin survives ``n`` tosses), with ``dD/da`` and ``dD/db`` if ``gradient``.
+
+    For moderate ``a + b`` from ``betaln`` and ``digamma``; for large ``a + b`` (towards the
+    limit of a constant dropout probability) as the sums ``D(n) = -sum_{j<n} log1p(a/(b+j))``,
+    ``dD/da = -sum 1/(a+b+j)``, ``dD/db = sum a/((b+j)(a+b+j))``, which keep their relative
+    precision for any ``a``, ``b`` (a difference of betaln would lose it all near 1e13).
+    """
+    nn = np.asarray(n, dtype=np.float64)
+    top = float(np.max(nn)) if nn.size else 0.0
+    if a + b <= _LARGE_BETA or top > _MAX_SUM_TERMS:
+        value = betaln(a, b + nn) - betaln(a, b)
+        if not gradient:
+            return np.asarray(value, dtype=np.float64), None, None
+        d_a = digamma(a + b) - digamma(a + b + nn)
+        d_b = digamma(b + nn) - digamma(b) + d_a
+        return (np.asarray(value, dtype=np.float64), np.asarray(d_a, dtype=np.float64),
+                np.asarray(d_b, dtype=np.float64))
+    j = np.arange(int(top), dtype=np.float64)
+    index = nn.astype(np.intp)
+    value = np.concatenate([[0.0], np.cumsum(-np.log1p(a / (b + j)))])[index]
+    if not gradient:
+        return value, None, None
+    d_a = np.concatenate([[0.0], np.cumsum(-1.0 / (a + b + j))])[index]
+    d_b = np.concatenate([[0.0], np.cumsum(a / ((b + j) * (a + b + j)))])[index]
+    return value, d_a, d_b
+
+
+def beta_expectation(a: float, b: FloatArray, g: Callable[[FloatArray, int], FloatArray]
+                     ) -> FloatArray:
+    """``E[g(p)]`` for ``p ~ Beta(a, b)`` (``b`` per row) with large ``a``, by the expansion
+    around the mean ``E[g] = g(m) + g''(m) M2/2 + g'''(m) M3/6 + g''''(m) M4/24`` in the
+    central moments ``M2 ~ 1/a``, ``M3 ~ 1/a^2``, ``M4 ~ 1/a^2``; the error is ``O(a^-3)``.
+
+    ``g(p, k)`` returns the ``k``-th derivative of ``g`` at ``p`` (``k = 0..4``).
+    """
+    s = a + b
+    m = a / s
+    m2 = a * b / (s * s * (s + 1.0))
+    m3 = 2.0 * a * b * (b - a) / (s ** 3 * (s + 1.0) * (s + 2.0))
+    # excess kurtosis, arranged so that no intermediate overflows for huge a, b
+    excess = 6.0 * ((a - b) / a * ((a - b) / b) * (s + 1.0) / ((s + 2.0) * (s + 3.0))
+                    - 1.0 / (s + 3.0))
+    m4 = (3.0 + excess) * m2 * m2
+    return np.asarray(g(m, 0) + g(m, 2) * m2 / 2.0 + g(m, 3) * m3 / 6.0 + g(m, 4) * m4 / 24.0,
+                      dtype=np.float64)

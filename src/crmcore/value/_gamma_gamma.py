@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Self
 
+import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
@@ -94,7 +95,7 @@ def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatA
     pux = p * ux
     px = p * x
     log_total = np.log(v + m * x)
-    common = (gammaln(pux + q) - gammaln(pux))[ix]
+    common = _log_rising(pux, q)[ix]
     ll: _FloatArray = (common - gammaln(q) + q * np.log(v) + (px - 1.0) * log_m + px * log_x
                        - (px + q) * log_total)
     if not gradient:
@@ -106,6 +107,31 @@ def log_likelihood_terms(params: NDArray[np.float64], x: _FloatArray, m: _FloatA
         q / v - (px + q) / (v + m * x),
     ])
     return ll, grad
+
+
+def _spend_scale(m: _FloatArray, w: _FloatArray | None) -> float:
+    """The (weighted) mean of ``m``: amounts divided by it are the same numbers, up to
+    rounding, in any currency unit, so the fit in those units ends at the same point and the
+    estimates scale with the unit."""
+    mean = float(np.average(m, weights=w)) if len(m) else 1.0
+    if not math.isfinite(mean) or mean <= 0:
+        return 1.0
+    return mean
+
+
+def _log_rising(z: _FloatArray, q: float) -> _FloatArray:
+    """``log Gamma(z+q) - log Gamma(z)``; for ``z > 1e7`` (towards the limit p -> infinity)
+    from Stirling's series, ``(z-1/2) log1p(q/z) + q log(z+q) - q + 1/(12(z+q)) - 1/(12z)``
+    (error ``O(z^-3)``), since the difference of two gammaln near ``z log z`` loses digits."""
+    z = np.asarray(z, dtype=np.float64)
+    large = z > 1e7
+    out = np.asarray(gammaln(np.where(large, 1.0, z) + q) - gammaln(np.where(large, 1.0, z)),
+                     dtype=np.float64)
+    if large.any():
+        zl = z[large]
+        out[large] = ((zl - 0.5) * np.log1p(q / zl) + q * np.log(zl + q) - q
+                      + 1.0 / (12.0 * (zl + q)) - 1.0 / (12.0 * zl))
+    return out
 
 
 def prepare_spend(x: _FloatArray, m: _FloatArray) -> tuple[_FloatArray, ...]:
@@ -155,6 +181,12 @@ class GammaGamma(LikelihoodModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+    _mixing_pairs = (
+        ("p", "v", "product", "spend per transaction", "",
+         "each customer spends the same amount on every transaction (p -> infinity, "
+         "v -> 0 with p v fixed: no spread within a customer), so her expected spend is her "
+         "own mean"),
+    )
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         super().__init__(penalizer=penalizer)
@@ -216,8 +248,32 @@ class GammaGamma(LikelihoodModel):
                 "with repeat transactions only", field="frequency")
         excluded = ~keep
         self.n_excluded_ = round(float(excluded.sum() if w is None else w[excluded].sum()))
-        return self._fit_patterns((x[keep], m[keep]), None if w is None else w[keep],
-                                  time_unit=time_unit)
+        # The model is scale-equivariant: amounts in another currency unit, c m, have the MLE
+        # (p, q, c v) with the log-likelihood shifted by a constant. Fit in units of the mean
+        # spend (so the search box and tolerances do not depend on the currency unit) and
+        # scale v back.
+        spend = m[keep]
+        scale = _spend_scale(spend, None if w is None else w[keep])
+        self._fit_patterns((x[keep], spend / scale), None if w is None else w[keep],
+                           time_unit=time_unit)
+        self._rescale_fit(scale, x[keep], w[keep] if w is not None else None)
+        return self
+
+    def _rescale_fit(self, scale: float, x: _FloatArray, w: _FloatArray | None) -> None:
+        """Turn a fit on amounts divided by ``scale`` into the fit on the amounts: ``v`` times
+        ``scale`` (its log, and so the covariance of the log-parameters, only shifts), and the
+        log-likelihood minus ``sum(weights) * log(scale)`` (the density of ``m`` is that of
+        ``m / scale`` divided by ``scale``)."""
+        state = self._state()
+        params = state.params.copy()
+        params[2] *= scale
+        n = float(len(x) if w is None else w.sum())
+        diagnostics = dict(state.diagnostics)
+        diagnostics["params"] = params.tolist()
+        diagnostics["amount_scale"] = scale
+        self._fit_state = attrs.evolve(
+            state, params=params, log_likelihood=state.log_likelihood - n * math.log(scale),
+            diagnostics=diagnostics)
 
     @property
     def mean_spend_(self) -> float:

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
@@ -71,6 +72,7 @@ from scipy import optimize, stats
 from crmcore._base import _frame, compress_rows
 from crmcore._errors import (
     ConvergenceError,
+    ConvergenceWarning,
     InvalidValueError,
     NotFittedError,
     SerializationError,
@@ -93,6 +95,10 @@ _GRADIENT_TOLERANCE = 1e-4  # on the mean log-likelihood, per log-parameter
 _WARM_START_PATTERNS = 20_000
 _MAX_LOG_STANDARD_ERROR = 10.0
 _DRIFT_LOG = 12.0  # an end point beyond e^(+/-12) (1.6e5, 6e-6) counts as running off
+_WEAK_LOADING = 0.3  # a parameter loading this much on a flat direction runs off along it
+# Parameters fitted on the boundary are held at e^(+/-25) (7.2e10, 1.4e-11): there the models
+# equal their limits to about 1e-10, and every prediction is computed stably.
+_PIN_LOG = 25.0
 
 
 @attrs.frozen
@@ -115,6 +121,7 @@ class ParameterSummary:
     bic: float
     n_obs: float
     converged: bool
+    boundary: str = ""
 
     def to_dict(self) -> dict[str, dict[str, float]]:
         """``{name: {"estimate", "standard_error", "lower", "upper"}}``."""
@@ -147,6 +154,8 @@ class ParameterSummary:
         for name, est, se, lo, hi in zip(self.names, self.estimates, self.standard_errors,
                                          self.lower, self.upper, strict=True):
             lines.append(f"{name:<10} {est:>12.6g} {se:>12.6g} {lo:>14.6g} {hi:>14.6g}")
+        if self.boundary:
+            lines.append(f"on the boundary: {self.boundary}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -182,6 +191,7 @@ class _Fit:
     time_unit: str | None
     diagnostics: dict[str, Any]
     converged: bool
+    pinned: tuple[str, ...] = ()
 
 
 class LikelihoodModel:
@@ -196,6 +206,12 @@ class LikelihoodModel:
     """
 
     param_names: ClassVar[tuple[str, ...]] = ()
+    #: Pairs of parameters of a mixing distribution whose limits are models in their own right:
+    #: ``(first, second, kind, quantity, mean-to-0 meaning, mean-to-top meaning)`` with kind
+    #: ``"beta"`` (``Beta(first, second)``) or ``"gamma"`` (shape ``first``, rate ``second``).
+    #: A fit whose likelihood rises towards such a limit is fitted there (see
+    #: ``_fit_boundary``); models without pairs raise :class:`crmcore.ConvergenceError`.
+    _mixing_pairs: ClassVar[tuple[tuple[str, str, str, str, str, str], ...]] = ()
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -345,25 +361,25 @@ class LikelihoodModel:
             if usable and attempt == 0:
                 break
         if best is None:
-            raise ConvergenceError(self._no_maximum_message(attempts),
-                                   diagnostics={"attempts": attempts})
+            finished = [a for a in attempts if math.isfinite(a["fun"]) and "end" in a]
+            if not finished:
+                raise ConvergenceError(
+                    f"{type(self).__name__}: the optimiser did not reach a finite value of the "
+                    f"likelihood from {len(attempts)} starts (last: {attempts[-1]['message']})",
+                    diagnostics={"attempts": attempts})
+            end = min(finished, key=lambda a: a["fun"])
+            theta_end = np.log(np.asarray(end["end"], dtype=np.float64))
+            return self._settle_runaway(theta_end, None, data, w, penalizer, n_obs, time_unit,
+                                        {"attempts": attempts})
         theta = np.asarray(best.x, dtype=np.float64)
         theta, hessian, polish, value, grad = self._newton_polish(theta, data, w,
                                                                   penalizer, n_obs)
-        at_bound = [name for name, t in zip(self.param_names, theta, strict=True)
-                    if abs(t) > _LOG_BOUND - 1e-3]
         diagnostics: dict[str, Any] = {
             "method": "L-BFGS-B on log-parameters (or, for many patterns, Newton from a "
                       "subsample fit), Newton polish",
             "message": str(best.message), "success": bool(best.success), "nit": int(best.nit),
             "nfev": int(best.nfev), "newton_steps": polish, "attempts": attempts,
         }
-        if at_bound:
-            raise ConvergenceError(
-                f"{type(self).__name__}: parameter(s) {', '.join(at_bound)} ran to the edge of "
-                f"the search space (exp(+/-{_LOG_BOUND:g})); the data do not identify them",
-                diagnostics={**diagnostics, "params": np.exp(theta).tolist()},
-            )
         params = np.exp(theta)
         # the objective is -(LL / n_obs - penalizer * |params|^2)
         log_likelihood = (penalizer * float(params @ params) - value) * n_obs
@@ -372,59 +388,266 @@ class LikelihoodModel:
                                    "is not finite", diagnostics=diagnostics)
         information = -hessian * n_obs  # of the total penalised log-likelihood
         diagnostics["max_abs_gradient"] = float(np.max(np.abs(grad)))
-        eigenvalues = np.linalg.eigvalsh(information)
-        diagnostics["information_eigenvalues"] = eigenvalues.tolist()
         diagnostics["params"] = params.tolist()
-        if not np.all(np.isfinite(eigenvalues)) or eigenvalues.min() <= 1e-10 * max(
-                1.0, float(np.abs(eigenvalues).max())):
-            end = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names, params,
-                                                            strict=True))
-            raise ConvergenceError(
-                f"{type(self).__name__}: no strict maximum found (the observed information is "
-                f"not positive definite at the end point, {end}); the data do not identify "
-                f"all of {', '.join(self.param_names)}",
-                diagnostics=diagnostics,
-            )
-        chol = np.linalg.cholesky(information)
-        inv_chol = np.linalg.inv(chol)
-        log_cov = inv_chol.T @ inv_chol
-        se_log = np.sqrt(np.diag(log_cov))
-        loose = [f"{name} (standard error of its log {se:.3g})"
-                 for name, se in zip(self.param_names, se_log, strict=True)
-                 if se > _MAX_LOG_STANDARD_ERROR]
-        if loose:
-            # an estimate whose 95% interval spans more than e^(+/-20) is a drift towards 0
-            # or infinity along a flat likelihood, not an estimate
-            raise ConvergenceError(
-                f"{type(self).__name__}: the data do not identify {', '.join(loose)}; the "
-                "likelihood is flat in that direction (no strict maximum)",
-                diagnostics=diagnostics,
-            )
+        log_cov = _inverse_information(information)
+        if np.any(np.abs(theta) > _LOG_BOUND - 1e-3) or log_cov is None:
+            # Three symptoms of one thing, whichever the optimiser's end point shows: a
+            # parameter at the edge of the search box, an information matrix that is not
+            # positive definite, or a standard error of a log-parameter above
+            # _MAX_LOG_STANDARD_ERROR (a 95% interval wider than e^(+/-20)): the likelihood
+            # keeps rising (or stays flat) as some parameters run off towards 0 or infinity.
+            return self._settle_runaway(theta, information, data, w, penalizer, n_obs,
+                                        time_unit, diagnostics)
+        diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
         return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
                     n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                     diagnostics=diagnostics, converged=True)
 
-    def _no_maximum_message(self, attempts: list[dict[str, Any]]) -> str:
-        """Why no start reached a maximum: where the best one ended and which parameters were
-        running off towards 0 or infinity there."""
-        name = type(self).__name__
-        finished = [a for a in attempts if math.isfinite(a["fun"]) and "end" in a]
-        if not finished:
-            return (f"{name}: the optimiser did not reach a finite maximum of the likelihood "
-                    f"from {len(attempts)} starts (last: {attempts[-1]['message']})")
-        best = min(finished, key=lambda a: a["fun"])
-        end = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names, best["end"],
-                                                        strict=True))
-        drifting = [f"{n} ({v:.3g})" for n, v in zip(self.param_names, best["end"], strict=True)
-                    if abs(math.log(v)) > _DRIFT_LOG]
-        text = (f"{name}: no maximum of the likelihood found from {len(attempts)} starts; the "
-                f"best ended at {end} with its gradient still {best['max_abs_gradient']:.2g} "
-                f"(optimiser: {best['message'].strip() or 'stopped'})")
-        if drifting:
-            text += (f"; there {', '.join(drifting)} {'was' if len(drifting) == 1 else 'were'} "
-                     "heading towards 0 or infinity: the likelihood keeps rising in that "
-                     "direction, so the data do not identify the model")
-        return text
+    # -- parameters running off: diagnosis and the boundary of the parameter space ---------
+
+    def _information_at(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
+                        penalizer: float, n_obs: float) -> FloatArray:
+        grad = self._objective(theta, data, w, penalizer, n_obs)[1]
+        return -self._hessian(theta, grad, data, w, penalizer, n_obs) * n_obs
+
+    def _running_off(self, theta: FloatArray, information: FloatArray | None
+                     ) -> dict[str, str]:
+        """Which parameters run off, and whither (``"0"`` or ``"infinity"``), at the end point
+        ``theta`` (log-parameters) of a fit without a strict maximum.
+
+        A parameter runs off if its end point is beyond ``e^(+/-_DRIFT_LOG)``, or if it loads
+        on a direction in which the likelihood is flat or still rising (an eigenvector of the
+        observed information whose eigenvalue is not positive, or so small that the standard
+        error along it exceeds ``_MAX_LOG_STANDARD_ERROR``). Both criteria look at the shape of
+        the likelihood near the end point, not at which test fired first, so the answer does not
+        depend on where exactly the optimiser stopped along the runaway direction.
+        """
+        names = self.param_names
+        off: dict[str, str] = {}
+        for name, t in zip(names, theta, strict=True):
+            if abs(t) > _DRIFT_LOG:
+                off[name] = "infinity" if t > 0 else "0"
+        if information is not None and np.all(np.isfinite(information)):
+            values, vectors = np.linalg.eigh(0.5 * (information + information.T))
+            scale = max(1.0, float(np.max(np.abs(values))))
+            weak = values <= max(1e-10 * scale, _MAX_LOG_STANDARD_ERROR ** -2)
+            for j in np.flatnonzero(weak):
+                for i in np.flatnonzero(np.abs(vectors[:, j]) >= _WEAK_LOADING):
+                    off.setdefault(names[i], "infinity" if theta[i] > 0 else "0")
+        if not off:  # cannot happen for a true runaway; name the farthest parameter anyway
+            i = int(np.argmax(np.abs(theta)))
+            off[names[i]] = "infinity" if theta[i] > 0 else "0"
+        return {name: off[name] for name in names if name in off}
+
+    def _settle_runaway(
+        self, theta: FloatArray, information: FloatArray | None, data: tuple[FloatArray, ...],
+        w: FloatArray, penalizer: float, n_obs: float, time_unit: str | None,
+        diagnostics: dict[str, Any],
+    ) -> _Fit:
+        """The likelihood has no strict maximum inside the parameter space. Models whose
+        likelihood has a well-defined limit there (``_mixing_pairs``) are fitted on that
+        boundary, with a :class:`crmcore.ConvergenceWarning`; others raise one
+        :class:`crmcore.ConvergenceError` naming the parameters that run off."""
+        if information is None:
+            information = self._information_at(theta, data, w, penalizer, n_obs)
+        runaway = self._running_off(theta, information)
+        params = np.exp(theta)
+        end_point = dict(zip(self.param_names, map(float, params), strict=True))
+        diagnostics = {**diagnostics, "runaway": runaway, "end_point": end_point,
+                       "params": params.tolist()}
+        finite = bool(np.all(np.isfinite(information)))
+        if finite:
+            diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
+        if self._mixing_pairs and penalizer == 0:
+            fit = self._fit_boundary(runaway, theta, data, w, n_obs, time_unit, diagnostics)
+            if fit is not None:
+                return fit
+        where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
+        end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
+        raise ConvergenceError(
+            f"{type(self).__name__}: the likelihood has no maximum inside the parameter space: "
+            f"it keeps rising, or stays flat, as {where} (the optimiser stopped at {end}), so "
+            f"the data do not identify {', '.join(runaway)}",
+            diagnostics=diagnostics,
+        )
+
+    def _boundary_face(self, runaway: Mapping[str, str], theta: FloatArray
+                       ) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]]:
+        """The boundary the runaway heads for, as a linear map of log-parameters
+        ``theta = A @ phi + c`` from the free coordinates ``phi``; returns ``A``, ``c``, the
+        start ``phi0`` and a description (which parameters are pinned, what the limit is)."""
+        index = {n: i for i, n in enumerate(self.param_names)}
+        k = len(self.param_names)
+        columns: list[FloatArray] = []
+        c = np.zeros(k)
+        phi0: list[float] = []
+        pinned: list[str] = []
+        limits: list[dict[str, Any]] = []
+        handled: set[str] = set()
+        for u, v, kind, quantity, none_means, all_means in self._mixing_pairs:
+            iu, iv = index[u], index[v]
+            du, dv = runaway.get(u), runaway.get(v)
+            if du is None and dv is None:
+                continue
+            handled |= {u, v}
+            if kind == "product" and du is not None and dv is not None and du != dv:
+                # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
+                # keep psi = log(u v) free
+                edge = _PIN_LOG if du == "infinity" else -_PIN_LOG
+                c[iu], c[iv] = edge, -edge
+                col = np.zeros(k)
+                col[iv] = 1.0
+                columns.append(col)
+                phi0.append(float(np.clip(theta[iu] + theta[iv], -_LOG_BOUND, _LOG_BOUND)))
+                pinned.append(u)
+                limits.append({"parameters": [u, v], "to": du, "kind": kind,
+                               "meaning": all_means})
+                continue
+            both = du is not None and dv is not None and du == dv
+            if both:
+                # u, v -> infinity (or 0) with their ratio fixed: pin u at the edge, keep the
+                # ratio psi = log(u / v) free
+                edge = _PIN_LOG if du == "infinity" else -_PIN_LOG
+                c[iu], c[iv] = edge, edge
+                col = np.zeros(k)
+                col[iv] = -1.0
+                columns.append(col)
+                psi = float(np.clip(theta[iu] - theta[iv], -_LOG_BOUND, _LOG_BOUND))
+                phi0.append(psi)
+                pinned.append(u)
+                label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
+                if du == "infinity":
+                    meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
+                else:
+                    top = "1" if kind == "beta" else "infinite"
+                    meaning = (f"the {quantity} is either 0 or {top} for each customer "
+                               f"({label} = {{mean:.4g}})")
+                limits.append({"parameters": [u, v], "to": du, "ratio": label,
+                               "ratio_index": len(phi0) - 1, "kind": kind, "meaning": meaning})
+                continue
+            # one of them runs off alone: the mixing distribution's mean goes to 0 or to its
+            # top; the other parameter no longer matters and is pinned where it stood
+            low = du == "0" or (du is None and dv == "infinity")
+            if low:
+                c[iu] = -_PIN_LOG
+                c[iv] = float(np.clip(theta[iv], -_DRIFT_LOG, _DRIFT_LOG))
+                meaning = none_means
+                limits.append({"parameters": [u, v], "to": "0", "kind": kind,
+                               "meaning": meaning})
+            else:
+                c[iv] = -_PIN_LOG
+                c[iu] = float(np.clip(theta[iu], -_DRIFT_LOG, _DRIFT_LOG))
+                limits.append({"parameters": [u, v], "to": "top", "kind": kind,
+                               "meaning": all_means})
+            pinned += [u, v]
+        for name in self.param_names:
+            if name in handled:
+                continue
+            i = index[name]
+            if name in runaway:
+                c[i] = _PIN_LOG if runaway[name] == "infinity" else -_PIN_LOG
+                pinned.append(name)
+                limits.append({"parameters": [name], "to": runaway[name], "kind": "single",
+                               "meaning": f"{name} -> {runaway[name]}"})
+                continue
+            col = np.zeros(k)
+            col[i] = 1.0
+            columns.append(col)
+            phi0.append(float(theta[i]))
+        A = np.column_stack(columns) if columns else np.zeros((k, 0))
+        return A, c, np.asarray(phi0, dtype=np.float64), {"pinned": pinned, "limits": limits}
+
+    def _fit_boundary(
+        self, runaway: dict[str, str], theta: FloatArray, data: tuple[FloatArray, ...],
+        w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
+    ) -> _Fit | None:
+        """Maximise the likelihood on the boundary the runaway heads for (the parameters that
+        run off pinned at ``e^(+/-_PIN_LOG)``, where the model equals its limit to about
+        ``1e-10``; the ratio of a pair running off together stays free). Returns ``None`` if
+        that boundary has no strict maximum either (after up to three rounds of pinning the
+        parameters that then run off)."""
+        runaway = dict(runaway)
+        rounds: list[dict[str, Any]] = []
+        for _ in range(3):
+            A, c, phi0, face = self._boundary_face(runaway, theta)
+            if A.shape[1] == 0:
+                return None
+
+            def reduced(phi: FloatArray, A: FloatArray = A, c: FloatArray = c
+                        ) -> tuple[float, FloatArray]:
+                value, grad = self._objective(A @ phi + c, data, w, 0.0, n_obs)
+                return value, A.T @ grad
+
+            result = optimize.minimize(
+                reduced, phi0, jac=True, method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(phi0),
+                options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20})
+            phi = np.asarray(result.x, dtype=np.float64)
+            value, grad_red = reduced(phi)
+            for _ in range(8):  # Newton polish on the face
+                if not math.isfinite(value) or float(np.max(np.abs(grad_red))) < 1e-12:
+                    break
+                # Hessian of the mean log-likelihood in the free coordinates
+                hess_red = -A.T @ self._information_at(A @ phi + c, data, w, 0.0, n_obs) @ A
+                try:
+                    step = np.linalg.solve(hess_red / n_obs, grad_red)
+                except np.linalg.LinAlgError:
+                    break
+                candidate = np.clip(phi + step, -_LOG_BOUND, _LOG_BOUND)
+                new_value, new_grad = reduced(candidate)
+                if not new_value <= value:
+                    break
+                phi, value, grad_red = candidate, new_value, new_grad
+                if float(np.max(np.abs(step))) < 1e-10:
+                    break
+            theta_face = A @ phi + c
+            rounds.append({"pinned": list(face["pinned"]), "end": np.exp(theta_face).tolist(),
+                           "fun": float(value), "message": str(result.message)})
+            if not math.isfinite(value):
+                return None
+            information = A.T @ self._information_at(theta_face, data, w, 0.0, n_obs) @ A
+            red_cov = _inverse_information(information)
+            free_off = [j for j in range(len(phi)) if abs(phi[j]) > _LOG_BOUND - 1e-3]
+            if red_cov is None or free_off:
+                # a free coordinate runs off too: name its parameter(s) and pin them as well
+                full_info = self._information_at(theta_face, data, w, 0.0, n_obs)
+                more = self._running_off(theta_face, full_info)
+                new = {n: d for n, d in more.items() if n not in runaway}
+                if not new:
+                    return None
+                runaway.update(new)
+                theta = theta_face
+                continue
+            params = np.exp(theta_face)
+            log_likelihood = -value * n_obs
+            log_cov = A @ red_cov @ A.T
+            boundary = {
+                "runaway": runaway, "pinned": face["pinned"],
+                "limits": [self._limit_text(lim, phi) for lim in face["limits"]],
+                "rounds": rounds,
+            }
+            text = "; ".join(boundary["limits"])
+            warnings.warn(ConvergenceWarning(
+                f"{type(self).__name__}: the likelihood is highest on the boundary of the "
+                f"parameter space, as {', '.join(f'{n} -> {d}' for n, d in runaway.items())}: "
+                f"{text}. Fitted that limit ({', '.join(face['pinned'])} held at the boundary, "
+                "no standard error); the other parameters are estimated and predictions are "
+                "the limit model's"), stacklevel=5)
+            return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
+                        n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
+                        diagnostics={**diagnostics, "boundary": boundary,
+                                     "params": params.tolist(),
+                                     "max_abs_gradient": float(np.max(np.abs(grad_red)))},
+                        converged=True, pinned=tuple(face["pinned"]))
+        return None
+
+    @staticmethod
+    def _limit_text(limit: dict[str, Any], phi: FloatArray) -> str:
+        if "ratio_index" in limit:
+            ratio = math.exp(float(phi[limit["ratio_index"]]))
+            mean = ratio / (1.0 + ratio) if limit["kind"] == "beta" else ratio
+            return str(limit["meaning"]).format(mean=mean)
+        return str(limit["meaning"])
 
     def _hessian(self, theta: FloatArray, grad: FloatArray, data: tuple[FloatArray, ...],
                  w: FloatArray, penalizer: float, n_obs: float) -> FloatArray:
@@ -600,13 +823,33 @@ class LikelihoodModel:
         """Standard errors of the parameter estimates (delta method)."""
         params = self._param_array()
         se = np.sqrt(np.diag(self._log_covariance())) * params
+        se[self._pinned_mask()] = np.nan
         return dict(zip(self.param_names, map(float, se), strict=True))
+
+    def _pinned_mask(self) -> NDArray[np.bool_]:
+        """Parameters held at the boundary of the parameter space by the fit (no standard
+        error: they are not estimated)."""
+        pinned = self._state().pinned
+        return np.array([name in pinned for name in self.param_names], dtype=bool)
+
+    @property
+    def boundary_(self) -> dict[str, Any] | None:
+        """How the fit ended on the boundary of the parameter space, or ``None``.
+
+        ``{"runaway": {name: "0" | "infinity"}, "pinned": [names], "limits": [text]}``: the
+        parameters that run off, those held at the boundary (``e^(+/-25)``), and what the
+        limit means. See the model pages of the documentation ("Small data: fits on the
+        boundary").
+        """
+        boundary = self._state().diagnostics.get("boundary")
+        return None if boundary is None else dict(boundary)
 
     def confidence_intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
         """Wald intervals for each parameter, computed on the log scale and exponentiated."""
         z = _z(level)
         params = self._param_array()
         se_log = np.sqrt(np.diag(self._log_covariance()))
+        se_log[self._pinned_mask()] = np.nan
         lower, upper = params * np.exp(-z * se_log), params * np.exp(z * se_log)
         return {name: (float(lo), float(hi))
                 for name, lo, hi in zip(self.param_names, lower, upper, strict=True)}
@@ -624,6 +867,7 @@ class LikelihoodModel:
             upper=tuple(intervals[n][1] for n in self.param_names),
             level=level, log_likelihood=state.log_likelihood, aic=self.aic_, bic=self.bic_,
             n_obs=state.n_obs, converged=state.converged,
+            boundary="; ".join((state.diagnostics.get("boundary") or {}).get("limits", [])),
         )
 
     # -- construction from known parameters ------------------------------------------------
@@ -680,8 +924,11 @@ class LikelihoodModel:
         """``n`` parameter vectors (rows, ``param_names`` order) drawn from the asymptotic
         normal distribution of the log-parameters at the estimates."""
         theta = np.log(self._param_array())
-        draws = rng.multivariate_normal(theta, self._log_covariance(), size=n,
-                                        method="cholesky")
+        cov = self._log_covariance()
+        # a fit on the boundary has a singular covariance (pinned parameters do not vary):
+        # its square root then comes from the eigendecomposition
+        method = "eigh" if self._state().pinned else "cholesky"
+        draws = rng.multivariate_normal(theta, cov, size=n, method=method)
         return np.exp(draws)
 
     def interval(
@@ -758,19 +1005,23 @@ class LikelihoodModel:
             model = cls(**payload["hyperparameters"])
             params = cls._param_vector(payload["params"], "from_json")
             if payload["fitted"]:
-                cov = payload["log_covariance"]
+                cov = cls._saved_covariance(payload["log_covariance"])
+                diagnostics = dict(payload["diagnostics"])
+                pinned = cls._saved_pinned(diagnostics)
                 model._fit_state = _Fit(
                     params=params, log_likelihood=float(payload["log_likelihood"]),
-                    log_covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
+                    log_covariance=cov,
                     n_obs=float(payload["n_obs"]), n_patterns=int(payload["n_patterns"]),
-                    time_unit=payload["time_unit"], diagnostics=dict(payload["diagnostics"]),
-                    converged=bool(payload["converged"]),
+                    time_unit=payload["time_unit"], diagnostics=diagnostics,
+                    converged=bool(payload["converged"]), pinned=pinned,
                 )
             else:
                 model._fit_state = _Fit(params=params, log_likelihood=math.nan,
                                         log_covariance=None, n_obs=0.0, n_patterns=0,
                                         time_unit=payload["time_unit"],
                                         diagnostics={"fitted": False}, converged=False)
+        except SerializationError:
+            raise
         except InvalidValueError as exc:
             raise SerializationError(f"saved {cls.__name__} has invalid parameters: {exc}",
                                      field=exc.field) from exc
@@ -780,6 +1031,43 @@ class LikelihoodModel:
             ) from exc
         return model
 
+    @classmethod
+    def _saved_covariance(cls, cov: Any) -> FloatArray | None:
+        """A saved ``log_covariance``: ``None`` or a finite, symmetric ``k x k`` matrix (``k``
+        parameters) with a non-negative diagonal; anything else is refused, naming the field."""
+        if cov is None:
+            return None
+        k = len(cls.param_names)
+        try:
+            matrix = np.asarray(cov, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(
+                f"saved {cls.__name__} has a log_covariance that is not a numeric matrix: {exc}",
+                field="log_covariance") from exc
+        if matrix.shape != (k, k):
+            raise SerializationError(
+                f"saved {cls.__name__} has a log_covariance of shape {matrix.shape}; expected "
+                f"({k}, {k}), one row and column per parameter ({', '.join(cls.param_names)})",
+                field="log_covariance")
+        if (not np.all(np.isfinite(matrix)) or np.any(np.diag(matrix) < 0)
+                or not np.allclose(matrix, matrix.T, rtol=1e-9, atol=0.0)):
+            raise SerializationError(
+                f"saved {cls.__name__} has a log_covariance that is not a covariance matrix "
+                "(finite, symmetric, non-negative variances)", field="log_covariance")
+        return matrix
+
+    @classmethod
+    def _saved_pinned(cls, diagnostics: Mapping[str, Any]) -> tuple[str, ...]:
+        boundary = diagnostics.get("boundary")
+        if boundary is None:
+            return ()
+        pinned = boundary.get("pinned") if isinstance(boundary, Mapping) else None
+        if not isinstance(pinned, list) or not all(n in cls.param_names for n in pinned):
+            raise SerializationError(
+                f"saved {cls.__name__} has a boundary fit whose pinned parameters {pinned!r} "
+                f"are not among {', '.join(cls.param_names)}", field="diagnostics.boundary")
+        return tuple(pinned)
+
     def save(self, path: str | Path) -> None:
         """Write :meth:`to_json` to ``path`` (UTF-8)."""
         Path(path).write_text(self.to_json(), encoding="utf-8")
@@ -788,6 +1076,28 @@ class LikelihoodModel:
     def load(cls, path: str | Path) -> Self:
         """Read a model saved with :meth:`save`."""
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _inverse_information(information: FloatArray) -> FloatArray | None:
+    """The covariance of the log-parameters, ``information^-1``, or ``None`` when the
+    information is not positive definite or some log-parameter's standard error exceeds
+    ``_MAX_LOG_STANDARD_ERROR`` (no strict maximum in that direction)."""
+    if information.size == 0:
+        return np.zeros((0, 0))
+    if not np.all(np.isfinite(information)):
+        return None
+    eigenvalues = np.linalg.eigvalsh(information)
+    if eigenvalues.min() <= 1e-10 * max(1.0, float(np.abs(eigenvalues).max())):
+        return None
+    try:
+        chol = np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        return None
+    inv_chol = np.linalg.inv(chol)
+    log_cov: FloatArray = inv_chol.T @ inv_chol
+    if np.any(np.sqrt(np.diag(log_cov)) > _MAX_LOG_STANDARD_ERROR):
+        return None
+    return log_cov
 
 
 def _z(level: float) -> float:

@@ -152,3 +152,38 @@ def simulate_sbg(
     t = np.arange(int(n_periods) + 1)
     alive: NDArray[np.int64] = (last_period[None, :] > t[:, None]).sum(axis=1).astype(np.int64)
     return alive
+
+
+def simulate_bgnbd_log(
+    n: int, *, r: float, alpha: float, a: float, b: float, days: int, spend_shape: float = 6.0,
+    spend_q: float = 3.0, spend_v: float = 15.0, seed: int | np.random.Generator | None = None,
+) -> dict[str, NDArray[np.generic]]:
+    """A transaction log of ``n`` BG/NBD customers (rates per day) observed for ``days``
+    days from 2020-01-01, each acquired on a uniform day of the first half: columns
+    ``customer_id``, ``at`` (``datetime64[s]``) and ``amount`` (gamma-gamma spend, ``p =
+    spend_shape``, ``nu ~ Gamma(spend_q, spend_v)``), for tests and benchmarks of the whole
+    path from a log to scores."""
+    _, rng = _setup(n, 0.0, seed, {"r": r, "alpha": alpha, "a": a, "b": b})
+    lam = rng.gamma(r, 1.0 / alpha, size=int(n))
+    p = rng.beta(a, b, size=int(n))
+    nu = rng.gamma(spend_q, 1.0 / spend_v, size=int(n))
+    first = rng.integers(0, max(days // 2, 1), size=int(n)).astype(np.float64)
+    ids: list[int] = []
+    times: list[float] = []
+    for i in range(int(n)):
+        t = first[i]
+        ids.append(i)
+        times.append(t)
+        while True:
+            t += rng.exponential(1.0 / lam[i])
+            if t >= days:
+                break
+            ids.append(i)
+            times.append(t)
+            if rng.random() < p[i]:
+                break
+    id_array = np.asarray(ids, dtype=np.int64)
+    seconds = np.round(np.asarray(times) * 86_400.0).astype("timedelta64[s]")
+    at = np.datetime64("2020-01-01T00:00:00", "s") + seconds
+    amount = np.round(rng.gamma(spend_shape, 1.0 / nu[id_array]), 2) + 0.01
+    return {"customer_id": id_array, "at": at, "amount": amount}
