@@ -12,9 +12,11 @@ of millions of purchases in Dask is scored here instead, without bringing it to 
 4. each partition is scored with :func:`crmcore.score` and the fitted models, and the result is
    a Dask DataFrame with :meth:`crmcore.Scores.to_frame`'s columns, one row per customer.
 
-The only statistic of the whole base the built-in lifecycle rule needs (its default usual gap,
-the median gap of the repeat customers) is computed once over all customers and handed to every
-partition, so the stages equal those of one :func:`crmcore.score` over the whole base.
+The statistics of the whole base the built-in lifecycle rule needs (its default usual gap, the
+median gap of the repeat customers, and its lapse limits, quantiles of the time customers took
+from one purchase to the next, tabulated per partition and added up) are computed once over all
+customers and handed to every partition, so the stages equal those of one :func:`crmcore.score`
+over the whole base.
 
 ``crmcore.CustomerBase.from_transactions`` also accepts a Dask DataFrame: it runs the summary as a
 distributed group-by and brings back one row per customer and period (an in-memory base).
@@ -113,7 +115,11 @@ def fit_models(summary: Any, *, value_model: object = None, spend_model: object 
         value_model, str) else value_model
     purchases.fit(keys["frequency"].to_numpy(np.float64), keys["recency"].to_numpy(np.float64),
                   keys["T"].to_numpy(np.float64), weights=patterns.to_numpy(np.float64))
-    repeat = summary[summary["frequency"] > 0][["frequency", "monetary_value"]].compute()
+    # as crmcore.score: the spend model is fitted on the repeat buyers with a positive mean
+    # spend (Gamma-Gamma models positive spends; the others are predicted at the population
+    # level by score itself)
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)][
+        ["frequency", "monetary_value"]].compute()
     spend: Any = get_model("spend", spend_model) if spend_model is None or isinstance(
         spend_model, str) else spend_model
     spend.fit(repeat["frequency"].to_numpy(np.float64),
@@ -139,6 +145,46 @@ def _weighted_median(values: Any, counts: Any) -> float:
     low = v[np.searchsorted(cumulative, (total - 1) // 2, side="right")]
     high = v[np.searchsorted(cumulative, total // 2, side="right")]
     return float((low + high) / 2)
+
+
+def _gap_table(part: Any, options: dict[str, Any], min_purchases: int) -> Any:
+    """How often each (purchase count, gap in periods) occurs among a partition's customers."""
+    import pandas as pd
+
+    from crmcore.lifecycle._classify import gap_observations
+
+    base = _partition_base(part, options)
+    empty = pd.DataFrame({"k": pd.Series(dtype="int64"), "gap": pd.Series(dtype="float64"),
+                          "n": pd.Series(dtype="int64")})
+    if base is None or base.history is None:
+        return empty
+    count, gaps = gap_observations(base.history, min_purchases=min_purchases)
+    if len(gaps) == 0:
+        return empty
+    frame = pd.DataFrame({"k": count, "gap": gaps})
+    return frame.groupby(["k", "gap"], as_index=False).size().rename(columns={"size": "n"})
+
+
+def _lapse_limits(shuffled: Any, options: dict[str, Any], freq: str, time_unit: str | None,
+                  gap: float) -> dict[int, float]:
+    """The built-in rule's lapse limits over the whole log, in ``time_unit``
+    (:func:`crmcore.lifecycle.lapse_limits` of one base holding every customer)."""
+    from crmcore.lifecycle import LifecycleClassifier
+    from crmcore.lifecycle._classify import limits_from_gaps
+
+    rule = LifecycleClassifier()
+    import pandas as pd
+
+    meta = pd.DataFrame({"k": pd.Series(dtype="int64"), "gap": pd.Series(dtype="float64"),
+                         "n": pd.Series(dtype="int64")})
+    table = shuffled.map_partitions(_gap_table, options, rule.min_purchases, meta=meta)
+    totals = table.groupby(["k", "gap"]).n.sum().compute().reset_index()
+    limits = limits_from_gaps(
+        totals["k"].to_numpy(np.int64), totals["gap"].to_numpy(np.float64),
+        totals["n"].to_numpy(np.float64), min_purchases=rule.min_purchases,
+        quantile=rule.lapse_quantile, window=_QUARTER[freq], fallback=rule.decline_gap * gap)
+    factor = unit_factor(freq, time_unit or freq)
+    return {k: float(limits[k]) * factor for k in range(1, rule.min_purchases + 1)}
 
 
 def _score_frame(part: Any, options: dict[str, Any], score_options: dict[str, Any]) -> Any:
@@ -207,7 +253,7 @@ def score(
         as they are.
     lifecycle_model, loyalty_model:
         As :func:`crmcore.score`; ``None`` gives the built-in lifecycle rule with its default
-        usual gap computed over the whole base, and the default loyalty index.
+        usual gap and lapse limits computed over the whole base, and the default loyalty index.
 
     Returns
     -------
@@ -236,7 +282,9 @@ def score(
     if lifecycle_model is None:
         from crmcore.lifecycle import LifecycleClassifier
 
-        lifecycle_model = LifecycleClassifier(default_gap=gap)
+        lifecycle_model = LifecycleClassifier(
+            default_gap=gap,
+            lapse_limits=_lapse_limits(shuffled, options, freq, base_time_unit, gap))
     score_options: dict[str, Any] = {
         "margin": margin, "discount_rate": discount_rate, "time_unit": time_unit,
         "horizon": horizon, "step": step,

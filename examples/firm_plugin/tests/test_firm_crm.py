@@ -30,7 +30,9 @@ def test_the_plugin_follows_crmcores_protocols(base: crmcore.CustomerBase) -> No
     assert report.ok, str(report)
     assert report.names() == ["poisson-exponential", "rfm-rank"]
     value = next(m for m in report.models if m.name == "poisson-exponential")
-    assert value.optional_missing == ("discrete",)  # continuous time; has dert, params_
+    # continuous time (no ``discrete``) and no purchase-count distribution (crmcore's churn
+    # risk is then 1 - p_alive); it has dert and params_
+    assert value.optional_missing == ("conditional_probability_of_purchases", "discrete")
 
 
 def test_crmcore_scores_with_the_firms_models(base: crmcore.CustomerBase) -> None:

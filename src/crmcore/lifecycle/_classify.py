@@ -153,6 +153,34 @@ def _open_probability(instance: object, attribute: attrs.Attribute[Any], value: 
         )
 
 
+def _limit_items(value: Any) -> tuple[tuple[int, float], ...] | None:
+    """``{k: limit}`` (as :func:`lapse_limits` returns) as sorted, hashable pairs."""
+    if value is None:
+        return None
+    items = value.items() if hasattr(value, "items") else value
+    try:
+        pairs = tuple(sorted((k, float(v)) for k, v in items))
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            "LifecycleClassifier.lapse_limits must map purchase counts to limits, as "
+            f"crmcore.lifecycle.lapse_limits returns, got {value!r}", field="lapse_limits",
+        ) from exc
+    return pairs
+
+
+def _limit_values(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    counts = [k for k, _ in value]
+    wanted = list(range(1, instance.min_purchases + 1))  # type: ignore[attr-defined]
+    if counts != wanted or not all(math.isfinite(v) and v > 0 for _, v in value):
+        raise InvalidValueError(
+            f"LifecycleClassifier.lapse_limits needs a finite limit > 0 for each purchase count "
+            f"{wanted} (as crmcore.lifecycle.lapse_limits returns), got {dict(value)!r}",
+            field="lapse_limits",
+        )
+
+
 def _whole(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
@@ -231,6 +259,11 @@ class LifecycleClassifier:
         usual gap of the base's repeat customers. A base with fewer than :data:`MIN_GAPS`
         gaps between purchases (e.g. one customer) has no lapse limit to learn; then the limit
         is ``decline_gap`` default gaps.
+    lapse_limits:
+        The lapse limits to use, ``{k: limit}`` in the base's ``time_unit`` as
+        :func:`lapse_limits` returns them, instead of learning them from the base being
+        classified (``lapse_quantile`` is then unused). For classifying a part of a larger base
+        (e.g. one Dask partition, :func:`crmcore.dask.score`) with the limits of the whole.
 
     Raises
     ------
@@ -252,6 +285,8 @@ class LifecycleClassifier:
     measure: Measure = attrs.field(default="auto", validator=_measure)
     default_gap: float | None = attrs.field(default=None, validator=_positive)
     lapse_quantile: float = attrs.field(default=0.9, validator=_open_probability)
+    lapse_limits: tuple[tuple[int, float], ...] | None = attrs.field(
+        default=None, converter=_limit_items, validator=_limit_values)
 
     def __attrs_post_init__(self) -> None:
         pairs = (
@@ -332,9 +367,12 @@ class LifecycleClassifier:
         ev = _evidence(history, end_period, window=window, gap_multiple=self.gap_multiple,
                        measure=measure, default_gap=self.default_gap,
                        min_purchases=self.min_purchases)
-        limits = _lapse_limits(history, min_purchases=self.min_purchases,
-                               quantile=self.lapse_quantile, window=window,
-                               fallback=self.decline_gap * ev["default_gap"])
+        if self.lapse_limits is None:
+            limits = _lapse_limits(history, min_purchases=self.min_purchases,
+                                   quantile=self.lapse_quantile, window=window,
+                                   fallback=self.decline_gap * ev["default_gap"])
+        else:  # given in the base's time unit, as lapse_limits() returns them
+            limits = np.array([np.nan, *(v / factor for _, v in self.lapse_limits)])
         ev["lapse_limit"] = np.where(
             ev["purchases"] > 0, limits[np.minimum(ev["purchases"], self.min_purchases)], np.nan)
         has = ev["purchases"] > 0
@@ -539,21 +577,55 @@ def _lapse_limits(
 ) -> _FloatArray:
     """Lapse limit, in periods, by purchase count ``k = 0 .. min_purchases`` (index
     ``min_purchases`` for every count from there on; index 0 unused). See :func:`lapse_limits`."""
+    count, gaps = gap_observations(history, min_purchases=min_purchases)
+    return limits_from_gaps(count, gaps, np.ones(len(gaps)), min_purchases=min_purchases,
+                            quantile=quantile, window=window, fallback=fallback)
+
+
+def gap_observations(history: PurchaseHistory, *, min_purchases: int
+                     ) -> tuple[NDArray[np.int64], _FloatArray]:
+    """Every gap between two consecutive purchase periods of one customer, in periods, with
+    the count ``k`` of the purchase it starts from (1 for first to second), capped at
+    ``min_purchases``. The lapse limits are quantiles of these per ``k``; a base split into
+    parts (e.g. Dask partitions by customer) can tabulate them per part and add the tables."""
     indptr, period = history.indptr, history.period
     owner = history.customer_of_entry()
-    same = owner[1:] == owner[:-1] if len(period) else np.zeros(0, dtype=bool)
+    if len(period) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    same = owner[1:] == owner[:-1]
     gaps = np.diff(period)[same].astype(np.float64)
-    # the count of the purchase a gap starts from: 1 for the time from first to second
-    count = (np.arange(len(period)) - indptr[owner] + 1)[:-1][same] if len(period) else (
-        np.zeros(0, dtype=np.int64))
+    count = (np.arange(len(period)) - indptr[owner] + 1)[:-1][same]
+    return np.minimum(count, min_purchases).astype(np.int64), gaps
+
+
+def _weighted_quantile(values: _FloatArray, weights: _FloatArray, q: float) -> float:
+    """``np.quantile`` (linear interpolation) of ``values`` each repeated ``weights`` times
+    (whole numbers), without repeating them."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], np.asarray(weights, dtype=np.float64)[order]
+    cumulative = np.cumsum(w)
+    position = (cumulative[-1] - 1) * q  # 0-based index into the repeated, sorted values
+    low = int(np.floor(position))
+    at_low = v[np.searchsorted(cumulative, low, side="right")]
+    at_high = v[np.searchsorted(cumulative, min(low + 1, cumulative[-1] - 1), side="right")]
+    return float(at_low + (position - low) * (at_high - at_low))
+
+
+def limits_from_gaps(
+    count: NDArray[np.int64], gaps: _FloatArray, weights: _FloatArray, *, min_purchases: int,
+    quantile: float, window: int, fallback: Any,
+) -> _FloatArray:
+    """The lapse limits (as :func:`_lapse_limits`) from gap observations
+    (:func:`gap_observations`) each seen ``weights`` times."""
     limits = np.full(min_purchases + 1, np.nan)
-    if len(gaps) < MIN_GAPS:
+    if float(np.sum(weights)) < MIN_GAPS:
         limits[:] = max(float(fallback), float(window))
         return limits
-    pooled = float(np.quantile(gaps, quantile))
+    pooled = _weighted_quantile(gaps, weights, quantile)
     for k in range(1, min_purchases + 1):
-        chosen = gaps[count == k] if k < min_purchases else gaps[count >= k]
-        value = float(np.quantile(chosen, quantile)) if len(chosen) >= MIN_GAPS else pooled
+        rows = count == k
+        enough = float(np.sum(weights[rows])) >= MIN_GAPS
+        value = _weighted_quantile(gaps[rows], weights[rows], quantile) if enough else pooled
         limits[k] = max(value, float(window))
     return limits
 
