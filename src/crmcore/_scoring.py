@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._checks import model_output
 from crmcore._errors import (
     ConvergenceError,
     DataError,
@@ -251,20 +252,44 @@ def _is_fitted(model: object) -> bool:
     return hasattr(model, "params_")
 
 
+# What score() asks of each kind of model (besides fit(base) when it is not fitted).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "value": ("expected_purchases", "p_alive"),  # of (frequency, recency, T): a purchase model
+    "spend": ("expected_spend",),
+}
+
+
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
-           manager: pluggy.PluginManager) -> object:
+           manager: pluggy.PluginManager) -> tuple[object, str]:
+    """The model, fitted, and the name its misbehaviour is reported under (its class)."""
     from crmcore._plugins import get_model
 
-    model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
-        given, str) else given
+    if given is None or isinstance(given, str):
+        model = get_model(kind, given, plugin_manager=manager)
+        label = f"{kind}_model={given!r}"
+    else:
+        model = given
+        label = f"{kind}_model={type(given).__name__}"
+    plugin = type(model).__name__
+    missing = [m for m in _NEEDS[kind] if not callable(getattr(model, m, None))]
+    if missing:
+        # e.g. "markov" (MarkovCLV) values recency states and has no P(alive), and "sbg" is a
+        # contractual retention model: both are value models, neither a purchase model
+        raise InvalidValueError(
+            f"{label} ({type(model).__name__}) cannot be used by score(): it has no "
+            f"{', '.join(missing)}; score() needs a {kind} model that predicts per customer "
+            f"from (frequency, recency, T){' such as bgnbd or pareto-nbd' if kind == 'value' else ''}"
+            f". Use {type(model).__name__}'s own methods instead",
+            field=f"{kind}_model",
+        )
     if _is_fitted(model):
-        return model
+        return model, plugin
     fit = getattr(model, "fit", None)
     if not callable(fit):
         raise PluginError(f"{kind} model {type(model).__name__} has no fit(base) method and is "
-                          "not fitted", plugin=type(model).__name__)
+                          "not fitted", plugin=plugin)
     fit(base)
-    return model
+    return model, plugin
 
 
 def score(
@@ -368,12 +393,14 @@ def score(
     manager = plugin_manager if plugin_manager is not None else get_plugin_manager()
     notes: list[str] = []
 
-    purchases = _model("value", value_model, base, manager)
+    purchases = _model("value", value_model, base, manager)[0]
     spend: object
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
     else:
-        spend = _model("spend", spend_model, base, manager)
+        spend = _model("spend", spend_model, base, manager)[0]
+    # a model answering with the wrong number of values, or with strings, is a PluginError
+    # naming it (lifetime_value checks every answer)
     clv = lifetime_value(purchases, spend, base, margin=margins, discount_rate=discount_rate,
                          time_unit=time_unit, horizon=horizon, step=step)
     _check_finite(clv, purchases)
@@ -475,8 +502,7 @@ def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
         raise PluginError(f"loyalty model {type(loyalty).__name__} has no score(base) method",
                           plugin=type(loyalty).__name__)
     breakdown = scorer(base, transactions=transactions)
-    index = np.asarray(getattr(breakdown, "index", breakdown), dtype=np.float64)
-    if index.shape != (len(base),):
-        raise PluginError(f"loyalty model {type(loyalty).__name__} returned {index.shape} "
-                          f"values for {len(base)} customers", plugin=type(loyalty).__name__)
+    index = model_output(getattr(breakdown, "index", breakdown), n=len(base),
+                         what=f"loyalty model {type(loyalty).__name__}.score",
+                         plugin=type(loyalty).__name__)
     return _readonly(index)
