@@ -47,7 +47,8 @@ def _pinned() -> dict[str, Version]:
             continue
         requirement = Requirement(text)
         specs = list(requirement.specifier)
-        assert len(specs) == 1 and specs[0].operator == "==", f"{text!r}: pin with '=='"
+        assert len(specs) == 1, f"{text!r}: pin one version"
+        assert specs[0].operator == "==", f"{text!r}: pin with '=='"
         name = canonicalize_name(requirement.name)
         assert name not in pins, f"{name} is pinned twice"
         pins[name] = Version(specs[0].version)

@@ -39,7 +39,6 @@ from crmcore._errors import (
     EmptyDataError,
     InvalidValueError,
     LateTransactionError,
-    TimeZoneError,
     describe_rows,
 )
 from crmcore._frames import TransactionColumns, read_transactions

@@ -6,10 +6,10 @@ fault, the rows (0-based) and the first offending value.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
-from typing import Any, Final
 
 from crmcore._errors import DataError, InvalidValueError, PluginError, describe_rows
 

@@ -257,6 +257,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "value": ("expected_purchases", "p_alive"),  # of (frequency, recency, T): a purchase model
     "spend": ("expected_spend",),
 }
+_EXAMPLES = {"value": " such as bgnbd or pareto-nbd", "spend": " such as gamma-gamma"}
 
 
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
@@ -278,8 +279,8 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
         raise InvalidValueError(
             f"{label} ({type(model).__name__}) cannot be used by score(): it has no "
             f"{', '.join(missing)}; score() needs a {kind} model that predicts per customer "
-            f"from (frequency, recency, T){' such as bgnbd or pareto-nbd' if kind == 'value' else ''}"
-            f". Use {type(model).__name__}'s own methods instead",
+            f"from (frequency, recency, T){_EXAMPLES.get(kind, '')}. Use "
+            f"{type(model).__name__}'s own methods instead",
             field=f"{kind}_model",
         )
     if _is_fitted(model):
