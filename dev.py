@@ -3,6 +3,7 @@
 
     python3 dev.py demo       # the demo on the bundled CDNOW data
     python3 dev.py tests      # the whole test suite
+    python3 dev.py tests-min  # the suite against the lowest dependency versions allowed
     python3 dev.py lint | typecheck | docs | bench | check
 
 The first run makes a virtual environment in ``.venv`` with nox in it; nox then builds one
@@ -23,6 +24,7 @@ VENV = ROOT / ".venv"
 JOBS = {
     "demo": ["demo"],
     "tests": ["tests"],
+    "tests-min": ["tests_min"],
     "lint": ["lint"],
     "typecheck": ["typecheck"],
     "docs": ["docs"],
@@ -52,7 +54,10 @@ def main(argv: list[str]) -> int:
         check=True,
     )
     sessions = JOBS[argv[0]]
-    command = [str(python), "-m", "nox", "--no-error-on-missing-interpreters", "-s", *sessions]
+    command = [str(python), "-m", "nox", "-s", *sessions]
+    if os.environ.get("CI", "").lower() not in ("1", "true"):
+        # tests-min needs Python 3.11: a developer without it is told and goes on; CI is not
+        command.insert(3, "--no-error-on-missing-interpreters")
     if len(argv) > 1:
         command += ["--", *argv[1:]]
     return subprocess.run(command, cwd=ROOT, check=False).returncode

@@ -1,4 +1,5 @@
-"""nox sessions: tests, lint, typecheck, docs, bench, demo (``python3 dev.py <job>`` runs them)."""
+"""nox sessions: tests, tests_min, lint, typecheck, docs, bench, demo (``python3 dev.py <job>``
+runs them)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,26 @@ ROOT = Path(__file__).parent
 def tests(session: nox.Session) -> None:
     """The whole test suite (hypothesis "ci" profile unless HYPOTHESIS_PROFILE says otherwise)."""
     session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
+                env={"HYPOTHESIS_PROFILE": session.env.get("HYPOTHESIS_PROFILE", "ci")})
+
+
+# Binary wheels only for the compiled libraries: an old version without a wheel for this Python
+# must fail at once rather than start a long build from source.
+_WHEELS_ONLY = "numpy,scipy,pandas,pyarrow,polars,scikit-learn,matplotlib,contourpy,kiwisolver"
+
+
+@nox.session(python="3.11")
+def tests_min(session: nox.Session) -> None:
+    """The whole test suite against the lowest versions pyproject.toml allows.
+
+    Installs crmcore[test] under ``constraints/minimum.txt`` (each dependency at its lower
+    bound; ``tests/test_constraints.py`` keeps the file and pyproject.toml in step) on Python
+    3.11, the lowest Python crmcore supports.
+    """
+    session.install("--only-binary", _WHEELS_ONLY, "-c", str(ROOT / "constraints" / "minimum.txt"),
+                    "-e", ".[test]")
+    session.run("python", "-m", "pip", "list", "--disable-pip-version-check")
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
                 env={"HYPOTHESIS_PROFILE": session.env.get("HYPOTHESIS_PROFILE", "ci")})
 

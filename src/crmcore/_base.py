@@ -27,18 +27,23 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._checks import as_column, require_finite, require_non_negative
+from crmcore._checks import (
+    as_column,
+    check_backend,
+    customer_ids,
+    require_finite,
+    require_non_negative,
+)
 from crmcore._errors import (
     DataError,
     DuplicateCustomerError,
     EmptyDataError,
     InvalidValueError,
     LateTransactionError,
-    TimeZoneError,
     describe_rows,
 )
 from crmcore._frames import TransactionColumns, read_transactions
-from crmcore._time import check_unit, period_index, period_start, to_datetime64, unit_factor
+from crmcore._time import check_unit, local_datetime64, period_index, period_start, unit_factor
 
 __all__ = ["CalibrationHoldout", "CustomerBase", "PurchaseHistory", "compress_rows"]
 
@@ -252,6 +257,7 @@ class CustomerBase:
     freq: str | None = None
     observation_end: np.datetime64 | None = None
     history: PurchaseHistory | None = None
+    time_zone: str | None = None
 
     # -- construction ----------------------------------------------------------------------
 
@@ -327,7 +333,9 @@ class CustomerBase:
         )
         return cls._from_columns(columns, freq=freq, time_unit=unit,
                                  observation_end=observation_end, datetime=datetime,
-                                 customer_id=customer_id)
+                                 customer_id=customer_id,
+                                 monetary_value=monetary_value or "monetary_value",
+                                 margin=margin)
 
     @classmethod
     def _from_columns(
@@ -339,9 +347,11 @@ class CustomerBase:
         observation_end: dt.datetime | dt.date | str | np.datetime64 | None,
         datetime: str = "at",
         customer_id: str = "customer_id",
+        monetary_value: str | None = "monetary_value",
+        margin: str | None = "margin",
     ) -> CustomerBase:
         """The summary of checked columns (the part of :meth:`from_transactions` after
-        reading); ``datetime`` and ``customer_id`` only name the columns in messages."""
+        reading); the column names only name the columns in messages."""
         unit = time_unit
         factor = unit_factor(freq, unit)
         ids, times = columns.customer_id, columns.at
@@ -353,7 +363,8 @@ class CustomerBase:
         if observation_end is None:
             end = times.max()
         else:
-            end = _observation_end(observation_end, columns.time_zone)
+            end = local_datetime64(observation_end, zone=columns.time_zone,
+                                   field="observation_end")
         end_period = int(period_index(np.asarray([end]), freq)[0])
         late = np.flatnonzero(periods > end_period)
         if len(late):
@@ -394,6 +405,9 @@ class CustomerBase:
             margin=None if columns.margin is None else np.add.reduceat(columns.margin[order],
                                                                        starts),
         )
+        _require_finite_sums(history, row, names={
+            "monetary_value": None if columns.amount is None else monetary_value,
+            "margin": margin})
         # Each customer's first purchase time: the earliest time in their first period's entry.
         times_sorted = times[order]
         first_entry_start = starts[indptr[:-1]]
@@ -401,7 +415,7 @@ class CustomerBase:
         first_purchase = _segment_min(times_sorted, first_entry_start, first_entry_stop)
         return cls._from_history(
             unique_ids, history, end_period=end_period, time_unit=unit, factor=factor,
-            first_purchase=first_purchase, observation_end=end,
+            first_purchase=first_purchase, observation_end=end, time_zone=columns.time_zone,
         )
 
     @classmethod
@@ -418,8 +432,8 @@ class CustomerBase:
         """The summary of per-(customer, period) rows (:class:`crmcore._lazy.PeriodRows`)
         aggregated by an engine: the same base as :meth:`_from_columns` on the raw log."""
         factor = unit_factor(freq, time_unit)
-        end = rows.last.max() if observation_end is None else _observation_end(
-            observation_end, rows.time_zone)
+        end = rows.last.max() if observation_end is None else local_datetime64(
+            observation_end, zone=rows.time_zone, field="observation_end")
         end_period = int(period_index(np.asarray([end]), freq)[0])
         late = np.flatnonzero(rows.period > end_period)
         if len(late):
@@ -447,7 +461,7 @@ class CustomerBase:
         first_purchase = rows.first[order][indptr[:-1]]
         return cls._from_history(
             unique_ids, history, end_period=end_period, time_unit=time_unit, factor=factor,
-            first_purchase=first_purchase, observation_end=end,
+            first_purchase=first_purchase, observation_end=end, time_zone=rows.time_zone,
         )
 
     @classmethod
@@ -461,6 +475,7 @@ class CustomerBase:
         factor: float,
         first_purchase: NDArray[np.datetime64],
         observation_end: np.datetime64,
+        time_zone: str | None = None,
     ) -> CustomerBase:
         indptr = history.indptr
         n_periods = np.diff(indptr)
@@ -485,6 +500,7 @@ class CustomerBase:
             freq=history.freq,
             observation_end=observation_end,
             history=history,
+            time_zone=time_zone,
         )
 
     @classmethod
@@ -509,9 +525,7 @@ class CustomerBase:
             number; ``recency > T``; or ``recency > 0`` with no repeat purchase.
         """
         check_unit(time_unit, argument="time_unit")
-        ids = np.asarray(customer_id)
-        if ids.ndim != 1:
-            raise InvalidValueError("customer_id must be one-dimensional", field="customer_id")
+        ids = customer_ids(customer_id, "customer_id")  # the rule of from_transactions
         n = len(ids)
         if n == 0:
             raise EmptyDataError("the summary has no customers", field="customer_id")
@@ -546,23 +560,42 @@ class CustomerBase:
                 f"freq={self.freq!r}{span}>")
 
     def index_of(self, customer_ids: ArrayLike) -> _IntArray:
-        """Rows of the given customer ids; raises naming any id not in the base."""
-        wanted = np.asarray(customer_ids)
-        rows = np.searchsorted(self.customer_id, wanted)
-        rows = np.clip(rows, 0, len(self) - 1)
-        missing = self.customer_id[rows] != wanted
-        if np.any(missing):
+        """Rows of the given customer ids; raises naming any id not in the base.
+
+        An id of another type than the base's (``"1"`` in a base of integer ids, ``None``) is
+        simply not in the base.
+        """
+        wanted = _id_query(customer_ids)
+        flat = wanted.reshape(-1)
+        base_ids = self.customer_id
+        if len(flat) == 0:
+            return np.zeros(wanted.shape, dtype=np.int64)
+        if _comparable(base_ids, flat):
+            rows = np.clip(np.searchsorted(base_ids, flat), 0, max(len(self) - 1, 0))
+            found = (base_ids[rows] == flat) if len(self) else np.zeros(len(flat), bool)
+        else:  # mixed or foreign types: look each up by (kind, value), never by ordering
+            lookup = {_id_key(v): i for i, v in enumerate(base_ids.tolist())}
+            hits = [lookup.get(_id_key(v), -1) for v in flat.tolist()]
+            rows = np.asarray(hits, dtype=np.int64)
+            found = rows >= 0
+        if not np.all(found):
+            missing = [v.item() if isinstance(v, np.generic) else v
+                       for v in flat[~np.asarray(found, dtype=bool)]]
             raise DataError(
-                "customer ids not in the base: "
-                + describe_rows(wanted[missing].tolist(), noun="id"),
-                field="customer_id", rows=wanted[missing].tolist(),
+                "customer ids not in the base: " + describe_rows(missing, noun="id"),
+                field="customer_id", rows=missing,
             )
-        return rows.astype(np.int64)
+        return np.asarray(rows, dtype=np.int64).reshape(wanted.shape)
 
     def take(self, rows: ArrayLike) -> CustomerBase:
-        """The customers at ``rows`` (positions or a boolean mask), kept in id order."""
-        index = np.arange(len(self))[np.asarray(rows)]
-        index = np.unique(index)
+        """The customers at ``rows`` (positions or a boolean mask), kept in id order.
+
+        Raises
+        ------
+        InvalidValueError
+            Positions out of range or not whole numbers, or a mask of the wrong length.
+        """
+        index = _positions_of(rows, len(self))
 
         def pick(a: NDArray[Any]) -> NDArray[Any]:
             return _frozen_array(a[index], a.dtype)
@@ -615,7 +648,7 @@ class CustomerBase:
                 "CustomerBase.from_transactions",
                 field="history",
             )
-        split = to_datetime64(split_at)
+        split = local_datetime64(split_at, zone=self.time_zone, field="split_at")
         split_period = int(period_index(np.asarray([split]), self.freq)[0])
         end_period = int(period_index(np.asarray([self.observation_end]), self.freq)[0])
         if split_period >= end_period:
@@ -641,6 +674,7 @@ class CustomerBase:
             self.customer_id[keep], kept.until(split_period), end_period=split_period,
             time_unit=self.time_unit, factor=factor,
             first_purchase=self.first_purchase[keep], observation_end=split,
+            time_zone=self.time_zone,
         )
         after = kept.period > split_period
         owner = kept.customer_of_entry()
@@ -690,6 +724,13 @@ def check_summary(
             f"frequency must count whole repeat purchases; not whole at {describe_rows(bad)}",
             field="frequency", rows=bad.tolist(),
         )
+    bad = np.flatnonzero(freq_ >= 2.0**53)  # beyond, floats no longer count one by one
+    if len(bad):
+        raise InvalidValueError(
+            f"frequency is too large to count purchases exactly (at least 2**53) at "
+            f"{describe_rows(bad)} (first: {float(freq_[bad[0]])!r})",
+            field="frequency", rows=bad.tolist(),
+        )
     bad = np.flatnonzero(rec > t * (1 + 1e-12))
     if len(bad):
         raise InvalidValueError(
@@ -707,6 +748,86 @@ def check_summary(
     return freq_, rec, t, money
 
 
+def _require_finite_sums(history: PurchaseHistory, row: _IntArray, *,
+                         names: Mapping[str, str | None]) -> None:
+    """Sums of finite amounts (or margins) that overflow to infinity are refused, naming the
+    transactions of the customers concerned, rather than stored as inf."""
+    customer_totals = [] if names["monetary_value"] is None else [
+        (names["monetary_value"], history.amount)]
+    if history.margin is not None:
+        customer_totals.append((names["margin"] or "margin", history.margin))
+    owner = history.customer_of_entry()
+    for field, per_period in customer_totals:
+        totals = np.bincount(owner, weights=per_period, minlength=history.n_customers)
+        bad = np.flatnonzero(~np.isfinite(totals))
+        if len(bad):
+            rows = np.flatnonzero(np.isin(row, bad))
+            raise InvalidValueError(
+                f"{field}: the amounts of {len(bad)} customer(s) sum beyond the largest "
+                f"float ({np.finfo(np.float64).max:.3g}) at {describe_rows(rows)}; record "
+                "amounts in a larger currency unit (thousands, say)",
+                field=field, rows=rows.tolist(),
+            )
+
+
+def _id_query(values: ArrayLike) -> NDArray[Any]:
+    """Ids asked for, without numpy turning ``[1, "a"]`` into strings."""
+    if isinstance(values, np.ndarray):
+        return values
+    if isinstance(values, list | tuple) and not any(
+            isinstance(v, list | tuple | np.ndarray) for v in values):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        kinds = {type(v) for v in values}
+        if kinds and kinds <= {int}:
+            try:
+                return np.asarray(values, dtype=np.int64)
+            except OverflowError:
+                return array
+        return array
+    return np.asarray(values)
+
+
+def _comparable(base_ids: NDArray[Any], wanted: NDArray[Any]) -> bool:
+    """Whether a sorted search may compare the two arrays directly."""
+    if base_ids.dtype.kind in "iu":
+        return wanted.dtype.kind == base_ids.dtype.kind
+    if wanted.dtype.kind == "U":
+        return True
+    return wanted.dtype == object and all(isinstance(v, str) for v in wanted.tolist())
+
+
+def _id_key(value: object) -> tuple[str, object]:
+    if isinstance(value, str):
+        return ("str", value)
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return ("int", int(value))
+    return ("other", id(value))  # found nowhere
+
+
+def _positions_of(rows: ArrayLike, n: int) -> _IntArray:
+    """Sorted unique positions from positions or a boolean mask, or an error naming them."""
+    array = np.asarray(rows)
+    if array.dtype == bool:
+        if array.shape != (n,):
+            raise InvalidValueError(
+                f"rows: a boolean mask needs one entry per customer ({n}), got shape "
+                f"{array.shape}", field="rows")
+        return np.flatnonzero(array).astype(np.int64)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.dtype.kind not in "iu" or array.ndim != 1:
+        raise InvalidValueError(
+            f"rows: expected positions (whole numbers) or a boolean mask, got {array.dtype} "
+            f"of shape {array.shape}", field="rows")
+    outside = np.flatnonzero((array < -n) | (array >= n))
+    if len(outside):
+        raise InvalidValueError(
+            f"rows: positions {array[outside][:5].tolist()} are outside the base's "
+            f"{n} customers", field="rows", rows=array[outside].tolist())
+    return np.unique(np.where(array < 0, array + n, array)).astype(np.int64)
+
+
 def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntArray
                  ) -> NDArray[np.datetime64]:
     """Minimum of ``values[starts[i]:stops[i]]`` for each i (non-empty, ascending segments)."""
@@ -718,39 +839,10 @@ def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntA
     return result
 
 
-def _observation_end(
-    value: dt.datetime | dt.date | str | np.datetime64, data_zone: str | None
-) -> np.datetime64:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        if data_zone is None:
-            raise TimeZoneError(
-                "observation_end is time-zone-aware but the purchase times are naive",
-                field="observation_end",
-            )
-        zone = _zoneinfo(data_zone)
-        value = value.astimezone(zone).replace(tzinfo=None)
-    try:
-        return to_datetime64(value)
-    except ValueError as exc:
-        raise InvalidValueError(f"observation_end {value!r} is not a date: {exc}",
-                                field="observation_end") from exc
-
-
-def _zoneinfo(name: str) -> dt.tzinfo:
-    if name in ("UTC", "utc", "+00:00"):
-        return dt.UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TimeZoneError(f"unknown time zone {name!r} in the purchase times",
-                            field="observation_end") from exc
-
-
 def _frame(columns: Mapping[str, NDArray[Any]], backend: FrameBackend) -> Any:
     import narwhals.stable.v2 as nw
 
+    check_backend(backend)
     data: dict[str, Sequence[Any] | NDArray[Any]] = {}
     for name, values in columns.items():
         data[name] = values.tolist() if values.dtype == object else np.asarray(values)

@@ -6,12 +6,27 @@ fault, the rows (0-based) and the first offending value.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._errors import InvalidValueError, describe_rows
+from crmcore._errors import DataError, InvalidValueError, PluginError, describe_rows
 
-__all__ = ["as_column", "as_numeric", "require_finite", "require_non_negative"]
+__all__ = [
+    "FRAME_BACKENDS",
+    "as_column",
+    "as_numeric",
+    "check_backend",
+    "customer_ids",
+    "model_output",
+    "require_finite",
+    "require_non_negative",
+]
+
+FRAME_BACKENDS: Final = ("pandas", "polars", "pyarrow")
+_INT64_MAX: Final = np.iinfo(np.int64).max
+_UINT64_MAX: Final = np.iinfo(np.uint64).max
 
 FloatArray = NDArray[np.float64]
 
@@ -64,3 +79,111 @@ def require_non_negative(array: FloatArray, field: str) -> None:
             f"{field} is negative at {describe_rows(bad)} (first: {flat[bad[0]]!r})",
             field=field, rows=bad.tolist(),
         )
+
+
+def check_backend(backend: object) -> str:
+    """``backend`` if it is a frame library crmcore writes to, else an error naming it."""
+    if backend not in FRAME_BACKENDS:
+        raise InvalidValueError(
+            f"backend={backend!r} is not a frame library crmcore writes to; use one of "
+            + ", ".join(map(repr, FRAME_BACKENDS)),
+            field="backend",
+        )
+    return str(backend)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and bool(np.isnan(value)))
+
+
+def customer_ids(values: ArrayLike, field: str) -> NDArray[Any]:
+    """Customer ids as one array: ``int64`` (``uint64`` for ids beyond ``2**63 - 1``) or
+    ``object`` holding ``str``, with every id kept exactly as given.
+
+    The one rule for ids everywhere (transaction logs, summaries): all integers or all strings.
+
+    Raises
+    ------
+    InvalidValueError
+        Ids missing (``None``, NaN) at the rows named, or not one-dimensional.
+    DataError
+        Ids of other types (floats, booleans, dates), integers mixed with strings, or integers
+        outside the 64-bit range (rows named).
+    """
+    if isinstance(values, list | tuple):
+        array = np.empty(len(values), dtype=object)  # no guessing of a common type
+        array[:] = values
+    else:
+        array = np.asarray(values)  # numpy arrays, pandas series: their own dtype
+    if array.ndim != 1:
+        raise InvalidValueError(f"{field} must be one-dimensional, got shape {array.shape}",
+                                field=field)
+    kind = array.dtype.kind
+    if kind == "i":
+        return array.astype(np.int64)
+    if kind == "u":
+        fits = len(array) == 0 or int(array.max()) <= _INT64_MAX
+        return array.astype(np.int64 if fits else np.uint64)
+    if kind in "US":
+        return np.asarray(array.astype(str).tolist(), dtype=object) if len(array) else (
+            np.zeros(0, dtype=object))
+    if kind == "f":
+        missing = np.flatnonzero(np.isnan(array))
+        if len(missing):
+            raise InvalidValueError(f"{field} is missing at {describe_rows(missing)}",
+                                    field=field, rows=missing.tolist())
+    if kind != "O":
+        raise DataError(
+            f"{field} holds {array.dtype} values; customer ids must be integers or strings",
+            field=field,
+        )
+    items = array.tolist()
+    missing_rows = [i for i, v in enumerate(items) if _is_missing(v)]
+    if missing_rows:
+        raise InvalidValueError(f"{field} is missing at {describe_rows(missing_rows)}",
+                                field=field, rows=missing_rows)
+    ints = [i for i, v in enumerate(items)
+            if isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)]
+    strs = [i for i, v in enumerate(items) if isinstance(v, str)]
+    if len(strs) == len(items):
+        return np.asarray(items, dtype=object) if items else np.zeros(0, dtype=object)
+    if len(ints) == len(items):
+        numbers = [int(v) for v in items]
+        low, high = min(numbers), max(numbers)
+        if low >= -_INT64_MAX - 1 and high <= _INT64_MAX:
+            return np.asarray(numbers, dtype=np.int64)
+        if low >= 0 and high <= _UINT64_MAX:
+            return np.asarray(numbers, dtype=np.uint64)
+        outside = [i for i, v in enumerate(numbers) if not -_INT64_MAX - 1 <= v <= _UINT64_MAX]
+        raise DataError(
+            f"{field} holds integers outside the 64-bit range at {describe_rows(outside)}; "
+            "give such ids as strings",
+            field=field, rows=outside,
+        )
+    kinds = sorted({type(v).__name__ for v in items})
+    odd = sorted(set(range(len(items))) - set(ints if len(ints) >= len(strs) else strs))
+    what = f"mixes id types ({', '.join(kinds)})" if len(kinds) > 1 else f"holds {kinds[0]} ids"
+    raise DataError(
+        f"{field} {what}, e.g. at {describe_rows(odd)}; customer ids must be all integers or "
+        "all strings",
+        field=field, rows=odd,
+    )
+
+
+def model_output(values: object, *, n: int, what: str, plugin: str) -> FloatArray:
+    """A model's per-customer output as ``n`` floats, or a :class:`PluginError` naming the
+    plugin (``what`` names the method, e.g. ``"BGNBD.p_alive"``)."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(
+            f"{what} (plugin {plugin!r}) returned values that are not numbers: {exc}",
+            plugin=plugin,
+        ) from exc
+    if array.shape != (n,):
+        raise PluginError(
+            f"{what} (plugin {plugin!r}) returned shape {array.shape}; expected one value per "
+            f"customer ({n},)",
+            plugin=plugin,
+        )
+    return array

@@ -16,6 +16,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 from numpy.typing import NDArray
 
+from crmcore._checks import customer_ids
 from crmcore._errors import (
     DataError,
     DateError,
@@ -25,6 +26,7 @@ from crmcore._errors import (
     UnknownColumnError,
     describe_rows,
 )
+from crmcore._time import ISO_OFFSET_PATTERN, zone_name
 from crmcore._types import Transaction
 
 __all__ = ["TransactionColumns", "read_transactions"]
@@ -110,16 +112,7 @@ def _from_objects(records: Iterable[object], *, with_margin: bool) -> Transactio
 
 
 def _id_array(values: list[Any], column: str) -> NDArray[Any]:
-    kinds = {type(v) for v in values}
-    if kinds <= {int}:
-        return np.asarray(values, dtype=np.int64)
-    if kinds <= {str}:
-        return np.asarray(values, dtype=object)
-    raise DataError(
-        f"column {column!r} mixes id types ({', '.join(sorted(k.__name__ for k in kinds))}); "
-        "customer ids must be all integers or all strings",
-        field=column,
-    )
+    return customer_ids(values, column)
 
 
 def _read_ids(series: Any, column: str) -> NDArray[Any]:
@@ -130,10 +123,11 @@ def _read_ids(series: Any, column: str) -> NDArray[Any]:
             field=column, rows=nulls.tolist(),
         )
     dtype = series.dtype
-    if dtype.is_integer():
-        return np.asarray(series.to_numpy(), dtype=np.int64)
-    if dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum:
-        return np.asarray(series.cast(nw.String).to_numpy(), dtype=object)
+    if dtype.is_integer():  # int64, or uint64 for ids beyond 2**63 - 1: never wrapped
+        return customer_ids(np.asarray(series.to_numpy()), column)
+    if dtype == nw.String:
+        return np.asarray(series.to_numpy(), dtype=object)
+    # categoricals keep the type of their categories (integer ids stay integers)
     return _id_array(series.to_list(), column)
 
 
@@ -160,9 +154,13 @@ def _read_times(
         return np.asarray(series.cast(nw.Datetime("us")).to_numpy()).astype(
             "datetime64[us]"), None
     if dtype == nw.String:
-        return _parse_strings(series.to_list(), column, datetime_format), None
+        if datetime_format is None:
+            with_offset = _positions(series.str.contains(ISO_OFFSET_PATTERN))
+            if len(with_offset):
+                return _parse_offset_strings(series.to_list(), with_offset, column)
+        return _parse_strings(series.to_list(), column, datetime_format)
     if dtype.is_integer() and datetime_format is not None:
-        return _parse_strings([str(v) for v in series.to_list()], column, datetime_format), None
+        return _parse_strings([str(v) for v in series.to_list()], column, datetime_format)
     values = series.to_list()
     if all(isinstance(v, dt.datetime | dt.date) for v in values):
         return _python_datetimes(values, column)
@@ -173,12 +171,41 @@ def _read_times(
     )
 
 
+def _parse_offset_strings(
+    values: list[str], with_offset: NDArray[np.int64], column: str
+) -> tuple[NDArray[np.datetime64], str | None]:
+    """ISO strings with UTC offsets: the same rule as aware date-times (one zone, local time)."""
+    if len(with_offset) < len(values):
+        naive = np.setdiff1d(np.arange(len(values)), with_offset)
+        raise TimeZoneError(
+            f"column {column!r} (datetime) mixes strings with a UTC offset "
+            f"({describe_rows(with_offset)}, first: {values[with_offset[0]]!r}) and without one "
+            f"({describe_rows(naive)}, first: {values[naive[0]]!r}); give every time an offset, "
+            "or none",
+            field=column, rows=naive.tolist(),
+        )
+    parsed: list[dt.datetime] = []
+    bad: list[int] = []
+    for i, v in enumerate(values):
+        try:
+            parsed.append(dt.datetime.fromisoformat(v.strip()))
+        except ValueError:
+            bad.append(i)
+    if bad:
+        raise DateError(
+            f"column {column!r} (datetime) cannot be parsed as ISO 8601 at "
+            f"{describe_rows(bad)} (first: {values[bad[0]]!r}); give datetime_format",
+            field=column, rows=bad,
+        )
+    return _python_datetimes(parsed, column)
+
+
 def _parse_strings(
     values: list[str], column: str, datetime_format: str | None
-) -> NDArray[np.datetime64]:
+) -> tuple[NDArray[np.datetime64], str | None]:
     if datetime_format is None:
         try:
-            return np.asarray(values, dtype="datetime64[us]")
+            return np.asarray(values, dtype="datetime64[us]"), None
         except ValueError:
             bad = [i for i, v in enumerate(values) if not _iso_ok(v)]
             raise DateError(
@@ -199,7 +226,7 @@ def _parse_strings(
             f"{describe_rows(bad)} (first: {values[bad[0]]!r})",
             field=column, rows=bad,
         )
-    return _python_datetimes(parsed, column)[0]
+    return _python_datetimes(parsed, column)  # %z gives aware times: the same zone rule
 
 
 def _iso_ok(value: str) -> bool:
@@ -217,7 +244,7 @@ def _python_datetimes(
     naive: list[int] = []
     for i, v in enumerate(values):
         if isinstance(v, dt.datetime) and v.tzinfo is not None:
-            zones.setdefault(str(v.tzinfo), []).append(i)
+            zones.setdefault(zone_name(v.tzinfo), []).append(i)
         else:
             naive.append(i)
     if zones and naive:
@@ -230,8 +257,9 @@ def _python_datetimes(
     if len(zones) > 1:
         listing = "; ".join(f"{zone}: {describe_rows(rows)}" for zone, rows in zones.items())
         raise TimeZoneError(
-            f"column {column!r} (datetime) mixes time zones ({listing}); convert them to one "
-            "zone first, as the local date of a purchase depends on it",
+            f"column {column!r} (datetime) mixes time zones or UTC offsets ({listing}); convert "
+            "them to one zone first (a named zone such as 'Europe/Berlin' keeps its summer "
+            "time), as the local date of a purchase depends on it",
             field=column, rows=[r for rows in zones.values() for r in rows],
         )
     local = [v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in values]

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from crmcore._base import CustomerBase, PurchaseHistory, _observation_end
-from crmcore._errors import DataError, InvalidValueError
-from crmcore._time import period_index, unit_factor
+from crmcore._base import CustomerBase, PurchaseHistory
+from crmcore._errors import DataError, InvalidValueError, TimeZoneError
+from crmcore._time import local_datetime64, period_index, unit_factor
 
 __all__ = ["update_base"]
 
@@ -72,7 +72,8 @@ def update_base(
         raise DataError("update_base needs a base built by CustomerBase.from_transactions "
                         "(with its purchase history)", field="base")
     old_end = base.observation_end
-    end = old_end if observation_end is None else _observation_end(observation_end, None)
+    end = old_end if observation_end is None else local_datetime64(
+        observation_end, zone=base.time_zone, field="observation_end")
     batch: CustomerBase | None = None
     if transactions is not None:
         batch = CustomerBase.from_transactions(
@@ -97,6 +98,10 @@ def update_base(
                 "spend is recorded in " + ("the base" if base.total_spend is not None
                                            else "the new purchases")
                 + " only; give monetary_value for both or neither", field="monetary_value")
+        if batch.time_zone != base.time_zone:
+            raise TimeZoneError(
+                f"the new purchases are in time zone {batch.time_zone!r} but the base's are in "
+                f"{base.time_zone!r}; give both in one zone", field="datetime")
         if (history.margin is None) != (batch.history.margin is None):
             raise InvalidValueError("margins are recorded in one part only; give margin for "
                                     "both or neither", field="margin")
@@ -105,7 +110,7 @@ def update_base(
     return CustomerBase._from_history(
         ids, history, end_period=end_period, time_unit=base.time_unit,
         factor=unit_factor(base.freq, base.time_unit), first_purchase=first,
-        observation_end=end)
+        observation_end=end, time_zone=base.time_zone)
 
 
 def _merge(old: CustomerBase, new: CustomerBase) -> tuple[Any, PurchaseHistory, Any]:

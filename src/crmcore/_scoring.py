@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._checks import model_output
 from crmcore._deprecation import warn_deprecated
 from crmcore._errors import (
     ConvergenceError,
@@ -274,27 +275,41 @@ def _is_fitted(model: object) -> bool:
     return hasattr(model, "params_")
 
 
-# What score() calls of a value or spend model (crmcore.protocols.ValueModel / SpendModel).
-_CALLED: Mapping[str, tuple[str, str]] = {
-    "value": ("ValueModel", "p_alive expected_purchases"),
-    "spend": ("SpendModel", "expected_spend"),
+# What score() asks of each kind of model (besides fit(base) when it is not fitted): the
+# members of crmcore.protocols.ValueModel / SpendModel it calls.
+_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "value": ("ValueModel", ("expected_purchases", "p_alive")),
+    "spend": ("SpendModel", ("expected_spend",)),
 }
+_EXAMPLES = {"value": " such as bgnbd or pareto-nbd", "spend": " such as gamma-gamma"}
+
+
+def _require(kind: Literal["value", "spend"], model: object, given: object) -> None:
+    """Refuse a model that lacks what score() calls, naming the argument and the protocol."""
+    protocol, needs = _NEEDS[kind]
+    missing = [m for m in needs if not callable(getattr(model, m, None))]
+    if missing:
+        label = (f"{kind}_model={given!r}" if given is None or isinstance(given, str)
+                 else f"{kind}_model={type(given).__name__}")
+        # e.g. "markov" (MarkovCLV) values recency states and has no P(alive), and "sbg" is a
+        # contractual retention model of one cohort: neither predicts per customer
+        raise InvalidValueError(
+            f"{label} ({type(model).__name__}) cannot be used by score(): it does not follow "
+            f"crmcore.protocols.{protocol} (it has no {', '.join(missing)}); score() needs a "
+            f"{kind} model that predicts per customer from (frequency, recency, T)"
+            f"{_EXAMPLES.get(kind, '')}",
+            field=f"{kind}_model",
+        )
 
 
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
            manager: pluggy.PluginManager, **fit_kwargs: Any) -> Any:
+    """The model, fitted on ``base`` unless it is fitted already."""
     from crmcore._plugins import get_model
 
     model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
-    label = given if isinstance(given, str) else type(model).__name__
-    protocol, called = _CALLED[kind]
-    missing = [name for name in called.split() if not callable(getattr(model, name, None))]
-    if missing:
-        raise PluginError(
-            f"{kind} model {label!r} ({type(model).__name__}) does not follow "
-            f"crmcore.protocols.{protocol}: it has no {', '.join(missing)}",
-            plugin=str(label))
+    _require(kind, model, given)
     if _is_fitted(model):
         return model
     fit = getattr(model, "fit", None)
@@ -538,6 +553,7 @@ def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManage
 
     model = get_model("spend", given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
+    _require("spend", model, given)
     with np.errstate(invalid="ignore"):
         apart = (np.asarray(base.frequency) > 0) & (np.asarray(base.monetary_value) <= 0)
     if not _is_fitted(model):
@@ -643,8 +659,7 @@ def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
         raise PluginError(f"loyalty model {type(loyalty).__name__} has no score(base) method",
                           plugin=type(loyalty).__name__)
     breakdown = scorer(base, transactions=transactions, **inputs)
-    index = np.asarray(getattr(breakdown, "index", breakdown), dtype=np.float64)
-    if index.shape != (len(base),):
-        raise PluginError(f"loyalty model {type(loyalty).__name__} returned {index.shape} "
-                          f"values for {len(base)} customers", plugin=type(loyalty).__name__)
+    index = model_output(getattr(breakdown, "index", breakdown), n=len(base),
+                         what=f"loyalty model {type(loyalty).__name__}.score",
+                         plugin=type(loyalty).__name__)
     return _readonly(index)

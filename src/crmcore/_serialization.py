@@ -25,6 +25,23 @@ T = TypeVar("T")
 _converter = make_converter(forbid_extra_keys=True)
 
 
+def _parse(text: str | bytes) -> Any:
+    """``json.loads`` with every way it can fail as a :class:`SerializationError`."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SerializationError(f"not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SerializationError(f"not valid JSON: the bytes are not UTF-8 (nor UTF-16/32) "
+                                 f"text: {exc}") from exc
+    except RecursionError as exc:
+        raise SerializationError("not a crmcore document: the JSON nests too deeply to "
+                                 "read") from exc
+    except TypeError as exc:
+        raise SerializationError(f"expected JSON text (str or bytes), got "
+                                 f"{type(text).__name__}") from exc
+
+
 def to_json(obj: object, *, indent: int | None = None) -> str:
     """Serialise a crmcore domain object (``Customer``, ``Transaction``, ``ValueScore``, ...)
     to a JSON string that :func:`from_json` reads back to an equal object."""
@@ -41,10 +58,7 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
         The text is not JSON, or does not describe a ``cls`` (missing, unknown or mistyped
         fields, values that break the class's invariants).
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SerializationError(f"not valid JSON: {exc}") from exc
+    data = _parse(text)
     try:
         return _converter.structure(data, cls)
     except (cattrs.BaseValidationError, cattrs.ForbiddenExtraKeysError) as exc:
@@ -53,6 +67,9 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
         raise SerializationError(f"JSON does not describe a {cls.__name__}: {details}") from exc
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"JSON does not describe a {cls.__name__}: {exc}") from exc
+    except RecursionError as exc:
+        raise SerializationError(f"JSON does not describe a {cls.__name__}: it nests too "
+                                 "deeply") from exc
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -78,10 +95,7 @@ def load_document(text: str | bytes, kind: str, versions: tuple[int, ...]) -> di
 
     Returns the payload (the document without its two header keys).
     """
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SerializationError(f"not valid JSON: {exc}") from exc
+    document = _parse(text)
     if not isinstance(document, dict):
         raise SerializationError(f"expected a JSON object describing a {kind}, got "
                                  f"{type(document).__name__}")

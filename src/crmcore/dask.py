@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 import crmcore
-from crmcore._base import CustomerBase, _observation_end
+from crmcore._base import CustomerBase
 from crmcore._errors import DataError, EmptyDataError
-from crmcore._time import unit_factor
+from crmcore._time import local_datetime64, unit_factor
 
 __all__ = ["fit_models", "score", "summarise"]
 
@@ -54,7 +54,7 @@ def _require_dask(log: object) -> Any:
 def _end(log: Any, datetime: str,
          observation_end: dt.datetime | dt.date | str | np.datetime64 | None) -> np.datetime64:
     if observation_end is not None:
-        return _observation_end(observation_end, None)
+        return local_datetime64(observation_end, zone=None, field="observation_end")
     latest = log[datetime].max().compute()
     return np.datetime64(latest, "us")
 

@@ -251,23 +251,52 @@ def check_pairwise_matrix(
             + (f", ... ({len(wrong)} pairs in all)" if len(wrong) > 3 else ""),
             field=name,
         )
-    reconciled = np.sqrt(a / a.T)
+    log_a = np.log(a)
+    reconciled = np.exp(0.5 * (log_a - log_a.T))  # sqrt(a / a.T) without overflowing
     return reconciled, names
 
 
+def _balanced(a: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(log g, B)``: the row geometric means in logs (largest 0) and the similar matrix
+    :math:`B = G^{-1} A G`, :math:`b_{ij} = a_{ij} g_j / g_i`, formed in logs.
+
+    ``B`` has the eigenvalues of ``A`` and eigenvectors :math:`G^{-1} v`; its entries are the
+    judgement errors of the geometric-mean weights (1 for a consistent matrix), so judgements
+    of any magnitude (1e300 against 1e-300) neither overflow nor lose precision.
+    """
+    log_a = np.log(a)
+    log_g = log_a.mean(axis=1)
+    log_g = log_g - log_g.max()
+    return log_g, np.exp(log_a + log_g[np.newaxis, :] - log_g[:, np.newaxis])
+
+
+def _weights_from_logs(log_w: FloatArray) -> FloatArray:
+    w = np.exp(log_w - log_w.max())
+    return np.asarray(w / w.sum(), dtype=np.float64)
+
+
 def _eigenvector(a: FloatArray) -> tuple[FloatArray, float]:
-    values, vectors = np.linalg.eig(a)
+    log_g, b = _balanced(a)
+    try:
+        values, vectors = np.linalg.eig(b)
+    except np.linalg.LinAlgError as exc:
+        raise ConsistencyError(f"the principal eigenvector of the matrix cannot be computed "
+                               f"({exc}); its judgements contradict each other beyond use"
+                               ) from exc
     index = int(np.argmax(values.real))
     lam = float(values[index].real)
     vector = np.abs(vectors[:, index].real)
-    return vector / vector.sum(), lam
+    if not (np.isfinite(lam) and np.all(np.isfinite(vector)) and np.all(vector > 0)):
+        raise ConsistencyError("the principal eigenvector of the matrix is not positive and "
+                               "finite; its judgements contradict each other beyond use")
+    return _weights_from_logs(np.log(vector) + log_g), lam
 
 
 def _geometric_mean(a: FloatArray) -> tuple[FloatArray, float]:
-    g = np.exp(np.log(a).mean(axis=1))
-    w = g / g.sum()
-    lam = float(np.mean(a @ w / w))
-    return w, lam
+    log_g, b = _balanced(a)
+    # lambda estimate (1/n) sum_i (A w)_i / w_i with w = g / sum(g): the row sums of B
+    lam = float(np.mean(b.sum(axis=1)))
+    return _weights_from_logs(log_g), lam
 
 
 @keyword_only_options(1)

@@ -117,7 +117,13 @@ def fuzzy_evaluate(
         Indicator weights :math:`A`, length ``m`` (scaled to sum to 1).
     membership:
         Membership matrix :math:`R` of shape ``(m, g)`` (indicators x grades, entries in [0, 1]),
-        or ``(n, m, g)`` to evaluate ``n`` objects (e.g. respondents) at once.
+        or ``(n, m, g)`` to evaluate ``n`` objects (e.g. respondents) at once. Entries are
+        degrees of membership and are used as given: a row need not sum to 1 (membership
+        functions give such rows) and is never rescaled; only the result :math:`B` is
+        normalised. Rows of survey shares (:func:`membership_from_answers`) sum to 1; with
+        the additive operators a row summing to more than 1 gives its indicator more than
+        its weight, so rescale rounded shares yourself (``r / r.sum(axis=-1,
+        keepdims=True)``) if that is not meant.
     operator:
         ``"min-max"``, ``"product-max"``, ``"min-bounded-sum"`` or ``"weighted-average"``.
     grades:

@@ -526,4 +526,4 @@ class IndicatorTree:
     @classmethod
     def load(cls, path: str | Path) -> IndicatorTree:
         """Read a tree saved by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(Path(path).read_bytes())  # decoded (or refused) by from_json

@@ -177,6 +177,10 @@ def entropy_weights(
         raise InvalidValueError(f"normalisation={normalisation!r}; use 'min-max' or 'sum'",
                                 field="normalisation")
     is_cost = cost_mask(cost, k)
+    # Both normalisations are invariant to a column's scale: dividing each column by its
+    # largest magnitude first keeps spans and sums of values near 1e308 from overflowing.
+    magnitude = np.abs(x).max(axis=0)
+    x = x / np.where(magnitude > 0, magnitude, 1.0)
     low, high = x.min(axis=0), x.max(axis=0)
     span = high - low
     varies = span > 0

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
+from crmcore._checks import model_output
 from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
 from crmcore._time import check_unit, unit_factor
@@ -44,6 +45,10 @@ from crmcore.value._parts import margin_rates
 __all__ = ["LifetimeValue", "lifetime_value", "retention_clv", "sbg_clv"]
 
 _FloatArray = NDArray[np.float64]
+
+MAX_STEPS = 10_000
+"""Most cash-flow steps a finite horizon may be cut into (each step predicts for every
+customer): ten years of days, or a century of weeks."""
 
 
 @attrs.frozen(eq=False)
@@ -161,6 +166,12 @@ def _name(model: Any) -> str:
     return type(model).__name__
 
 
+def _output(values: object, model: Any, method: str, n: int) -> _FloatArray:
+    """A model's answer as ``n`` floats, or a PluginError naming the model (its plugin, as far
+    as this function knows; ``crmcore.score`` names the registry's plugin)."""
+    return model_output(values, n=n, what=f"{_name(model)}.{method}", plugin=_name(model))
+
+
 def lifetime_value(
     purchase_model: PurchaseModel,
     spend_model: SpendModel | float,
@@ -271,6 +282,10 @@ def lifetime_value(
         span = _number(horizon, "horizon", positive=True)
         width = _number(step, "step", positive=True)
         count = math.ceil(span / width - 1e-9)
+        if count > MAX_STEPS:
+            raise InvalidValueError(
+                f"horizon={horizon!r} in steps of {step!r} {time_unit} makes {count:,} steps, "
+                f"more than {MAX_STEPS:,}; give a longer step", field="step")
         grid = np.minimum(np.arange(1, count + 1) * width, span)
         if discrete:
             periods = grid * per_data_unit
@@ -288,7 +303,8 @@ def lifetime_value(
     def alive_of(model: Any) -> _FloatArray:
         if id(model) not in pattern_alive:
             pattern_alive.clear()  # one model at a time (the bootstrap makes many)
-            pattern_alive[id(model)] = np.asarray(model.p_alive(pf, pr, pt), dtype=np.float64)
+            pattern_alive[id(model)] = _output(model.p_alive(pf, pr, pt), model, "p_alive",
+                                               len(pf))
         return pattern_alive[id(model)]
 
     def purchases(model: Any) -> tuple[_FloatArray, _FloatArray | None]:
@@ -301,10 +317,10 @@ def lifetime_value(
                 dert = model.dert(per_period, pf, pr, pt)
             else:
                 dert = model.dert(math.log1p(rate) / per_data_unit, pf, pr, pt)
-            return np.asarray(dert, dtype=np.float64)[pattern_of], None
+            return _output(dert, model, "dert", len(pf))[pattern_of], None
         cumulative = np.stack([
-            np.asarray(model.expected_purchases(g * per_data_unit, pf, pr, pt),
-                       dtype=np.float64) for g in grid])
+            _output(model.expected_purchases(g * per_data_unit, pf, pr, pt), model,
+                    "expected_purchases", len(pf)) for g in grid])
         increments = np.diff(cumulative, axis=0, prepend=0.0)
         discount = (1.0 + rate) ** -grid
         return (discount @ increments)[pattern_of], cumulative[-1][pattern_of]
@@ -315,7 +331,7 @@ def lifetime_value(
         if money is None:
             raise InvalidValueError("the spend model needs monetary_value; pass it with the "
                                     "data", field="monetary_value")
-        return np.asarray(model.expected_spend(f, money), dtype=np.float64)
+        return _output(model.expected_spend(f, money), model, "expected_spend", len(f))
 
     discounted, expected = purchases(purchase_model)
     spend_values = spend(spend_model)

@@ -1075,7 +1075,7 @@ class LikelihoodModel:
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a model saved with :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(Path(path).read_bytes())  # decoded (or refused) by from_json
 
 
 def _inverse_information(information: FloatArray) -> FloatArray | None:

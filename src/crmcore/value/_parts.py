@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CustomerBase
 from crmcore._deprecation import warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, describe_rows
-from crmcore._time import check_unit, period_index, unit_factor
+from crmcore._time import check_unit, period_index, unit_factor, unit_name
 from crmcore.protocols import PotentialValueModel
 
 __all__ = [
@@ -52,9 +52,11 @@ def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
     """The contribution margin rate per customer (revenue minus variable cost, over revenue).
 
     A single number applies to everyone; an array gives one rate per customer, aligned with the
-    base's rows. Rates must be finite and at most 1 (a margin cannot exceed the revenue it is a
-    share of: ``30`` for 30% is refused, pass ``0.3``); a negative rate (a loss-making customer)
-    is allowed.
+    base's rows. Rates must be finite and lie in [-1, 1]: a margin cannot exceed the revenue it
+    is a share of (``30`` for 30% is refused, pass ``0.3``), and a loss-making rate is allowed
+    down to -1, a loss as large as the revenue (``-30`` for -30% is refused the same way, pass
+    ``-0.3``). Deeper losses are recorded in money per transaction
+    (``CustomerBase.from_transactions(..., margin=column)``), which has no such bound.
     """
     try:
         rates = np.asarray(margin, dtype=np.float64)
@@ -77,6 +79,14 @@ def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
             f"exceed 1; it is {float(rates[above[0]])!r} at {describe_rows(above)} "
             f"(for 30% pass 0.3)",
             field="margin", rows=above.tolist())
+    below = np.flatnonzero(rates < -1.0)
+    if len(below):
+        raise InvalidValueError(
+            f"margin is a share of spend and may be negative down to -1 (a loss as large as the "
+            f"revenue); it is {float(rates[below[0]])!r} at {describe_rows(below)} (for a "
+            f"30% loss pass -0.3; record deeper losses per transaction with "
+            f"from_transactions(margin=...))",
+            field="margin", rows=below.tolist())
     return rates
 
 
@@ -157,8 +167,19 @@ def historical_value(
         realised = history.margin
     else:
         realised = history.amount * margin_rates(margin, len(base))[owner]
-    compounded = realised * np.power(1.0 + rate, elapsed)
-    result = np.bincount(owner, weights=compounded, minlength=len(base))
+    with np.errstate(over="ignore", invalid="ignore"):
+        compounded = realised * np.power(1.0 + rate, elapsed)
+        result = np.bincount(owner, weights=compounded, minlength=len(base))
+    # a rate that compounds known margins beyond the largest float is refused, not passed on
+    known = np.bincount(owner, weights=~np.isfinite(realised), minlength=len(base)) == 0
+    overflow = np.flatnonzero(known & ~np.isfinite(result))
+    if len(overflow):
+        raise InvalidValueError(
+            f"discount_rate={rate!r} per {unit_name(unit)} compounds past margin beyond the "
+            f"largest float over up to {float(elapsed.max()):g} {unit_name(unit)}s, for "
+            f"{describe_rows(overflow, noun='customer row')}; is the rate really per "
+            f"{unit_name(unit)}?",
+            field="discount_rate", rows=overflow.tolist())
     return _readonly(result.astype(np.float64))
 
 
