@@ -115,7 +115,8 @@ def test_checker_says_what_is_missing_or_mismatched() -> None:
     assert half.protocol == "crmcore.protocols.ValueModel"
     assert half.missing == ()
     assert [m.split(":")[0] for m in half.mismatched] == ["expected_purchases"]
-    assert set(half.optional_missing) == {"dert", "discrete", "time_unit_", "params_"}
+    assert set(half.optional_missing) == {"dert", "conditional_probability_of_purchases",
+                                          "discrete", "time_unit_", "params_"}
     spend = by_name["No_Spend"]
     assert spend.missing == ("expected_spend",)
     assert any("lower-case" in p for p in spend.problems)
@@ -190,10 +191,13 @@ def test_old_value_names_warn_and_score_names_the_protocol(
     with pytest.warns(DeprecationWarning, match="moved to kind 'migration'"):
         crmcore.get_model("value", "markov", plugin_manager=plugin_manager)
     base = load_cdnow()
+    # a registered name that is not a value model is a bad argument (field value_model)
     with pytest.warns(DeprecationWarning, match="moved"), pytest.raises(
-            crmcore.PluginError, match=r"does not follow crmcore.protocols.ValueModel.*p_alive"):
+            crmcore.InvalidValueError,
+            match=r"does not follow crmcore.protocols.ValueModel.*p_alive") as info:
         crmcore.score(base, margin=0.3, discount_rate=0.01, time_unit="W", horizon=52,
                       value_model="sbg", plugin_manager=plugin_manager)
+    assert info.value.field == "value_model"
 
 
 # -- the verb convention -------------------------------------------------------------------------
