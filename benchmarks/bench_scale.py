@@ -60,9 +60,9 @@ def with_dask(folder: Path) -> float:
 
     from crmcore import dask as crm_dask
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster):
+    with distributed.LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster):  # type: ignore[no-untyped-call]
         start = time.perf_counter()
         log = dd.read_parquet(str(folder))
         frame = crm_dask.score(log, datetime="date", monetary_value="amount", freq="D",

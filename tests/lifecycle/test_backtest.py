@@ -199,9 +199,9 @@ def test_backtest_frames_and_plot(sample_backtest: StageBacktest) -> None:
 class _FirmClassifier:
     """A firm's own rule: repeat buyers are stable, everyone else is still exploring."""
 
-    def classify(self, base: CustomerBase, *, value_model: Any = None,
-                 as_of: Any = None) -> StageResult:
-        default = LifecycleClassifier().classify(base, as_of=as_of)
+    def score(self, base: CustomerBase, *, value_model: Any = None,
+              as_of: Any = None) -> StageResult:
+        default = LifecycleClassifier().score(base, as_of=as_of)
         code = np.where(default.purchases >= 2, LifecycleStage.STABILITY.order,
                         LifecycleStage.EXPLORATION.order).astype(np.int8)
         import attrs

@@ -30,6 +30,8 @@ def test_given_limits_reproduce_the_learnt_stages() -> None:
     limits = lapse_limits(base)
     given_limits = LifecycleClassifier(lapse_limits=limits).score(base)
     assert list(given_limits.stage) == list(learnt.stage)
+    assert given_limits.lapse_limit is not None
+    assert learnt.lapse_limit is not None
     np.testing.assert_allclose(given_limits.lapse_limit, learnt.lapse_limit, equal_nan=True)
 
 

@@ -24,6 +24,7 @@ from crmcore.lifecycle._churn import ChurnMeasure, ChurnRisk, churn_risk
 from crmcore.lifecycle._classify import RULES, StageResult, classify
 from crmcore.lifecycle._protocols import PAliveModel, model_name
 from crmcore.lifecycle._stages import STAGES
+from crmcore.protocols import LifecycleModel
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -280,7 +281,7 @@ class StageBacktest:
 def backtest(
     split: CalibrationHoldout,
     *,
-    classifier: str | object | None = None,
+    classifier: str | LifecycleModel | None = None,
     value_model: str | object | None = None,
     churn_measure: ChurnMeasure = "auto",
     plugin_manager: pluggy.PluginManager | None = None,
