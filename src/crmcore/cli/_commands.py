@@ -20,6 +20,7 @@ from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import (
     ConvergenceError,
     CRMError,
+    DataError,
     EmptyDataError,
     LateTransactionError,
     PluginError,
@@ -27,7 +28,14 @@ from crmcore._errors import (
 )
 from crmcore._frames import TransactionColumns
 from crmcore._time import check_unit, unit_factor, unit_name
-from crmcore.cli._io import LogColumns, atomic_output, output_format, read_log, write_table
+from crmcore.cli._io import (
+    LogColumns,
+    atomic_output,
+    note_line,
+    output_format,
+    read_log,
+    write_table,
+)
 from crmcore.cli._progress import Progress
 from crmcore.hookspecs import ModelKind
 
@@ -51,20 +59,17 @@ class CommandError(Exception):
         self.status = status
 
 
-def _fail_on(where: str, action: Callable[[], T], *,
-             line_of: Callable[[int], int | None] | None = None) -> T:
+def _fail_on(where: str, action: Callable[[], T]) -> T:
     """Run ``action``; turn crmcore's errors into :class:`CommandError` naming ``where``."""
     try:
         return action()
     except (ConvergenceError, PluginError) as exc:
         raise CommandError(f"{where}: {exc}", FAILURE) from exc
+    except OSError as exc:  # the disk, not the data: a full disk, a size limit, permissions
+        raise CommandError(f"{where}: cannot write: {exc.strerror or exc}", FAILURE) from exc
     except (CRMError, ValueError) as exc:
-        message = f"{where}: {exc}"
-        rows = getattr(exc, "rows", ())
-        line = line_of(rows[0]) if line_of is not None and rows and isinstance(
-            rows[0], int) else None
-        if line is not None:
-            message += f" [line {line} of the file]"
+        notes = getattr(exc, "__notes__", ())
+        message = f"{where}: {exc}" + (f" [{'; '.join(notes)}]" if notes else "")
         raise CommandError(message, USAGE) from exc
 
 
@@ -102,9 +107,15 @@ def _read_base(arguments: argparse.Namespace, progress: Progress, time_unit: str
             arguments.input, columns, separator=arguments.separator,
             datetime_format=arguments.datetime_format, on_rows=progress.rows))
     n_rows = len(log.customer_id)
+    def summarise() -> tuple[CustomerBase, int]:
+        try:
+            return _summarise(log, arguments, time_unit)
+        except DataError as exc:
+            note_line(exc, line_of)
+            raise
+
     with progress.step("summarising customers"):
-        base, late = _fail_on(source, lambda: _summarise(log, arguments, time_unit),
-                              line_of=line_of)
+        base, late = _fail_on(source, summarise)
     split = None
     if arguments.calibration_end is not None:
         split = _fail_on(f"--calibration-end {arguments.calibration_end}",
@@ -384,8 +395,12 @@ def run_fit(arguments: argparse.Namespace, out: TextIO) -> int:
     with progress.step(f"fitting {arguments.model} to {len(target):,} customers"):
         _fail_on(f"fitting {arguments.model}", lambda: model.fit(target))
     document = model.to_json()
-    with atomic_output(arguments.output) as handle:
-        handle.write(document)
+
+    def save() -> None:
+        with atomic_output(arguments.output) as handle:
+            handle.write(document)
+
+    _fail_on(arguments.output, save)
     if not arguments.quiet:
         _read_report(read, arguments, out)
         summary = getattr(model, "summary", None)

@@ -43,6 +43,7 @@ __all__ = [
     "InputError",
     "LogColumns",
     "atomic_output",
+    "note_line",
     "output_format",
     "read_log",
     "write_table",
@@ -155,12 +156,27 @@ def _read_csv(
         on_rows(len(values[0]))
     if not values[0]:
         raise EmptyDataError("the file has a header but no data rows", field="input")
-    ids = _ids(values[0], columns.customer_id)
-    times = _times(values[1], columns.datetime, datetime_format)
-    amounts = None if columns.monetary_value is None else _amounts(values[2],
-                                                                   columns.monetary_value)
+
+    def line_of(row: int) -> int | None:
+        return lines[row] if 0 <= row < len(lines) else None
+
+    try:
+        ids = _ids(values[0], columns.customer_id)
+        times = _times(values[1], columns.datetime, datetime_format)
+        amounts = None if columns.monetary_value is None else _amounts(values[2],
+                                                                       columns.monetary_value)
+    except DataError as exc:
+        note_line(exc, line_of)
+        raise
     log = TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=None)
-    return log, lambda row: lines[row] if 0 <= row < len(lines) else None
+    return log, line_of
+
+
+def note_line(exc: DataError, line_of: Callable[[int], int | None]) -> None:
+    """Add the file line of the error's first row to ``exc`` as a note (PEP 678)."""
+    line = line_of(exc.rows[0]) if exc.rows and isinstance(exc.rows[0], int) else None
+    if line is not None:
+        exc.add_note(f"line {line} of the file")
 
 
 def _first_blank(values: Sequence[str]) -> int | None:
