@@ -45,6 +45,7 @@ from crmcore.value._segmentation import (
     rfm_segments,
     threshold_tiers,
 )
+from crmcore.value._tracking import TransactionTracking, transaction_tracking
 from crmcore.value._simulate import (
     simulate_bgbb,
     simulate_bgnbd,
@@ -84,6 +85,7 @@ __all__ = [
     "Segmentation",
     "ShiftedBetaGeometric",
     "Split",
+    "TransactionTracking",
     "WalletReferralPotential",
     "bank_classes",
     "card_tier",
@@ -106,4 +108,5 @@ __all__ = [
     "simulate_pareto_nbd",
     "simulate_sbg",
     "threshold_tiers",
+    "transaction_tracking",
 ]
