@@ -1,4 +1,5 @@
-"""The installed ``crmcore`` command, driven as a subprocess on real files.
+"""The installed ``crmcore`` command, driven as a subprocess on real files (and docs/cli.md's
+commands, run as written).
 
 The large log is the full CDNOW master file that ships inside lifetimes (a test dependency):
 69,659 transactions of 23,570 customers, whitespace separated, dates as 19970101.
@@ -10,6 +11,8 @@ import csv
 import importlib.resources
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -38,13 +41,16 @@ def _command() -> Path:
                          "install the package (pip install -e '.[test]')")
 
 
+# A relative PYTHONPATH (PYTHONPATH=src while developing) must survive the change of
+# directory, so the command runs the crmcore under test: resolved once, at import.
+_PYTHONPATH = os.pathsep.join(str(Path(p).resolve()) for p in
+                              os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+
+
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    # A relative PYTHONPATH (PYTHONPATH=src while developing) must survive the change of
-    # directory, so the command runs the crmcore under test.
-    if env.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve())
-                                            for p in env["PYTHONPATH"].split(os.pathsep) if p)
+    if _PYTHONPATH:
+        env["PYTHONPATH"] = _PYTHONPATH
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -345,9 +351,11 @@ def test_terminated_run_leaves_nothing(tmp_path: Path) -> None:
         env=_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     assert process.stdin is not None
+    assert process.stdout is not None
     process.stdin.write(SMALL)  # the log is still arriving when the run is stopped
     process.stdin.flush()
-    time.sleep(1.0)
+    # The settings header is printed (and flushed) before reading starts: the run is under way.
+    assert process.stdout.readline().startswith("crmcore ")
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1
@@ -392,3 +400,26 @@ def test_demo_still_runs(tmp_path: Path) -> None:
     result = run("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "log-likelihood -9582.4" in result.stdout
+
+
+# -- the documentation's commands --------------------------------------------------------
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+_PYTHON = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_CONSOLE = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_cli_page_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for block in _PYTHON.findall(text):
+        exec(compile(block, str(PAGE), "exec"), namespace)
+    commands = [shlex.split(line) for block in _CONSOLE.findall(text)
+                for line in block.splitlines() if line.startswith("crmcore ")]
+    assert len(commands) >= 4
+    for command in commands:
+        result = run(*command[1:], cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+    assert (tmp_path / "scores.csv").exists()
+    assert (tmp_path / "predictions.csv").exists()

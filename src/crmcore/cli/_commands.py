@@ -173,6 +173,7 @@ def _settings_header(command: str, arguments: argparse.Namespace, parser_default
             flag = "--" + name.replace("_", "-")
             explicit += [flag] if value is True else [flag, shlex.quote(str(value))]
     out.write("  as one command: " + " ".join(explicit) + "\n")
+    out.flush()  # the settings reach the log even if the run then dies
 
 
 def _row(out: TextIO, label: str, value: str) -> None:

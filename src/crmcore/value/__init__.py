@@ -45,7 +45,6 @@ from crmcore.value._segmentation import (
     rfm_segments,
     threshold_tiers,
 )
-from crmcore.value._tracking import TransactionTracking, transaction_tracking
 from crmcore.value._simulate import (
     simulate_bgbb,
     simulate_bgnbd,
@@ -53,6 +52,7 @@ from crmcore.value._simulate import (
     simulate_pareto_nbd,
     simulate_sbg,
 )
+from crmcore.value._tracking import TransactionTracking, transaction_tracking
 
 __all__ = [
     "BGBB",
