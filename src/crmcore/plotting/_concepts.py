@@ -53,9 +53,12 @@ def plot_pyramid(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     options = {"height": 0.8, **style}
     ax.barh(positions, widths, left=-widths / 2, **options)
     for y, tier, width in zip(positions, order, widths, strict=True):
-        ax.annotate(f"{tier.value} ({tier.term}): {int(width):,}{_share(shares, tier)}",
-                    (0, y), ha="center", va="center")
+        # English names only: the seeds' Chinese terms need a CJK font to draw (they are in
+        # the segmentation's notebook display).
+        ax.annotate(f"{int(width):,} customers{_share(shares, tier)}", (0, y), ha="center",
+                    va="center")
     ax.set_yticks(positions, [tier.value for tier in order])
+    ax.set_xticks([])
     ax.set_xlabel("customers (bar width)")
     ax.set_ylabel("tier")
     ax.set_title("Customer pyramid: current value x growth potential")
@@ -83,8 +86,9 @@ def plot_portfolio(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     ax.figure.colorbar(image, ax=ax, label="customers")
     for i, row in enumerate(grid):
         for j, quadrant in enumerate(row):
-            ax.annotate(f"{quadrant.value} ({quadrant.term})\n{counts[quadrant]:,}"
-                        f"{_share(shares, quadrant)}", (j, i), ha="center", va="center")
+            ax.annotate(f"{quadrant.value}\n{counts[quadrant]:,} customers"
+                        f"{_share(shares, quadrant)}", (j, i), ha="center", va="center",
+                        color="white" if matrix[i, j] > matrix.mean() else "black")
     cuts = segmentation.cut_offs
     ax.set_xticks([0, 1], ["low", "high"])
     ax.set_yticks([0, 1], ["low", "high"])
@@ -182,6 +186,7 @@ def plot_importance_performance(result: Any, *, ax: Any = None, **style: Any) ->
     for text, x, y, align in corners:
         ax.text(x, y, text, transform=ax.transAxes, ha=align,
                 va="top" if y > 0.5 else "bottom", color="grey")
+    ax.margins(0.15)  # room for the labels and the quadrant names
     ax.set_xlabel("performance (mean rating on the survey's scale)")
     ax.set_ylabel("importance (mean rating on the survey's scale)")
     ax.set_title("Importance-performance analysis")

@@ -67,6 +67,11 @@ def _matrix(values: Any, frequency: NDArray[np.float64], recency: NDArray[np.flo
     return out
 
 
+def _observed(T: float, unit: str | None) -> str:
+    length = f"{T:.4g} {unit_name(unit)}s" if unit else f"T = {T:.4g}"
+    return f"(customers observed for {length})"
+
+
 def _draw_matrix(ax: Any, matrix: NDArray[np.float64], title: str, colour_label: str,
                  unit: str | None, style: dict[str, Any]) -> Any:
     options = {"cmap": "viridis", "aspect": "auto", "origin": "lower",
@@ -107,8 +112,8 @@ def plot_frequency_recency_matrix(
     unit = _unit(model, base)
     name = f"{t:g} {unit_name(unit)}s" if unit else f"t = {t:g}"
     return _draw_matrix(axes(ax), matrix,
-                        f"Expected purchases in the next {name} (customers observed for "
-                        f"T = {T:g})", "expected purchases", unit, style)
+                        f"Expected purchases in the next {name}\n{_observed(T, unit)}",
+                        "expected purchases", unit, style)
 
 
 def plot_probability_alive_matrix(
@@ -124,9 +129,9 @@ def plot_probability_alive_matrix(
     frequency, recency, T = _grid(model, base, T, max_frequency, max_recency)
     matrix = _matrix(model.p_alive, frequency, recency, T)
     options = {"vmin": 0.0, "vmax": 1.0, **style}
-    return _draw_matrix(axes(ax), matrix, f"Probability alive (customers observed for "
-                                          f"T = {T:g})", "P(alive)", _unit(model, base),
-                        options)
+    unit = _unit(model, base)
+    return _draw_matrix(axes(ax), matrix, f"Probability alive\n{_observed(T, unit)}",
+                        "P(alive)", unit, options)
 
 
 def _repeat_counts(model: Any, base: CustomerBase, max_frequency: int) -> NDArray[np.float64]:
