@@ -364,6 +364,60 @@ def test_terminated_run_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+# -- progress ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_progress_shows_on_a_terminal_only(tmp_path: Path, sample_csv: str) -> None:
+    import pty
+
+    (tmp_path / "log.csv").write_text(sample_csv, encoding="utf-8")
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [str(_command()), "fit", "log.csv", "--model", "bgnbd", "-o", "m.json",
+             "--customer-id", "customer_id", "--datetime", "date"], cwd=tmp_path,
+            env=_environment(), stdout=subprocess.PIPE, stderr=follower, text=True,
+            check=False, timeout=300)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything is read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert result.returncode == 0
+    text = shown.decode("utf-8", "replace")
+    assert "reading log.csv" in text
+    assert "6,919 rows" in text or "done in" in text
+    assert "fitting bgnbd" in text
+    assert "reading" not in result.stdout  # progress never goes to standard output
+
+
+def test_quiet_silences_progress_on_a_terminal() -> None:
+    import io
+
+    from crmcore.cli._progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for quiet, expected in ((False, True), (True, False)):
+        stream = Terminal()
+        progress = Progress(quiet=quiet, stream=stream)
+        with progress.step("reading"):
+            progress.rows(10)
+        assert progress.enabled is expected
+        assert ("reading" in stream.getvalue()) is expected
+    assert not Progress(quiet=False, stream=io.StringIO()).enabled  # not a terminal
+
+
 # -- help, models, demo -----------------------------------------------------------------------
 
 
@@ -394,12 +448,6 @@ def test_models_lists_every_kind_with_its_plugin(tmp_path: Path) -> None:
     for kind in ("value", "spend"):
         for name in crmcore.available_models(kind):
             assert (kind, name) in rows
-
-
-def test_demo_still_runs(tmp_path: Path) -> None:
-    result = run("demo", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "log-likelihood -9582.4" in result.stdout
 
 
 # -- the documentation's commands --------------------------------------------------------
