@@ -86,8 +86,9 @@ def plot_portfolio(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     ax.figure.colorbar(image, ax=ax, label="customers")
     for i, row in enumerate(grid):
         for j, quadrant in enumerate(row):
-            ax.annotate(f"{quadrant.value}\n{counts[quadrant]:,} customers"
-                        f"{_share(shares, quadrant)}", (j, i), ha="center", va="center",
+            share = "" if shares is None else f"\n{shares[quadrant]:.0%} of value"
+            ax.annotate(f"{quadrant.value}\n{counts[quadrant]:,} customers{share}", (j, i),
+                        ha="center", va="center", fontsize="small",
                         color="white" if matrix[i, j] > matrix.mean() else "black")
     cuts = segmentation.cut_offs
     ax.set_xticks([0, 1], ["low", "high"])
