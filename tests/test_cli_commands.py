@@ -303,6 +303,28 @@ def test_model_that_cannot_be_fitted_exits_1(tmp_path: Path) -> None:
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_csv_needs_no_frame_library(tmp_path: Path, sample_csv: str) -> None:
+    """`pip install crmcore` alone scores a CSV file; Parquet asks for the cli extra first."""
+    (tmp_path / "log.csv").write_text(sample_csv, encoding="utf-8")
+    probe = ("import sys\n"
+             "for name in ('pandas', 'polars', 'pyarrow', 'dask', 'lifetimes', 'matplotlib'):\n"
+             "    sys.modules[name] = None  # importing it now raises ImportError\n"
+             "from crmcore.cli import main\n"
+             "sys.exit(main(sys.argv[1:]))\n")
+    base = [sys.executable, "-c", probe, "score", "log.csv", "--customer-id", "customer_id",
+            "--datetime", "date", "--monetary-value", "amount", "-q"]
+    csv_run = subprocess.run([*base, "-o", "out.csv"], cwd=tmp_path, env=_environment(),
+                             capture_output=True, text=True, check=False, timeout=300)
+    assert csv_run.returncode == 0, csv_run.stderr
+    assert len(_read_csv(tmp_path / "out.csv")) == 2357
+    parquet_run = subprocess.run([*base, "-o", "out.parquet"], cwd=tmp_path,
+                                 env=_environment(), capture_output=True, text=True,
+                                 check=False, timeout=300)
+    assert parquet_run.returncode == 2
+    assert parquet_run.stderr.startswith("crmcore score: error: --output: writing Parquet needs")
+    assert "crmcore[cli]" in parquet_run.stderr
+
+
 # -- atomic output ----------------------------------------------------------------------------
 
 

@@ -257,12 +257,19 @@ def _read_parquet(source: str, columns: LogColumns, datetime_format: str | None
 
 
 def output_format(path: str) -> str:
-    """The output format its extension selects, or :class:`InvalidValueError`."""
+    """The output format its extension selects (checked before any work is done), or
+    :class:`InvalidValueError`; Parquet without pyarrow is an :class:`InputError`."""
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise InvalidValueError(
             f"output {path!r}: unknown extension; use one of "
             + ", ".join(sorted(OUTPUT_FORMATS)), field="output")
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401 - only checking that it is there
+        except ModuleNotFoundError:
+            raise InputError("writing Parquet needs pyarrow: pip install 'crmcore[cli]'",
+                             field="output") from None
     return fmt
 
 
