@@ -107,6 +107,7 @@ def _read_base(arguments: argparse.Namespace, progress: Progress, time_unit: str
             arguments.input, columns, separator=arguments.separator,
             datetime_format=arguments.datetime_format, on_rows=progress.rows))
     n_rows = len(log.customer_id)
+
     def summarise() -> tuple[CustomerBase, int]:
         try:
             return _summarise(log, arguments, time_unit)
