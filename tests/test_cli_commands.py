@@ -84,6 +84,7 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 # -- the large log ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_score_full_cdnow_master(cdnow_master: Path, tmp_path: Path) -> None:
     """The whole master file through the default models, checked against lifetimes' summary.
 
@@ -128,6 +129,7 @@ def test_score_full_cdnow_master(cdnow_master: Path, tmp_path: Path) -> None:
     assert {r["importance_tier"] for r in rows} == {"vip", "key", "ordinary"}
 
 
+@pytest.mark.slow
 def test_late_transactions_are_left_out_and_counted(cdnow_master: Path, tmp_path: Path
                                                     ) -> None:
     import pandas as pd
@@ -145,6 +147,7 @@ def test_late_transactions_are_left_out_and_counted(cdnow_master: Path, tmp_path
     assert set(table["importance_tier"]) == {"vip", "key", "ordinary"}
 
 
+@pytest.mark.slow
 def test_fit_then_predict_on_the_full_file(cdnow_master: Path, tmp_path: Path) -> None:
     fitted = run("fit", str(cdnow_master), "--model", "bgnbd", "-o", "bgnbd.json",
                  *CDNOW_OPTIONS, "--calibration-end", "1997-09-30", cwd=tmp_path)
@@ -363,6 +366,7 @@ def test_write_that_fails_midway(tmp_path: Path, sample_csv: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "out.csv"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_run_killed_while_writing(tmp_path: Path, cdnow_master: Path) -> None:
     """SIGKILL as soon as the temporary output appears (the 7 MB output of the full CDNOW
@@ -503,6 +507,7 @@ _PYTHON = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _CONSOLE = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+@pytest.mark.slow
 def test_cli_page_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = PAGE.read_text(encoding="utf-8")
     monkeypatch.chdir(tmp_path)
