@@ -218,6 +218,8 @@ class CalibrationHoldout:
     the observation end), ``monetary_value_holdout`` is their mean value (0 without any), and
     ``duration_holdout`` is the holdout's length in ``time_unit``. Customers whose first purchase
     falls after the split are not in the calibration base; ``n_excluded`` counts them.
+    ``history`` is the calibration customers' purchase history over both periods (what
+    tracking plots compare a model's forecast with, period by period).
     """
 
     calibration: CustomerBase
@@ -225,6 +227,7 @@ class CalibrationHoldout:
     monetary_value_holdout: _FloatArray
     duration_holdout: float
     n_excluded: int
+    history: PurchaseHistory | None = None
 
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
         """Calibration summary and holdout columns in one frame (lifetimes' column names)."""
@@ -692,6 +695,7 @@ class CustomerBase:
             monetary_value_holdout=_frozen_array(monetary_holdout, np.float64),
             duration_holdout=float((end_period - split_period) * factor),
             n_excluded=len(self) - len(keep),
+            history=kept,
         )
 
 

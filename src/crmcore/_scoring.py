@@ -157,6 +157,16 @@ class Scores:
     def __len__(self) -> int:
         return len(self.customer_id)
 
+    def __repr__(self) -> str:
+        from crmcore._repr import scores_text
+
+        return scores_text(self)
+
+    def _repr_html_(self) -> str:
+        from crmcore._repr import scores_html
+
+        return scores_html(self)
+
     def _row(self, customer_id: CustomerId) -> int:
         ids = self.customer_id
         try:

@@ -793,6 +793,16 @@ class StageResult:
     def __len__(self) -> int:
         return len(self.customer_id)
 
+    def __repr__(self) -> str:
+        from crmcore._repr import stages_text
+
+        return stages_text(self)
+
+    def _repr_html_(self) -> str:
+        from crmcore._repr import stages_html
+
+        return stages_html(self)
+
     @property
     def stage(self) -> NDArray[Any]:
         """:class:`LifecycleStage` per customer (``None`` where not yet acquired)."""

@@ -148,6 +148,16 @@ class AHPResult:
         """Order of the matrix."""
         return int(self.weights.shape[0])
 
+    def __repr__(self) -> str:
+        from crmcore._repr import ahp_text
+
+        return ahp_text(self)
+
+    def _repr_html_(self) -> str:
+        from crmcore._repr import ahp_html
+
+        return ahp_html(self)
+
     def weights_by_label(self) -> dict[str, float]:
         """Weights keyed by item label."""
         return {label: float(w) for label, w in zip(self.labels, self.weights, strict=True)}

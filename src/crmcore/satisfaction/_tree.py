@@ -240,6 +240,16 @@ class IndicatorTree:
     def __attrs_post_init__(self) -> None:
         _check_unique(self.root)
 
+    def __repr__(self) -> str:
+        from crmcore._repr import tree_text
+
+        return tree_text(self)
+
+    def _repr_html_(self) -> str:
+        from crmcore._repr import tree_html
+
+        return tree_html(self)
+
     # -- structure ----------------------------------------------------------------------------
 
     def nodes(self) -> list[Node]:

@@ -56,6 +56,7 @@ from crmcore.value._simulate import (
     simulate_pareto_nbd,
     simulate_sbg,
 )
+from crmcore.value._tracking import TransactionTracking, transaction_tracking
 
 __all__ = [
     "BANK_SEED_SHARES",
@@ -91,6 +92,7 @@ __all__ = [
     "Segmentation",
     "ShiftedBetaGeometric",
     "Split",
+    "TransactionTracking",
     "WalletReferralPotential",
     "bank_classes",
     "bank_classes_by_wealth",
@@ -114,4 +116,5 @@ __all__ = [
     "simulate_pareto_nbd",
     "simulate_sbg",
     "threshold_tiers",
+    "transaction_tracking",
 ]

@@ -261,6 +261,11 @@ class LikelihoodModel:
         values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"<{type(self).__name__}({hyper}) fitted: {values}>"
 
+    def _repr_html_(self) -> str:
+        from crmcore._repr import model_html
+
+        return model_html(self)
+
     # -- fitting ---------------------------------------------------------------------------
 
     def _fit_patterns(

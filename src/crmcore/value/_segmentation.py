@@ -577,6 +577,16 @@ class Segmentation(Generic[L]):
     def __len__(self) -> int:
         return len(self.codes)
 
+    def __repr__(self) -> str:
+        from crmcore._repr import segmentation_text
+
+        return segmentation_text(self)
+
+    def _repr_html_(self) -> str:
+        from crmcore._repr import segmentation_html
+
+        return segmentation_html(self)
+
     def __getitem__(self, row: int) -> L:
         return self.classes[int(self.codes[row])]
 

@@ -1,17 +1,14 @@
-"""The ``crmcore`` command line: ``crmcore demo`` runs the main job on the bundled CDNOW data.
+"""``crmcore demo``: the main job on the bundled CDNOW data, printed as plain text tables.
 
-Output goes to standard output as plain text tables, so it reads well in a terminal and in CI
-logs. The library itself never prints; only this edge does.
+Output goes to standard output, so it reads well in a terminal and in CI logs.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-__all__ = ["main"]
+__all__ = ["demo"]
 
 
 def _table(rows: Sequence[tuple[str, str]], out: TextIO, title: str) -> None:
@@ -136,18 +133,3 @@ def demo(out: TextIO) -> int:
     _table(rows, out, "RFM segments")
     out.write(f"\nTimes are in {unit_name(unit)}s, money in dollars; docs/ explains each model.\n")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``crmcore`` command."""
-    parser = argparse.ArgumentParser(prog="crmcore", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="score the bundled CDNOW customers and print the results")
-    arguments = parser.parse_args(argv)
-    if arguments.command == "demo":
-        return demo(sys.stdout)
-    return 2  # pragma: no cover - argparse rejects unknown commands first
-
-
-if __name__ == "__main__":
-    sys.exit(main())
