@@ -25,6 +25,7 @@ __all__ = [
     "IndicatorScaleError",
     "InvalidValueError",
     "LateTransactionError",
+    "MissingDependencyError",
     "ModelCapabilityError",
     "NotFittedError",
     "PluginContractError",
@@ -255,6 +256,20 @@ class ModelCapabilityError(CRMError, TypeError):
         super().__init__(message)
         self.model = model
         self.missing = tuple(missing)
+
+
+class MissingDependencyError(CRMError, ImportError):
+    """An optional part of crmcore needs a library that is not installed.
+
+    Attributes
+    ----------
+    extra:
+        The crmcore extra that installs it (``pip install 'crmcore[extra]'``).
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class UnknownModelError(CRMError, LookupError):

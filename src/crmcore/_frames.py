@@ -26,7 +26,7 @@ from crmcore._errors import (
     UnknownColumnError,
     describe_rows,
 )
-from crmcore._time import ISO_OFFSET_PATTERN, zone_name
+from crmcore._time import ISO_OFFSET_PATTERN, has_offset, zone_name
 from crmcore._types import Transaction
 
 __all__ = ["TransactionColumns", "read_transactions"]
@@ -169,6 +169,19 @@ def _read_times(
         "strings (give datetime_format for non-ISO strings and for integers like 19970101)",
         field=column,
     )
+
+
+def parse_time_strings(
+    values: list[str], column: str, datetime_format: str | None
+) -> tuple[NDArray[np.datetime64], str | None]:
+    """Purchase times given as text (a CSV file, a string column): ISO 8601 (with or without a
+    UTC offset, one rule for both) or ``datetime_format``; returns the local times and the
+    data's time zone (``None``: naive)."""
+    if datetime_format is None:
+        with_offset = np.flatnonzero([has_offset(v) for v in values]).astype(np.int64)
+        if len(with_offset):
+            return _parse_offset_strings(values, with_offset, column)
+    return _parse_strings(values, column, datetime_format)
 
 
 def _parse_offset_strings(

@@ -31,7 +31,7 @@ import numpy as np
 
 import crmcore
 from crmcore._base import CustomerBase
-from crmcore._errors import DataError, EmptyDataError
+from crmcore._errors import DataError, EmptyDataError, MissingDependencyError
 from crmcore._time import local_datetime64, unit_factor
 
 __all__ = ["fit_models", "score", "summarise"]
@@ -43,8 +43,9 @@ def _require_dask(log: object) -> Any:
     try:
         import dask.dataframe as dd
     except ModuleNotFoundError as exc:  # pragma: no cover - the extra is missing
-        raise DataError("crmcore.dask needs dask[dataframe] (pip install 'crmcore[dask]')",
-                        field="log") from exc
+        raise MissingDependencyError(
+            "crmcore.dask needs dask[dataframe] (pip install 'crmcore[dask]')", extra="dask"
+        ) from exc
     if not isinstance(log, dd.DataFrame):
         raise DataError(f"crmcore.dask works on a Dask DataFrame, not a {type(log).__name__}",
                         field="log")

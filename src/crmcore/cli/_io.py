@@ -36,7 +36,7 @@ from crmcore._errors import (
     InvalidValueError,
     UnknownColumnError,
 )
-from crmcore._frames import TransactionColumns, _parse_strings, read_transactions
+from crmcore._frames import TransactionColumns, parse_time_strings, read_transactions
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -162,13 +162,13 @@ def _read_csv(
 
     try:
         ids = _ids(values[0], columns.customer_id)
-        times = _times(values[1], columns.datetime, datetime_format)
+        times, zone = _times(values[1], columns.datetime, datetime_format)
         amounts = None if columns.monetary_value is None else _amounts(values[2],
                                                                        columns.monetary_value)
     except DataError as exc:
         note_line(exc, line_of)
         raise
-    log = TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=None)
+    log = TransactionColumns(customer_id=ids, at=times, amount=amounts, time_zone=zone)
     return log, line_of
 
 
@@ -197,12 +197,13 @@ def _ids(values: list[str], column: str) -> NDArray[Any]:
 
 
 def _times(values: list[str], column: str, datetime_format: str | None
-           ) -> NDArray[np.datetime64]:
+           ) -> tuple[NDArray[np.datetime64], str | None]:
+    """Local purchase times and the data's time zone, by the library's one rule for text."""
     blank = _first_blank(values)
     if blank is not None:
         raise DateError(f"column {column!r} (datetime) is empty at row {blank}",
                         field=column, rows=(blank,))
-    return _parse_strings([v.strip() for v in values], column, datetime_format)
+    return parse_time_strings([v.strip() for v in values], column, datetime_format)
 
 
 def _amounts(values: list[str], column: str) -> NDArray[np.float64]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcore._errors import CRMError
+from crmcore._errors import MissingDependencyError
 from crmcore._time import unit_name
 
 __all__ = ["axes", "time_label"]
@@ -17,8 +17,9 @@ def axes(ax: Any) -> Any:
     try:
         import matplotlib.pyplot as plt
     except ModuleNotFoundError:
-        raise CRMError("crmcore.plotting needs matplotlib: pip install 'crmcore[plot]'"
-                       ) from None
+        raise MissingDependencyError(
+            "crmcore.plotting needs matplotlib: pip install 'crmcore[plot]'", extra="plot"
+        ) from None
     _, new = plt.subplots()
     return new
 
