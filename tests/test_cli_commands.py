@@ -522,3 +522,27 @@ def test_cli_page_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert result.returncode == 0, (command, result.stderr)
     assert (tmp_path / "scores.csv").exists()
     assert (tmp_path / "predictions.csv").exists()
+
+
+def test_times_with_a_utc_offset_follow_the_librarys_rule(tmp_path: Path) -> None:
+    # The same purchases, once as local times and once as the same instants with their
+    # offset: one rule (local time in the data's zone) gives the same summary.
+    naive = "customer_id,date\n1,2020-01-01T23:30\n1,2020-01-09T08:00\n2,2020-01-05T12:00\n"
+    aware = ("customer_id,date\n1,2020-01-01T23:30+05:00\n1,2020-01-09T08:00+05:00\n"
+             "2,2020-01-05T12:00+05:00\n")
+    (tmp_path / "naive.csv").write_text(naive, encoding="utf-8")
+    (tmp_path / "aware.csv").write_text(aware, encoding="utf-8")
+    outputs = []
+    for name in ("naive", "aware"):
+        result = run("fit", f"{name}.csv", "--customer-id", "customer_id", "--datetime",
+                     "date", "--model", "bgnbd", "-o", f"{name}.json", cwd=tmp_path)
+        # two customers identify no model: what matters is that both read the same way
+        outputs.append((result.returncode, result.stderr.split("stopped at")[0]))
+    assert outputs[0] == outputs[1]
+    mixed = "customer_id,date\n1,2020-01-01T23:30+05:00\n2,2020-01-05T12:00\n"
+    (tmp_path / "mixed.csv").write_text(mixed, encoding="utf-8")
+    result = run("fit", "mixed.csv", "--customer-id", "customer_id", "--datetime", "date",
+                 "--model", "bgnbd", "-o", "mixed.json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "date" in result.stderr
