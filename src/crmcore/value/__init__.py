@@ -19,6 +19,13 @@ from crmcore.value._parts import (
     margin_rates,
 )
 from crmcore.value._sbg import ShiftedBetaGeometric
+from crmcore.value._segment_backtest import (
+    SEGMENT_CLAIMS,
+    Claim,
+    ClaimCheck,
+    SegmentBacktest,
+    backtest_segments,
+)
 from crmcore.value._segmentation import (
     BANK_SEED_SHARES,
     BANK_WEALTH_THRESHOLDS,
@@ -65,9 +72,12 @@ __all__ = [
     "FAMILY_CARD_THRESHOLDS",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
+    "SEGMENT_CLAIMS",
     "BankClass",
     "CLVDrivers",
     "CardTier",
+    "Claim",
+    "ClaimCheck",
     "ContinuousBTYDModel",
     "CovariateDesign",
     "GammaGamma",
@@ -87,11 +97,13 @@ __all__ = [
     "RFMScores",
     "RFMSegment",
     "Segment",
+    "SegmentBacktest",
     "SegmentRow",
     "Segmentation",
     "ShiftedBetaGeometric",
     "Split",
     "WalletReferralPotential",
+    "backtest_segments",
     "bank_classes",
     "bank_classes_by_wealth",
     "card_tier",
