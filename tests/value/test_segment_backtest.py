@@ -47,14 +47,20 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "value" / "segmentation.md
 # -- the schemes a firm computes from purchase data alone -------------------------------------
 
 
+def lapse_after(base: CustomerBase) -> Any:
+    """Each customer's lapse limit by purchase count, as the lifecycle stages use it."""
+    limits = lapse_limits(base)
+    return np.array([limits[1], limits[2], limits[3]])[np.minimum(base.frequency, 2)]
+
+
 def ladder(base: CustomerBase, *, lapse: bool = True) -> Any:
-    """The loyalty ladder as the docs page builds it; LAPSED from the base's lapse limit."""
+    """The loyalty ladder as the docs page builds it; LAPSED from the base's lapse limits."""
     if not lapse:
         return loyalty_ladder(base.T, base.frequency + 1, established_after=Split.median(),
                               loyal_purchases=5)
     return loyalty_ladder(base.T, base.frequency + 1, established_after=Split.median(),
                           loyal_purchases=5, silence=base.T - base.recency,
-                          lapsed_after=lapse_limits(base)[1])
+                          lapsed_after=lapse_after(base))
 
 
 def rfm(base: CustomerBase) -> Any:
@@ -215,6 +221,24 @@ def test_ladder_established_rung_does_not_rank_above_regular(
         failed = cdnow[name].failed_claims()
         assert [(c.claim.higher, c.claim.lower) for c in failed] == [
             (LoyaltyLadder.ESTABLISHED, LoyaltyLadder.REGULAR)]
+
+
+def test_ladder_takes_a_lapse_limit_per_customer() -> None:
+    tenure = [40.0, 40.0, 40.0, 40.0]
+    purchases = [1, 3, 3, 6]
+    silence = [20.0, 20.0, 10.0, 14.0]
+    seg = loyalty_ladder(tenure, purchases, established_after=30.0, loyal_purchases=5,
+                         silence=silence, lapsed_after=[25.0, 13.0, 13.0, 13.0])
+    assert [c.name for c in seg.labels()] == ["NEW", "LAPSED", "ESTABLISHED", "LAPSED"]
+    assert "silence" not in seg.cut_offs
+    with pytest.raises(crmcore.InvalidValueError, match="rows? 1") as info:
+        loyalty_ladder(tenure, purchases, established_after=30.0, loyal_purchases=5,
+                       silence=silence, lapsed_after=[25.0, 0.0, 13.0, 13.0])
+    assert info.value.field == "lapsed_after"
+    with pytest.raises(crmcore.InvalidValueError, match="expected 4") as info:
+        loyalty_ladder(tenure, purchases, established_after=30.0, loyal_purchases=5,
+                       silence=silence, lapsed_after=[25.0, 13.0])
+    assert info.value.field == "lapsed_after"
 
 
 # -- the machinery on a hand-made log ---------------------------------------------------------
