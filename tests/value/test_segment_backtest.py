@@ -63,9 +63,14 @@ def ladder(base: CustomerBase, *, lapse: bool = True) -> Any:
                           lapsed_after=lapse_after(base))
 
 
+def spend(base: CustomerBase) -> Any:
+    assert base.total_spend is not None
+    return base.total_spend
+
+
 def rfm(base: CustomerBase) -> Any:
-    scores = rfm_scores(base.T - base.recency, base.frequency + 1, base.total_spend)
-    return rfm_segments(scores, value=base.total_spend)
+    scores = rfm_scores(base.T - base.recency, base.frequency + 1, spend(base))
+    return rfm_segments(scores, value=spend(base))
 
 
 def tiers(base: CustomerBase) -> Any:
@@ -125,8 +130,19 @@ def sample(sample_split: CalibrationHoldout) -> dict[str, SegmentBacktest]:
 
 
 @pytest.fixture(scope="module")
-def master() -> dict[str, SegmentBacktest]:
-    return run_all(_load_cdnow_master().calibration_holdout(CDNOW_CALIBRATION_END))
+def master_split() -> CalibrationHoldout:
+    return _load_cdnow_master().calibration_holdout(CDNOW_CALIBRATION_END)
+
+
+@pytest.fixture(scope="module")
+def master(master_split: CalibrationHoldout) -> dict[str, SegmentBacktest]:
+    return run_all(master_split)
+
+
+@pytest.fixture(scope="module", params=["sample_split", "master_split"])
+def cdnow_split(request: pytest.FixtureRequest) -> CalibrationHoldout:
+    split: CalibrationHoldout = request.getfixturevalue(request.param)
+    return split
 
 
 @pytest.fixture(scope="module", params=["sample", "master"])
@@ -146,11 +162,13 @@ def test_importance_tiers_rank_the_holdout(cdnow: dict[str, SegmentBacktest]) ->
     assert returned[vip] > returned[key] > returned[ordinary]
     assert spend[vip] > spend[key] > spend[ordinary]
     # the tiers' claim in spend is strong: VIP spend at least twice KEY's, KEY's four times
-    assert spend[vip] > 2 * spend[key] and spend[key] > 4 * spend[ordinary]
+    assert spend[vip] > 2 * spend[key]
+    assert spend[key] > 4 * spend[ordinary]
     # the top fifth by value so far brings more than half of the holdout's spend
     share = result.by_segment("spend_share")
     assert share[vip] + share[key] > 0.6
-    assert result.claims_hold() and len(result.claims) == 4
+    assert result.claims_hold()
+    assert len(result.claims) == 4
 
 
 def test_rfm_classes_rank_the_holdout(cdnow: dict[str, SegmentBacktest]) -> None:
@@ -175,7 +193,8 @@ def test_value_pyramid_ranks_the_holdout_spend(cdnow: dict[str, SegmentBacktest]
     spend = result.by_segment("mean_spend")
     assert (spend[PyramidTier.PLATINUM] > spend[PyramidTier.GOLD] > spend[PyramidTier.IRON]
             > spend[PyramidTier.LEAD])
-    assert result.claims_hold() and len(result.claims) == 3
+    assert result.claims_hold()
+    assert len(result.claims) == 3
     # but iron (little value so far, much expected) comes back more often than gold
     returned = result.by_segment("returned")
     assert returned[PyramidTier.IRON] > returned[PyramidTier.GOLD]
@@ -188,10 +207,10 @@ def test_regular_buyers_come_back_more_often(cdnow: dict[str, SegmentBacktest]) 
     assert result.claims_hold()
 
 
-def test_regularity_without_the_lapse_misranks(sample_split: CalibrationHoldout) -> None:
+def test_regularity_without_the_lapse_misranks(cdnow_split: CalibrationHoldout) -> None:
     # Why interpurchase_cv counts an over-long silence: without it, customers who bought like
     # clockwork and then stopped look habitual, and "habitual" comes back less often.
-    result = backtest_segments(sample_split, regularity(sample_split.calibration, lapse=False),
+    result = backtest_segments(cdnow_split, regularity(cdnow_split.calibration, lapse=False),
                                claims=REGULARITY_CLAIMS)
     assert not result.claims_hold()
 
@@ -205,7 +224,8 @@ def test_ladder_lapsed_and_loyal_rungs_hold(cdnow: dict[str, SegmentBacktest]) -
     # every CDNOW one-time buyer has been silent for 27 weeks or more at the split, longer
     # than the base's lapse limit: the NEW rung is empty, and not judged
     counts = dict(zip(result.segments, result.customers, strict=True))
-    assert counts[LoyaltyLadder.NEW] == 0 and counts[LoyaltyLadder.PROSPECT] == 0
+    assert counts[LoyaltyLadder.NEW] == 0
+    assert counts[LoyaltyLadder.PROSPECT] == 0
     assert [c.holds for c in result.claims if LoyaltyLadder.NEW in (
         c.claim.lower, c.claim.higher)] == [None]
     plain = cdnow["ladder-no-lapse"].by_segment("returned")
@@ -221,6 +241,25 @@ def test_ladder_established_rung_does_not_rank_above_regular(
         failed = cdnow[name].failed_claims()
         assert [(c.claim.higher, c.claim.lower) for c in failed] == [
             (LoyaltyLadder.ESTABLISHED, LoyaltyLadder.REGULAR)]
+
+
+def test_no_tenure_split_saves_the_established_rung(sample_split: CalibrationHoldout,
+                                                    master_split: CalibrationHoldout) -> None:
+    # The docs page's claim that no threshold fixes the rung, over the grid it names.
+    failed: dict[tuple[float, int], list[bool]] = {}
+    for split in (sample_split, master_split):
+        b = split.calibration
+        lapse = lapse_after(b)
+        for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+            for loyal in (3, 5, 8):
+                result = backtest_segments(split, loyalty_ladder(
+                    b.T, b.frequency + 1, established_after=Split.quantile(q),
+                    loyal_purchases=loyal, silence=b.T - b.recency, lapsed_after=lapse))
+                failed.setdefault((q, loyal), []).append(
+                    [(c.claim.higher, c.claim.lower) for c in result.failed_claims()]
+                    == [(LoyaltyLadder.ESTABLISHED, LoyaltyLadder.REGULAR)])
+    assert sum(sum(runs) for runs in failed.values()) == 28
+    assert all(any(runs) for runs in failed.values())
 
 
 def test_ladder_takes_a_lapse_limit_per_customer() -> None:
@@ -281,7 +320,7 @@ def test_outcomes_by_hand(small_split: CalibrationHoldout) -> None:
 
 def test_a_segmentation_and_its_value(small_split: CalibrationHoldout) -> None:
     base = small_split.calibration
-    seg = importance(base.total_spend, vip=Split.threshold(15.0), key=Split.threshold(9.0))
+    seg = importance(spend(base), vip=Split.threshold(15.0), key=Split.threshold(9.0))
     # customer 4 spent 17 in January, 2 spent 20, 1 spent 10, 3 spent 5
     result = backtest_segments(small_split, seg)
     assert result.scheme == "importance"
@@ -292,7 +331,7 @@ def test_a_segmentation_and_its_value(small_split: CalibrationHoldout) -> None:
     assert {(c.claim.higher, c.claim.measure) for c in result.failed_claims()} == {
         (ImportanceTier.VIP, "mean_spend"), (ImportanceTier.VIP, "returned")}
     same = backtest_segments(small_split, lambda b: importance(
-        b.total_spend, vip=Split.threshold(15.0), key=Split.threshold(9.0)))
+        spend(b), vip=Split.threshold(15.0), key=Split.threshold(9.0)))
     np.testing.assert_array_equal(same.customers, result.customers)
 
 
@@ -332,7 +371,8 @@ def test_lifecycle_keeps_its_ranking_helpers() -> None:
     from crmcore import _outcomes
     from crmcore.lifecycle import lift, roc_auc
 
-    assert roc_auc is _outcomes.roc_auc and lift is _outcomes.lift
+    assert roc_auc is _outcomes.roc_auc
+    assert lift is _outcomes.lift
 
 
 def test_frames_and_plot(sample: dict[str, SegmentBacktest]) -> None:
