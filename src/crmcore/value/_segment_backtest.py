@@ -24,6 +24,7 @@ from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
 from crmcore._errors import InvalidValueError
 from crmcore._outcomes import group_means, holdout_outcomes
 from crmcore.value._segmentation import (
+    BankClass,
     ImportanceTier,
     LoyaltyLadder,
     PyramidTier,
@@ -152,6 +153,18 @@ SEGMENT_CLAIMS: Mapping[str, tuple[Claim, ...]] = {
                        PyramidTier.LEAD), "mean_spend",
                       "resources by tier: platinum first, gold as a priority, iron in "
                       "moderation, lead none"),
+    "bank": (
+        Claim(BankClass.TOP, BankClass.LARGE, "returned",
+              "the loyalty axis: A (loyal) above B (valuable, 'raise loyalty before they "
+              "leave')"),
+        Claim(BankClass.MEDIUM, BankClass.SMALL, "returned",
+              "the loyalty axis: C (loyal) above D"),
+        Claim(BankClass.TOP, BankClass.MEDIUM, "mean_spend",
+              "the value axis: A above C ('lower value')"),
+        Claim(BankClass.LARGE, BankClass.SMALL, "mean_spend", "the value axis: B above D"),
+        *(Claim(c, BankClass.INACTIVE, "returned", "an unused account comes back least")
+          for c in (BankClass.TOP, BankClass.LARGE, BankClass.MEDIUM, BankClass.SMALL)),
+    ),
 }
 """The orders each scheme's class texts claim, by scheme name (:attr:`Segmentation.scheme`).
 
@@ -161,8 +174,11 @@ rebuy), and lapsed below established and loyal. ``rfm``: within each pair of cla
 differ in one letter, high recency and high frequency come back more often and high monetary
 value spends more; important value is best and general retention lowest in both. ``pyramid``:
 platinum above gold above iron above lead in spend (the order in which the seed gives them
-resources). Schemes whose classes claim nothing the holdout shows (portfolio and investment
-quadrants, which turn on potential value and the cost to serve) have no entry.
+resources). ``bank`` (the value x loyalty grid): one axis at a time, the loyal class comes back
+more often (A above B, C above D) and the valuable one spends more (A above C, B above D);
+inactive customers come back least. Schemes whose classes claim nothing the holdout shows
+(portfolio and investment quadrants, which turn on potential value and the cost to serve) have
+no entry.
 """
 
 
