@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import crmcore
 from crmcore import CalibrationHoldout, CustomerBase
@@ -380,6 +382,9 @@ def test_bad_input(small_split: CalibrationHoldout) -> None:
     with pytest.raises(crmcore.InvalidValueError, match="customers") as info:
         backtest_segments(small_split, importance([1.0, 2.0, 3.0]))
     assert info.value.field == "segmentation"
+    with pytest.raises(crmcore.InvalidValueError, match="its own") as info:
+        backtest_segments(small_split, importance([1.0, 2.0, 3.0, 4.0]), classes=("a",))
+    assert info.value.field == "classes"
     with pytest.raises(crmcore.InvalidValueError, match="not among classes") as info:
         backtest_segments(small_split, ["a", "b", "a", "x"], classes=("a", "b"))
     assert info.value.field == "classes"
@@ -392,6 +397,21 @@ def test_bad_input(small_split: CalibrationHoldout) -> None:
     with pytest.raises(crmcore.InvalidValueError, match="Claim objects"):
         backtest_segments(small_split, ["a", "b", "a", "b"],
                           claims=[("a", "b")])  # type: ignore[list-item]
+
+
+@given(st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_classes_add_up_to_the_base(k: int, seed: int) -> None:
+    split = load_cdnow_calibration()
+    labels = np.random.default_rng(seed).integers(0, k, size=len(split.calibration))
+    result = backtest_segments(split, labels, classes=tuple(range(k)))
+    n = result.customers
+    assert int(n.sum()) == result.total_customers == 2357
+    full = n > 0
+    assert np.sum(n[full] * result.returned[full]) / n.sum() == pytest.approx(
+        result.total_returned)
+    assert np.sum(n[full] * result.mean_spend[full]) / n.sum() == pytest.approx(
+        result.total_mean_spend)
+    assert np.nansum(result.spend_share) == pytest.approx(1.0)
 
 
 def test_lifecycle_keeps_its_ranking_helpers() -> None:

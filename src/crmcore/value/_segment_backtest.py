@@ -362,6 +362,9 @@ def backtest_segments(
         segmentation = segmentation(base)
     value: _FloatArray | None = None
     if isinstance(segmentation, Segmentation):
+        if classes is not None:
+            raise InvalidValueError("classes orders plain labels; a Segmentation has its own",
+                                    field="classes")
         if len(segmentation) != n:
             raise InvalidValueError(
                 f"the segmentation has {len(segmentation)} customers, the calibration base "
