@@ -10,16 +10,16 @@ much, and how well the churn risk ranks the customers who did not buy (ROC AUC, 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
 import pluggy
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from crmcore._base import CalibrationHoldout, FrameBackend, _frame
 from crmcore._errors import DataError, InvalidValueError
+from crmcore._outcomes import group_means, holdout_outcomes, lift, roc_auc
 from crmcore.lifecycle._churn import ChurnMeasure, ChurnRisk, churn_risk
 from crmcore.lifecycle._classify import RULES, StageResult, classify
 from crmcore.lifecycle._protocols import PAliveModel, model_name
@@ -32,79 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["OutcomeTable", "StageBacktest", "backtest", "lift", "roc_auc"]
 
 _FloatArray = NDArray[np.float64]
-
-
-def _scores_and_labels(score: ArrayLike, positive: ArrayLike) -> tuple[_FloatArray,
-                                                                      NDArray[np.bool_]]:
-    s = np.asarray(score, dtype=np.float64).reshape(-1)
-    y = np.asarray(positive).reshape(-1)
-    if y.dtype != bool:
-        raise InvalidValueError("positive must be a boolean array (True: the event happened)",
-                                field="positive")
-    if len(s) != len(y):
-        raise InvalidValueError(f"score has {len(s)} values, positive {len(y)}",
-                                field="score")
-    if not np.all(np.isfinite(s)):
-        raise InvalidValueError("score must be finite", field="score")
-    n_pos = int(y.sum())
-    if n_pos == 0 or n_pos == len(y):
-        raise InvalidValueError(
-            "ROC AUC and lift need both outcomes: "
-            + ("no customer had the event" if n_pos == 0 else "every customer had the event"),
-            field="positive")
-    return s, y
-
-
-def roc_auc(score: ArrayLike, positive: ArrayLike) -> float:
-    """Area under the ROC curve: the probability that a random positive scores higher than a
-    random negative, ties counting one half.
-
-    Computed by the Mann-Whitney rank formula ``(R+ - n+ (n+ + 1) / 2) / (n+ n-)``, with ``R+``
-    the sum of the positives' ranks among all scores (tied scores get their mean rank).
-
-    Parameters
-    ----------
-    score:
-        Higher means more likely positive (e.g. churn risk).
-    positive:
-        Boolean per customer: the event happened (e.g. no purchase in the holdout).
-
-    Raises
-    ------
-    InvalidValueError
-        Misaligned or non-finite input, a non-boolean outcome, or only one outcome present.
-    """
-    from scipy.stats import rankdata  # scipy.stats is slow to import; only here
-
-    s, y = _scores_and_labels(score, positive)
-    ranks = rankdata(s)
-    n_pos = float(y.sum())
-    n_neg = float(len(y)) - n_pos
-    return float((ranks[y].sum() - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
-
-
-def lift(score: ArrayLike, positive: ArrayLike, share: float) -> float:
-    """Rate of positives among the ``share`` of customers with the highest scores, over the
-    rate among all customers (1: no better than picking at random).
-
-    Customers tied at the cut-off are taken in proportion, so the result does not depend on
-    the order of ties.
-
-    Raises
-    ------
-    InvalidValueError
-        ``share`` not in (0, 1], or bad input as for :func:`roc_auc`.
-    """
-    s, y = _scores_and_labels(score, positive)
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-        raise InvalidValueError(f"share must lie in (0, 1], got {share!r}", field="share")
-    k = share * len(s)
-    cut = np.sort(s)[::-1][max(math.ceil(k - 1e-9), 1) - 1]
-    above = s > cut
-    tied = s == cut
-    taken_tied = k - float(above.sum())
-    positives = float(y[above].sum()) + taken_tied * float(y[tied].mean())
-    return (positives / k) / float(y.mean())
 
 
 @attrs.frozen(eq=False)
@@ -148,17 +75,13 @@ class OutcomeTable:
 def _table(group: NDArray[np.int64], n_groups: int, labels: NDArray[Any], stage: NDArray[Any],
            bought: NDArray[np.bool_], purchases: _FloatArray, spend: _FloatArray,
            keep_empty: bool) -> OutcomeTable:
-    counted = group >= 0
-    g = group[counted]
-    customers = np.bincount(g, minlength=n_groups).astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        returned = np.bincount(g, weights=bought[counted], minlength=n_groups) / customers
-        mean_purchases = np.bincount(g, weights=purchases[counted], minlength=n_groups) / customers
-        mean_spend = np.bincount(g, weights=spend[counted], minlength=n_groups) / customers
+    customers, means = group_means(group, n_groups, returned=bought, purchases=purchases,
+                                   spend=spend)
     rows = np.arange(n_groups) if keep_empty else np.flatnonzero(customers > 0)
     return OutcomeTable(label=labels[rows], stage=stage[rows], customers=customers[rows],
-                        returned=returned[rows], mean_purchases=mean_purchases[rows],
-                        mean_spend=mean_spend[rows])
+                        returned=means["returned"][rows],
+                        mean_purchases=means["purchases"][rows],
+                        mean_spend=means["spend"][rows])
 
 
 @attrs.frozen(eq=False)
@@ -338,9 +261,8 @@ def backtest(
     risk = churn_risk(base, value_model=model, stages=stages, horizon=split.duration_holdout,
                       measure=churn_measure)
 
-    purchases = split.frequency_holdout.astype(np.float64)
-    bought = purchases > 0
-    spend = purchases * np.asarray(split.monetary_value_holdout, dtype=np.float64)
+    outcomes = holdout_outcomes(split)
+    purchases, bought, spend = outcomes.purchases, outcomes.bought, outcomes.spend
     stage_values = np.array([s.value for s in STAGES], dtype=object)
     rule_names = np.array([name for name, _ in RULES], dtype=object)
     rule_stage = np.array([stage_values[code] if code >= 0 else "" for _, code in RULES],

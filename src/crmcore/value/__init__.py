@@ -19,6 +19,13 @@ from crmcore.value._parts import (
     margin_rates,
 )
 from crmcore.value._sbg import ShiftedBetaGeometric
+from crmcore.value._segment_backtest import (
+    SEGMENT_CLAIMS,
+    Claim,
+    ClaimCheck,
+    SegmentBacktest,
+    backtest_segments,
+)
 from crmcore.value._segmentation import (
     BANK_SEED_SHARES,
     BANK_WEALTH_THRESHOLDS,
@@ -66,9 +73,12 @@ __all__ = [
     "FAMILY_CARD_THRESHOLDS",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
+    "SEGMENT_CLAIMS",
     "BankClass",
     "CLVDrivers",
     "CardTier",
+    "Claim",
+    "ClaimCheck",
     "ContinuousBTYDModel",
     "CovariateDesign",
     "GammaGamma",
@@ -88,12 +98,14 @@ __all__ = [
     "RFMScores",
     "RFMSegment",
     "Segment",
+    "SegmentBacktest",
     "SegmentRow",
     "Segmentation",
     "ShiftedBetaGeometric",
     "Split",
     "TransactionTracking",
     "WalletReferralPotential",
+    "backtest_segments",
     "bank_classes",
     "bank_classes_by_wealth",
     "card_tier",

@@ -903,7 +903,7 @@ def loyalty_ladder(
     loyal_purchases: Split | float,
     value: ArrayLike | None = None,
     silence: ArrayLike | None = None,
-    lapsed_after: float | None = None,
+    lapsed_after: float | ArrayLike | None = None,
 ) -> Segmentation[LoyaltyLadder]:
     """The loyalty ladder (按客户忠诚度划分, seed 001) by tenure and repeat buying.
 
@@ -933,6 +933,11 @@ def loyalty_ladder(
         ``base.T - base.recency``).
     lapsed_after:
         Silence from which a customer counts as LAPSED (same unit); give it with ``silence``.
+        One number for everyone, or one per customer, so that the limit can depend on the
+        customer's purchases as the lifecycle stages' does: with
+        ``limits = crmcore.lifecycle.lapse_limits(base)``, ``[limits[min(k, 3)] for k in
+        purchases]`` reads "silent for longer than 90% of the base's customers with as many
+        purchases took to come back" (``cut_offs`` then records no ``"silence"`` entry).
     """
     t = _column(tenure, field="tenure")
     p = _column(purchases, field="purchases", n=len(t))
@@ -958,12 +963,21 @@ def loyalty_ladder(
         if len(rows):
             raise InvalidValueError(f"silence is negative at {describe_rows(rows)}",
                                     field="silence", rows=rows.tolist())
-        if isinstance(lapsed_after, bool) or not isinstance(lapsed_after, int | float) or not (
-                lapsed_after > 0):
-            raise InvalidValueError(f"lapsed_after must be a number > 0, got {lapsed_after!r}",
-                                    field="lapsed_after")
-        lapsed = quiet >= lapsed_after
-        cut_offs["silence"] = float(lapsed_after)
+        if isinstance(lapsed_after, int | float) and not isinstance(lapsed_after, bool):
+            if not lapsed_after > 0:
+                raise InvalidValueError(
+                    f"lapsed_after must be a number > 0, got {lapsed_after!r}",
+                    field="lapsed_after")
+            lapsed = quiet >= lapsed_after
+            cut_offs["silence"] = float(lapsed_after)
+        else:
+            limit = _column(lapsed_after, field="lapsed_after", n=len(t))
+            rows = np.flatnonzero(~(limit > 0))
+            if len(rows):
+                raise InvalidValueError(f"lapsed_after must be > 0; not at "
+                                        f"{describe_rows(rows)}", field="lapsed_after",
+                                        rows=rows.tolist())
+            lapsed = quiet >= limit
     codes = np.select(
         [p == 0, lapsed, p == 1, ~long, frequent],
         [0, 5, 1, 2, 4],
