@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,39 @@ def test_dask_frames_give_the_same_base() -> None:
     from_pandas = crmcore.CustomerBase.from_transactions(frame, **kwargs)
     for column in ("customer_id", "frequency", "recency", "T", "monetary_value"):
         np.testing.assert_array_equal(getattr(from_dask, column), getattr(from_pandas, column))
+
+
+def test_cdnow_master_is_the_full_cohort_read_from_lifetimes() -> None:
+    pytest.importorskip("lifetimes")
+    import lifetimes.utils
+    import pandas as pd
+
+    from crmcore.datasets import load_cdnow_master
+
+    base = load_cdnow_master()
+    assert len(base) == 23_570
+    assert base.history is not None
+    assert int(base.history.count.sum()) == 69_659  # every purchase (some share a day)
+    # lifetimes' own summary of its own file agrees (days counted in weeks)
+    raw = pd.read_csv(
+        str(importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"),
+        sep=r"\s+", dtype={"date": str})
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    theirs = lifetimes.utils.summary_data_from_transaction_data(
+        raw, "customer_id", "date", observation_period_end="1998-06-30", freq="D",
+        freq_multiplier=1)
+    np.testing.assert_array_equal(base.frequency, theirs["frequency"].to_numpy())
+    np.testing.assert_allclose(base.recency * 7, theirs["recency"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(base.T * 7, theirs["T"].to_numpy(), atol=1e-9)
+
+
+def test_cdnow_master_without_lifetimes_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from crmcore import MissingDependencyError
+    from crmcore.datasets import load_cdnow_master
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(MissingDependencyError) as info:
+        load_cdnow_master()
+    assert info.value.extra == "lifetimes"

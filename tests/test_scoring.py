@@ -355,18 +355,9 @@ def test_non_finite_model_output_is_refused(base: crmcore.CustomerBase,
 
 
 def _load_cdnow_master() -> crmcore.CustomerBase:
+    """The full CDNOW master file (it ships inside lifetimes; skips the test without it)."""
     pytest.importorskip("lifetimes")
-    from importlib import resources
-
-    path = resources.files("lifetimes").joinpath("datasets", "CDNOW_master.txt")
-    with path.open("rb") as handle:
-        raw = np.loadtxt(handle, skiprows=1, dtype=np.float64)
-    dates = pd.to_datetime(pd.Series(raw[:, 1].astype(np.int64).astype(str)), format="%Y%m%d")
-    frame = pd.DataFrame({"customer_id": raw[:, 0].astype(np.int64), "date": dates,
-                          "amount": raw[:, 3]})
-    return crmcore.CustomerBase.from_transactions(
-        frame, datetime="date", monetary_value="amount", freq="D", time_unit="W",
-        observation_end="1998-06-30")
+    return crmcore.datasets.load_cdnow_master()
 
 
 def test_score_survives_the_full_cdnow_file() -> None:

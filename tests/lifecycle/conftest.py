@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from numpy.typing import NDArray
 
+import crmcore.datasets
 from crmcore import CustomerBase
 from crmcore.lifecycle import LifecycleStage
 
@@ -138,20 +139,9 @@ def fake_value_model() -> FakeValueModel:
 
 
 def load_cdnow_master() -> CustomerBase:
-    """The CDNOW master file: 23,570 customers of the Q1 1997 cohort to 30 June 1998, daily
-    periods in weeks (as crmcore's bundled 1/10 sample). Skips the test without lifetimes."""
+    """The full CDNOW master file (it ships inside lifetimes; skips the test without it)."""
     pytest.importorskip("lifetimes")
-    from importlib import resources
-
-    path = resources.files("lifetimes").joinpath("datasets", "CDNOW_master.txt")
-    with path.open("rb") as handle:
-        raw = np.loadtxt(handle, skiprows=1, dtype=np.float64)
-    day = raw[:, 1].astype(np.int64)
-    dates = pd.to_datetime(pd.Series(day.astype(str)), format="%Y%m%d")
-    frame = pd.DataFrame({"customer_id": raw[:, 0].astype(np.int64), "date": dates,
-                          "amount": raw[:, 3]})
-    return CustomerBase.from_transactions(frame, datetime="date", monetary_value="amount",
-                                          freq="D", time_unit="W", observation_end="1998-06-30")
+    return crmcore.datasets.load_cdnow_master()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import crmcore
 from crmcore import CalibrationHoldout, CustomerBase
-from crmcore.datasets import CDNOW_CALIBRATION_END, load_cdnow_calibration
+from crmcore.datasets import CDNOW_CALIBRATION_END, load_cdnow_calibration, load_cdnow_master
 from crmcore.lifecycle import lapse_limits
 from crmcore.loyalty import interpurchase_cv, repeat_purchase_rate
 from crmcore.value import (
@@ -117,17 +117,9 @@ def run_all(split: CalibrationHoldout) -> dict[str, SegmentBacktest]:
 
 
 def _load_cdnow_master() -> CustomerBase:
+    """The full CDNOW master file (it ships inside lifetimes; skips the test without it)."""
     pytest.importorskip("lifetimes")
-    from importlib import resources
-
-    path = resources.files("lifetimes").joinpath("datasets", "CDNOW_master.txt")
-    with path.open("rb") as handle:
-        raw = np.loadtxt(handle, skiprows=1, dtype=np.float64)
-    dates = pd.to_datetime(pd.Series(raw[:, 1].astype(np.int64).astype(str)), format="%Y%m%d")
-    frame = pd.DataFrame({"customer_id": raw[:, 0].astype(np.int64), "date": dates,
-                          "amount": raw[:, 3]})
-    return CustomerBase.from_transactions(frame, datetime="date", monetary_value="amount",
-                                          freq="D", time_unit="W", observation_end="1998-06-30")
+    return load_cdnow_master()
 
 
 @pytest.fixture(scope="module")

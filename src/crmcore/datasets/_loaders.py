@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -11,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
+from crmcore._errors import MissingDependencyError
 from crmcore._frames import TransactionColumns
 from crmcore._time import check_unit
 
@@ -19,6 +22,7 @@ __all__ = [
     "DiscreteSummary",
     "load_cdnow",
     "load_cdnow_calibration",
+    "load_cdnow_master",
     "load_cdnow_summary",
     "load_cdnow_transactions",
     "load_donations",
@@ -26,6 +30,9 @@ __all__ = [
 
 CDNOW_CALIBRATION_END = dt.date(1997, 9, 30)
 """End of the 39-week calibration period used by Fader, Hardie & Lee (2005)."""
+
+CDNOW_END = dt.date(1998, 6, 30)
+"""End of the CDNOW observation period (the master file's last day)."""
 
 
 def _data_file(name: str) -> Any:
@@ -66,6 +73,40 @@ def load_cdnow(*, freq: str = "D", time_unit: str | None = "W") -> CustomerBase:
     return CustomerBase._from_columns(checked, freq=freq,
                                       time_unit=freq if time_unit is None else time_unit,
                                       observation_end=None, datetime="date")
+
+
+def load_cdnow_master(*, freq: str = "D", time_unit: str | None = "W") -> CustomerBase:
+    """The full CDNOW master file: 69,659 purchases by the 23,570 customers of the first
+    quarter 1997 cohort, to 30 June 1998 (the 1/10 sample of :func:`load_cdnow` is drawn from
+    it); by default daily periods in weeks.
+
+    The file is not bundled with crmcore: it ships inside the lifetimes package (the
+    ``lifetimes`` extra), and is read from there without importing lifetimes.
+
+    Raises
+    ------
+    MissingDependencyError
+        lifetimes is not installed.
+    """
+    check_unit(freq, argument="freq")
+    spec = importlib.util.find_spec("lifetimes")
+    locations = [] if spec is None else list(spec.submodule_search_locations or [])
+    path = next((Path(p) / "datasets" / "CDNOW_master.txt" for p in locations
+                 if (Path(p) / "datasets" / "CDNOW_master.txt").is_file()), None)
+    if path is None:
+        raise MissingDependencyError(
+            "the CDNOW master file ships inside lifetimes: pip install 'crmcore[lifetimes]'",
+            extra="lifetimes")
+    raw = np.loadtxt(path, skiprows=1, dtype=np.float64)
+    days = raw[:, 1].astype(np.int64)
+    dates = np.array(
+        [f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in days.tolist()],
+        dtype="datetime64[D]").astype("datetime64[us]")
+    checked = TransactionColumns(customer_id=raw[:, 0].astype(np.int64), at=dates,
+                                 amount=raw[:, 3], time_zone=None)
+    return CustomerBase._from_columns(checked, freq=freq,
+                                      time_unit=freq if time_unit is None else time_unit,
+                                      observation_end=CDNOW_END, datetime="date")
 
 
 def load_cdnow_calibration(*, freq: str = "D", time_unit: str | None = "W") -> CalibrationHoldout:
