@@ -3,7 +3,7 @@
 from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._btyd import ContinuousBTYDModel
-from crmcore.value._clv import LifetimeValue, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._clv import LifetimeValue, dert_rate, lifetime_value, retention_clv, sbg_clv
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
@@ -96,6 +96,7 @@ __all__ = [
     "bank_classes_by_wealth",
     "card_tier",
     "clv_drivers",
+    "dert_rate",
     "historical_value",
     "importance",
     "investment_quadrant",
