@@ -168,3 +168,127 @@ def test_no_warning_for_the_new_names() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.dert(continuous_rate=0.01, base_or_frequency=[1], recency=[1.0], T=[3.0])
+
+
+# -- time: freq is the purchase period, time_unit the unit of a rate or horizon ---------------
+
+
+def _daily() -> CustomerBase:
+    days = pd.to_datetime(["2023-01-05", "2023-02-10", "2023-05-01", "2024-01-03",
+                           "2023-01-20", "2023-01-25", "2023-03-01", "2024-06-01"])
+    frame = pd.DataFrame({"customer_id": [1, 1, 1, 1, 2, 2, 3, 3], "at": days,
+                          "amount": [5.0] * 8})
+    return CustomerBase.from_transactions(frame, monetary_value="amount",
+                                          observation_end="2024-06-30")
+
+
+def _same(old: object, new: object) -> None:
+    if isinstance(new, dict):
+        assert isinstance(old, dict)
+        assert old.keys() == new.keys()
+        for key in new:
+            _same(old[key], new[key])
+    else:
+        np.testing.assert_array_equal(np.asarray(old), np.asarray(new))
+
+
+def _complaints() -> Any:
+    import datetime as dt
+
+    from crmcore.lifecycle import complaint_summary
+
+    records = [crmcore.Complaint(customer_id=1, opened_at=dt.datetime(2023, 2, 1),
+                                 assigned_at=dt.datetime(2023, 2, 2)),
+               crmcore.Complaint(customer_id=3, opened_at=dt.datetime(2023, 3, 5),
+                                 assigned_at=dt.datetime(2023, 3, 8))]
+    return complaint_summary(records, _daily())
+
+
+RENAMED: dict[str, tuple[Callable[..., Any], str, str, object]] = {
+    # name: (call taking the keyword, old name, new name, value)
+    "repeat_purchase_rate": (lambda **kw: crmcore.loyalty.repeat_purchase_rate(_daily(), **kw),
+                             "period", "freq", "M"),
+    "behavioural_indicators": (
+        lambda **kw: crmcore.loyalty.behavioural_indicators(_daily(), **kw),
+        "repeat_period", "repeat_freq", "Q"),
+    "WeightedLoyaltyIndex": (
+        lambda **kw: crmcore.loyalty.WeightedLoyaltyIndex(**kw).score(_daily()).index,
+        "repeat_period", "repeat_freq", "W"),
+    "retention_rates": (lambda **kw: crmcore.lifecycle.retention_rates(_daily(), **kw)
+                        .retention_rate, "period", "freq", "Q"),
+    "inactive_customers": (lambda **kw: crmcore.lifecycle.inactive_customers(_daily(), **kw),
+                           "period", "freq", "M"),
+    "ComplaintSummary.by_period": (lambda **kw: _complaints().by_period(**kw).complaints,
+                                   "period", "freq", "W"),
+    "ComplaintSummary.logistics_indicators": (
+        lambda **kw: _complaints().logistics_indicators(**kw), "period", "freq", "M"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENAMED))
+def test_old_time_names_warn_and_mean_the_same(name: str) -> None:
+    call, old, new, value = RENAMED[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        expected = call(**{new: value})
+    with pytest.warns(DeprecationWarning, match=new):
+        given = call(**{old: value})
+    _same(given, expected)
+    with pytest.raises(TypeError):
+        call(**{old: value, new: value})
+
+
+def test_results_name_the_purchase_period_freq() -> None:
+    rates = crmcore.lifecycle.retention_rates(_daily(), freq="Q")
+    assert rates.freq == "Q"
+    with pytest.warns(DeprecationWarning, match="freq"):
+        assert rates.period_unit == "Q"
+    model = crmcore.loyalty.WeightedLoyaltyIndex(repeat_freq="W")
+    with pytest.warns(DeprecationWarning, match="repeat_freq"):
+        assert model.repeat_period == "W"
+
+
+def test_a_loyalty_model_saved_with_the_old_name_loads() -> None:
+    model = crmcore.loyalty.WeightedLoyaltyIndex(weights={"repeat_purchases": 1},
+                                                 repeat_freq="Q")
+    saved = model.to_json()
+    assert '"repeat_freq"' in saved
+    assert '"repeat_period"' not in saved
+    version_1 = (saved.replace('"repeat_freq"', '"repeat_period"')
+                 .replace('"schema_version": 2', '"schema_version": 1'))
+    assert '"schema_version": 1' in version_1
+    loaded = crmcore.loyalty.WeightedLoyaltyIndex.from_json(version_1)
+    assert loaded.repeat_freq == "Q"
+    np.testing.assert_array_equal(loaded.score(_daily()).index, model.score(_daily()).index)
+
+
+def test_classify_relationship_default_freq_is_announced() -> None:
+    import datetime as dt
+
+    start = dt.datetime(2024, 1, 3)
+    ada = crmcore.Relationship(
+        customer=crmcore.Customer("ada"),
+        transactions=[crmcore.Transaction("ada", start + dt.timedelta(weeks=w), amount=50.0)
+                      for w in range(0, 60, 2)])
+    end = dt.datetime(2025, 2, 20)
+    with pytest.warns(DeprecationWarning, match="freq='D'"):
+        default = crmcore.lifecycle.classify_relationship(ada, observation_end=end)
+    weekly = crmcore.lifecycle.classify_relationship(ada, freq="W", observation_end=end)
+    assert default.stage is weekly.stage
+    assert default.reason == weekly.reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        crmcore.lifecycle.classify_relationship(ada, freq="D", observation_end=end)
+
+
+def test_every_base_builder_defaults_to_daily_periods() -> None:
+    import inspect
+
+    from crmcore.datasets import load_cdnow
+
+    builders: list[Callable[..., Any]] = [
+        CustomerBase.from_transactions, crmcore.Relationship.to_base,
+        crmcore.Relationship.repeat_purchases,
+        crmcore.loyalty.WeightedLoyaltyIndex.score_relationship, load_cdnow]
+    for builder in builders:
+        assert inspect.signature(builder).parameters["freq"].default == "D", builder
