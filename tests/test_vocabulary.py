@@ -16,6 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crmcore
+import crmcore.lifecycle
+import crmcore.loyalty
 from crmcore import CustomerBase, InvalidValueError
 from crmcore._checks import discount_rate, discount_rates
 from crmcore.lifecycle import MarkovCLV
@@ -292,3 +294,67 @@ def test_every_base_builder_defaults_to_daily_periods() -> None:
         crmcore.loyalty.WeightedLoyaltyIndex.score_relationship, load_cdnow]
     for builder in builders:
         assert inspect.signature(builder).parameters["freq"].default == "D", builder
+
+
+# -- result objects, not float | ndarray ------------------------------------------------------
+
+
+def test_btyd_simulators_return_named_customers() -> None:
+    from crmcore.value import (
+        SimulatedCustomers,
+        simulate_bgbb,
+        simulate_bgnbd,
+        simulate_mbgnbd,
+        simulate_pareto_nbd,
+    )
+
+    results = [simulate_bgnbd(50, T=30.0, seed=1, **BGNBD_PARAMS),
+               simulate_mbgnbd(50, T=30.0, seed=1, **BGNBD_PARAMS),
+               simulate_pareto_nbd(50, r=0.55, alpha=10.58, s=0.61, beta=11.67, T=30.0,
+                                   seed=1),
+               simulate_bgbb(50, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8, n_periods=6,
+                             seed=1)]
+    for result in results:
+        assert isinstance(result, SimulatedCustomers)
+        frequency, recency, T = result  # the old tuple access
+        assert frequency is result.frequency
+        assert recency is result.recency
+        assert T is result.T
+        base = result.to_base(time_unit="W")
+        np.testing.assert_array_equal(base.frequency, result.frequency)
+        np.testing.assert_array_equal(base.T, result.T)
+
+
+def test_sbg_simulator_returns_a_cohort_that_reads_as_its_counts() -> None:
+    from crmcore.value import SimulatedCohort, simulate_sbg
+
+    cohort = simulate_sbg(400, alpha=0.7, beta=1.2, n_periods=6, seed=3)
+    assert isinstance(cohort, SimulatedCohort)
+    alive = cohort.alive
+    assert cohort[0] == 400
+    assert len(cohort) == 7
+    assert list(cohort) == alive.tolist()
+    np.testing.assert_array_equal(np.diff(cohort), np.diff(alive))
+    np.testing.assert_array_equal(cohort / 400, alive / 400)
+    by_object = ShiftedBetaGeometric().fit(cohort).params_
+    by_counts = ShiftedBetaGeometric().fit(alive).params_
+    assert by_object == by_counts
+
+
+def test_acsi_index_is_a_result_that_reads_as_before() -> None:
+    from crmcore.satisfaction import ACSIIndex, acsi_index
+
+    one = acsi_index([8, 7, 9], [0.3, 0.3, 0.4])
+    assert isinstance(one, ACSIIndex)
+    assert one.index == pytest.approx(100 * 7.1 / 9)
+    assert one.per_respondent.shape == (1,)
+    assert float(one) == pytest.approx(100 * 7.1 / 9)
+    assert one == pytest.approx(100 * 7.1 / 9)
+    assert f"{one:.1f}" == "78.9"
+    many = acsi_index([[8, 7, 9], [10, 10, 10], [1, 1, 1]], [3, 3, 4])
+    np.testing.assert_allclose(many.per_respondent, [100 * 7.1 / 9, 100.0, 0.0])
+    np.testing.assert_allclose(np.asarray(many), many.per_respondent)
+    assert many.index == pytest.approx(float(many.per_respondent.mean()))
+    assert many[1] == pytest.approx(100.0)
+    assert len(many) == 3
+    np.testing.assert_allclose(many.weights, [0.3, 0.3, 0.4])

@@ -50,6 +50,8 @@ from crmcore.value._segmentation import (
     threshold_tiers,
 )
 from crmcore.value._simulate import (
+    SimulatedCohort,
+    SimulatedCustomers,
     simulate_bgbb,
     simulate_bgnbd,
     simulate_mbgnbd,
@@ -90,6 +92,8 @@ __all__ = [
     "SegmentRow",
     "Segmentation",
     "ShiftedBetaGeometric",
+    "SimulatedCohort",
+    "SimulatedCustomers",
     "Split",
     "WalletReferralPotential",
     "bank_classes",
