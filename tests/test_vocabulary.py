@@ -358,3 +358,21 @@ def test_acsi_index_is_a_result_that_reads_as_before() -> None:
     assert many[1] == pytest.approx(100.0)
     assert len(many) == 3
     np.testing.assert_allclose(many.weights, [0.3, 0.3, 0.4])
+
+
+def test_one_non_negative_check_serves_times_and_weights() -> None:
+    from crmcore._checks import finite_non_negative
+    from crmcore.value import BGBB
+
+    np.testing.assert_array_equal(finite_non_negative([0, 1.5], "t"), [0.0, 1.5])
+    with pytest.raises(InvalidValueError) as info:
+        finite_non_negative([1.0, -1.0, np.inf], "t")
+    assert (info.value.field, info.value.rows) == ("t", (1, 2))
+    model = BGNBD.from_params(**BGNBD_PARAMS)
+    for call in (lambda: model.expected_purchases([1.0, -2.0], [1, 1], [1.0, 1.0], [3.0, 3.0]),
+                 lambda: BGBB.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.8)
+                 .expected_purchases([1, -2], [1, 1], [1, 1], [6, 6]),
+                 lambda: BGNBD().fit([1, 2], [1.0, 1.0], [3.0, 3.0], weights=[1.0, -1.0])):
+        with pytest.raises(InvalidValueError) as info:
+            call()
+        assert info.value.rows == (1,)

@@ -22,6 +22,7 @@ __all__ = [
     "customer_ids",
     "discount_rate",
     "discount_rates",
+    "finite_non_negative",
     "model_output",
     "require_finite",
     "require_non_negative",
@@ -82,6 +83,18 @@ def require_non_negative(array: FloatArray, field: str) -> None:
             f"{field} is negative at {describe_rows(bad)} (first: {flat[bad[0]]!r})",
             field=field, rows=bad.tolist(),
         )
+
+
+def finite_non_negative(values: ArrayLike, field: str) -> FloatArray:
+    """``values`` as a float array of any shape, finite and ``>= 0``, or an error naming
+    ``field`` and the rows (of the flattened array) at fault."""
+    array = as_numeric(values, field)
+    flat = array.reshape(-1)
+    bad = np.flatnonzero(~np.isfinite(flat) | (flat < 0))
+    if len(bad):
+        raise InvalidValueError(f"{field} must be finite and >= 0; not at {describe_rows(bad)}",
+                                field=field, rows=bad.tolist())
+    return array
 
 
 def check_backend(backend: object) -> str:

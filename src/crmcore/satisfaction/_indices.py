@@ -411,6 +411,20 @@ def _integers(x: FloatArray, field: str) -> None:
                                 f"{describe_rows(rows)} are not", field=field, rows=rows)
 
 
+def _box_scores(scores: npt.ArrayLike, scale: tuple[int, int], top: int
+                ) -> tuple[FloatArray, int, int]:
+    """Whole-number answers on ``scale`` and a top box of ``top`` categories, checked once for
+    CSAT and CES: the answers flattened, and the scale's ends."""
+    x = _array(scores, "scores").reshape(-1)
+    _in_scale(x, scale, "scores")
+    _integers(x, "scores")
+    low, high = int(scale[0]), int(scale[1])
+    if not 1 <= top <= high - low + 1:
+        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
+                                field="top")
+    return x, low, high
+
+
 @attrs.frozen
 class NPSResult:
     """Net Promoter Score (Reichheld 2003): percentage of promoters minus detractors."""
@@ -469,13 +483,7 @@ def csat(scores: npt.ArrayLike, *, scale: tuple[int, int] = (1, 5), top: int = 2
         Answers outside the scale or not whole numbers (rows named), ``top`` not between 1 and
         the number of categories.
     """
-    x = _array(scores, "scores").reshape(-1)
-    _in_scale(x, scale, "scores")
-    _integers(x, "scores")
-    low, high = int(scale[0]), int(scale[1])
-    if not 1 <= top <= high - low + 1:
-        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
-                                field="top")
+    x, low, high = _box_scores(scores, scale, top)
     mean = float(x.mean())
     return CSATResult(top_box=100.0 * float(np.mean(x > high - top)), mean=mean,
                       mean_index=100.0 * (mean - low) / (high - low), n=x.size)
@@ -514,13 +522,7 @@ def ces(
     InvalidValueError
         Answers outside the scale or not whole numbers (rows named), or a bad ``top``.
     """
-    x = _array(scores, "scores").reshape(-1)
-    _in_scale(x, scale, "scores")
-    _integers(x, "scores")
-    low, high = int(scale[0]), int(scale[1])
-    if not 1 <= top <= high - low + 1:
-        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
-                                field="top")
+    x, low, high = _box_scores(scores, scale, top)
     mean = float(x.mean())
     ease = (mean - low) / (high - low)
     easy = np.mean(x > high - top) if higher_is_easier else np.mean(x < low + top)

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from crmcore._base import CustomerBase, compress_rows
-from crmcore._checks import as_column, require_finite
+from crmcore._checks import as_column, finite_non_negative, require_finite
 from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
@@ -524,11 +524,7 @@ def _per_pattern(predict: Callable[..., _FloatArray], *columns: _FloatArray) -> 
 
 
 def _check_non_negative(value: Any, name: str) -> None:
-    array = np.asarray(value, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)) | (array.reshape(-1) < 0))
-    if len(bad):
-        raise InvalidValueError(f"{name} must be finite and >= 0; it is not at "
-                                f"{describe_rows(bad)}", field=name, rows=bad.tolist())
+    finite_non_negative(value, name)
 
 
 def _check_whole(value: Any, name: str) -> None:

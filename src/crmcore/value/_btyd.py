@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma
 
 from crmcore._base import CustomerBase, check_summary
-from crmcore._checks import discount_rate
+from crmcore._checks import discount_rate, finite_non_negative
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -52,15 +52,7 @@ def customer_arrays(
 
 def check_horizon(t: ArrayLike, name: str = "t") -> FloatArray:
     """A non-negative, finite time span (scalar or array)."""
-    try:
-        array = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)) | (array.reshape(-1) < 0))
-    if len(bad):
-        raise InvalidValueError(f"{name} must be finite and >= 0; not at {describe_rows(bad)}",
-                                field=name, rows=bad.tolist())
-    return array
+    return finite_non_negative(t, name)
 
 
 def check_rate(continuous_rate: float) -> float:

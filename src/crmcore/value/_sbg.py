@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, hyp2f1
 
 from crmcore._base import CustomerBase
-from crmcore._checks import discount_rates
+from crmcore._checks import as_column, discount_rates
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -69,13 +69,7 @@ def hyp2f1_one(b: ArrayLike, c: ArrayLike, z: ArrayLike) -> _FloatArray:
 def check_alive(alive: ArrayLike) -> _FloatArray:
     """Check ``alive`` (customers still active at the start of each period, cohort size first):
     whole, finite, non-negative, non-increasing, at least two values and a positive cohort."""
-    try:
-        counts = np.asarray(alive, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"alive must be numeric: {exc}", field="alive") from exc
-    if counts.ndim != 1:
-        raise InvalidValueError(f"alive must be one-dimensional, got shape {counts.shape}",
-                                field="alive")
+    counts = as_column(alive, "alive", scalar=False)
     if len(counts) < 2:
         raise EmptyDataError(
             "alive needs the cohort size and at least one later count of active customers; "

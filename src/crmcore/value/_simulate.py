@@ -11,6 +11,7 @@ recovers known parameters, and by the benchmarks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import attrs
@@ -69,6 +70,9 @@ class SimulatedCohort(NDArrayOperatorsMixin):
 
     def __len__(self) -> int:
         return len(self.alive)
+
+    def __iter__(self) -> Iterator[np.int64]:
+        return iter(self.alive)
 
 
 def _setup(n: int, T: ArrayLike, seed: int | np.random.Generator | None,
