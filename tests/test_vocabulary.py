@@ -376,3 +376,16 @@ def test_one_non_negative_check_serves_times_and_weights() -> None:
         with pytest.raises(InvalidValueError) as info:
             call()
         assert info.value.rows == (1,)
+
+
+@pytest.mark.parametrize("rate", [-0.1, "0.1", math.nan])
+def test_dask_score_checks_the_rate_before_any_work(rate: object) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    from crmcore import dask as crm_dask
+
+    frame = pd.DataFrame({"customer_id": [1, 1, 2], "at": pd.to_datetime(
+        ["2020-01-01", "2020-02-01", "2020-01-15"]), "amount": [1.0, 2.0, 3.0]})
+    with pytest.raises(InvalidValueError) as info:
+        crm_dask.score(dd.from_pandas(frame, npartitions=1), margin=0.3, discount_rate=rate,
+                       time_unit="W", horizon=10.0, monetary_value="amount")
+    assert info.value.field == "discount_rate"

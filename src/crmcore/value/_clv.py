@@ -453,6 +453,7 @@ def sbg_clv(model: CohortModel, *, margin: ArrayLike, discount_rate: float,
     m = np.asarray(margin, dtype=np.float64)
     if not np.all(np.isfinite(m)):
         raise InvalidValueError("margin must be finite", field="margin")
+    discount_rates(discount_rate, per="period")  # the rule, whatever cohort model follows
     if renewals is None:
         out: _FloatArray = m * model.discounted_expected_lifetime(discount_rate)
         return out
