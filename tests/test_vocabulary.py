@@ -386,6 +386,6 @@ def test_dask_score_checks_the_rate_before_any_work(rate: object) -> None:
     frame = pd.DataFrame({"customer_id": [1, 1, 2], "at": pd.to_datetime(
         ["2020-01-01", "2020-02-01", "2020-01-15"]), "amount": [1.0, 2.0, 3.0]})
     with pytest.raises(InvalidValueError) as info:
-        crm_dask.score(dd.from_pandas(frame, npartitions=1), margin=0.3, discount_rate=rate,
+        crm_dask.score(dd.from_pandas(frame, npartitions=1), margin=0.3, discount_rate=rate,  # type: ignore[arg-type]
                        time_unit="W", horizon=10.0, monetary_value="amount")
     assert info.value.field == "discount_rate"
