@@ -6,6 +6,7 @@ fault, the rows (0-based) and the first offending value.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Final
 
 import numpy as np
@@ -19,6 +20,9 @@ __all__ = [
     "as_numeric",
     "check_backend",
     "customer_ids",
+    "discount_rate",
+    "discount_rates",
+    "finite_non_negative",
     "model_output",
     "require_finite",
     "require_non_negative",
@@ -79,6 +83,18 @@ def require_non_negative(array: FloatArray, field: str) -> None:
             f"{field} is negative at {describe_rows(bad)} (first: {flat[bad[0]]!r})",
             field=field, rows=bad.tolist(),
         )
+
+
+def finite_non_negative(values: ArrayLike, field: str) -> FloatArray:
+    """``values`` as a float array of any shape, finite and ``>= 0``, or an error naming
+    ``field`` and the rows (of the flattened array) at fault."""
+    array = as_numeric(values, field)
+    flat = array.reshape(-1)
+    bad = np.flatnonzero(~np.isfinite(flat) | (flat < 0))
+    if len(bad):
+        raise InvalidValueError(f"{field} must be finite and >= 0; not at {describe_rows(bad)}",
+                                field=field, rows=bad.tolist())
+    return array
 
 
 def check_backend(backend: object) -> str:
@@ -187,3 +203,68 @@ def model_output(values: object, *, n: int, what: str, plugin: str) -> FloatArra
             plugin=plugin,
         )
     return array
+
+
+def discount_rates(values: object, *, per: str = "time_unit", to_infinity: bool = False,
+                   field: str = "discount_rate") -> FloatArray:
+    """Discount rates by the one rule crmcore has for them: real numbers, finite and ``>= 0``.
+
+    A discount rate is compounded per unit of time (a cash flow ``t`` units ahead is worth
+    ``(1 + d)^-t`` today); ``per`` names the unit in messages (``"week"``, ``"period"``).
+    With ``to_infinity`` (a value summed over an unbounded future) the rate must also be
+    ``> 0``. Booleans and strings are refused, not converted. Returns the rates as a float
+    array of the input's shape.
+
+    Raises
+    ------
+    InvalidValueError
+        ``field`` is not a number, not finite, negative, or zero where ``to_infinity``
+        (rows named for arrays).
+    """
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"{field} must be a number (a rate compounded per {per}): "
+                                f"{exc}", field=field) from exc
+    kind = raw.dtype.kind
+    real = kind in "iuf" or (kind == "O" and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw.reshape(-1)))
+    if not real:
+        raise InvalidValueError(
+            f"{field} must be a number (a rate compounded per {per}), got {values!r}",
+            field=field)
+    try:
+        rates = raw.astype(np.float64)
+    except OverflowError:  # a Python int beyond the float range
+        rates = np.full(raw.shape, np.inf)
+    flat = rates.reshape(-1)
+    bad = np.flatnonzero(~np.isfinite(flat) | (flat < 0))
+    if len(bad):
+        where = f"got {values!r}" if rates.ndim == 0 else (
+            f"it is {float(flat[bad[0]])!r} at {describe_rows(bad)}")
+        raise InvalidValueError(
+            f"{field} must be a finite number >= 0 (a rate compounded per {per}); {where}",
+            field=field, rows=() if rates.ndim == 0 else bad.tolist())
+    zero = np.flatnonzero(flat == 0) if to_infinity else np.zeros(0, dtype=np.int64)
+    if len(zero):
+        where = "" if rates.ndim == 0 else f" (0 at {describe_rows(zero)})"
+        raise InvalidValueError(
+            f"{field} must be > 0 for a value summed to infinity{where}: undiscounted, the sum "
+            f"has no limit (a rate compounded per {per}); give a finite horizon or a rate > 0",
+            field=field, rows=() if rates.ndim == 0 else zero.tolist())
+    return rates
+
+
+def discount_rate(value: object, *, per: str = "time_unit", to_infinity: bool = False,
+                  field: str = "discount_rate") -> float:
+    """One discount rate by the rule of :func:`discount_rates`, as a float; an array is
+    refused."""
+    try:
+        shape: object = np.shape(value)  # type: ignore[call-overload]
+    except ValueError:  # nested sequences of different lengths
+        shape = "ragged"
+    if shape != ():
+        raise InvalidValueError(
+            f"{field} must be a single number (a rate compounded per {per}), got shape "
+            f"{shape}", field=field)
+    return float(discount_rates(value, per=per, to_infinity=to_infinity, field=field))

@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 import attrs
 
 __all__ = ["MOVED_TO", "keyword_only_options", "moved_model", "positional_fields",
-           "warn_deprecated"]
+           "renamed_parameters", "warn_deprecated"]
 
 MOVED_TO = "__crmcore_moved_to__"
 """Attribute of a factory from :func:`moved_model`: ``(kind, name)`` of the model's new home."""
@@ -119,3 +119,35 @@ def moved_model(factory: Callable[..., Any], *, old_kind: str, kind: str, name: 
     build.__doc__ = f"Deprecated: {old_kind} model {name!r}, now kind {kind!r}."
     setattr(build, MOVED_TO, (kind, name))
     return build
+
+
+def renamed_parameters(**renamed: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Let a function whose parameters were renamed (``old="new"``) still take the old
+    keywords, with a :class:`DeprecationWarning`, for one release.
+
+    The decorated function is written with the new names (what type checkers see); a call
+    giving an old name is mapped onto the new one; giving both is a :class:`TypeError`.
+    """
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        name = function.__qualname__
+        known = inspect.signature(function).parameters
+        for new in renamed.values():
+            if new not in known:
+                raise TypeError(f"{name}() has no parameter {new!r} to rename to")
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{name}() got both {old!r} (deprecated) and {new!r}")
+                    warn_deprecated(
+                        f"{name}({old}=...) is deprecated and will stop working in the next "
+                        f"release; pass {new}=...", stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -115,13 +115,17 @@ def _id_array(values: list[Any], column: str) -> NDArray[Any]:
     return customer_ids(values, column)
 
 
-def _read_ids(series: Any, column: str) -> NDArray[Any]:
+def _refuse_nulls(series: Any, column: str, role: str,
+                  error: type[InvalidValueError] | type[DateError]) -> None:
+    """One check for a column with missing values in every reader, naming the rows."""
     nulls = _positions(series.is_null())
     if len(nulls):
-        raise InvalidValueError(
-            f"column {column!r} (customer_id) is missing at {describe_rows(nulls)}",
-            field=column, rows=nulls.tolist(),
-        )
+        raise error(f"column {column!r} ({role}) is missing at {describe_rows(nulls)}",
+                    field=column, rows=nulls.tolist())
+
+
+def _read_ids(series: Any, column: str) -> NDArray[Any]:
+    _refuse_nulls(series, column, "customer_id", InvalidValueError)
     dtype = series.dtype
     if dtype.is_integer():  # int64, or uint64 for ids beyond 2**63 - 1: never wrapped
         return customer_ids(np.asarray(series.to_numpy()), column)
@@ -138,12 +142,7 @@ def _positions(mask: Any) -> NDArray[np.int64]:
 def _read_times(
     series: Any, column: str, datetime_format: str | None
 ) -> tuple[NDArray[np.datetime64], str | None]:
-    nulls = _positions(series.is_null())
-    if len(nulls):
-        raise DateError(
-            f"column {column!r} (datetime) is missing at {describe_rows(nulls)}",
-            field=column, rows=nulls.tolist(),
-        )
+    _refuse_nulls(series, column, "datetime", DateError)
     dtype = series.dtype
     if isinstance(dtype, nw.Datetime):
         zone = dtype.time_zone
@@ -280,10 +279,11 @@ def _python_datetimes(
     return np.asarray(local, dtype="datetime64[us]"), zone
 
 
-def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
+def _read_finite(series: Any, column: str, role: str) -> NDArray[np.float64]:
+    """A numeric column, present and finite at every row (the rows at fault named)."""
     if not series.dtype.is_numeric():
         raise InvalidValueError(
-            f"column {column!r} (monetary_value) has type {series.dtype}; expected numbers",
+            f"column {column!r} ({role}) has type {series.dtype}; expected numbers",
             field=column,
         )
     nulls = _positions(series.is_null())
@@ -291,10 +291,14 @@ def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
     missing = np.union1d(nulls, np.flatnonzero(~np.isfinite(values)))
     if len(missing):
         raise InvalidValueError(
-            f"column {column!r} (monetary_value) is missing or not finite at "
-            f"{describe_rows(missing)}",
+            f"column {column!r} ({role}) is missing or not finite at {describe_rows(missing)}",
             field=column, rows=missing.tolist(),
         )
+    return values
+
+
+def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
+    values = _read_finite(series, column, "monetary_value")
     negative = np.flatnonzero(values < 0)
     if len(negative):
         raise InvalidValueError(
@@ -308,16 +312,4 @@ def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
 
 def _read_margins(series: Any, column: str) -> NDArray[np.float64]:
     """Margins may be negative (a sale below cost) but must be present and finite."""
-    if not series.dtype.is_numeric():
-        raise InvalidValueError(
-            f"column {column!r} (margin) has type {series.dtype}; expected numbers", field=column
-        )
-    nulls = _positions(series.is_null())
-    values = np.asarray(series.cast(nw.Float64).to_numpy(), dtype=np.float64)
-    missing = np.union1d(nulls, np.flatnonzero(~np.isfinite(values)))
-    if len(missing):
-        raise InvalidValueError(
-            f"column {column!r} (margin) is missing or not finite at {describe_rows(missing)}",
-            field=column, rows=missing.tolist(),
-        )
-    return values
+    return _read_finite(series, column, "margin")

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._checks import model_output
 from crmcore._deprecation import warn_deprecated
 from crmcore._errors import (
@@ -29,7 +30,7 @@ from crmcore._errors import (
     PluginError,
     describe_rows,
 )
-from crmcore._time import check_unit
+from crmcore._time import check_unit, unit_name
 from crmcore._types import CustomerId, ValueScore
 
 if TYPE_CHECKING:
@@ -456,9 +457,8 @@ def score(
         raise DataError("the base has no customers to score", field="base")
     check_unit(time_unit, argument="time_unit")
     margins = margin_rates(margin, len(base))
-    if isinstance(discount_rate, bool) or not isinstance(discount_rate, int | float):
-        raise InvalidValueError(f"discount_rate must be a number, got {discount_rate!r}",
-                                field="discount_rate")
+    # checked before any model is fitted; lifetime_value and historical_value apply the same rule
+    check_discount_rate(discount_rate, per=unit_name(time_unit), to_infinity=horizon is None)
     manager = plugin_manager if plugin_manager is not None else get_plugin_manager()
     notes: list[str] = []
 

@@ -31,8 +31,9 @@ import numpy as np
 
 import crmcore
 from crmcore._base import CustomerBase
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import DataError, EmptyDataError, MissingDependencyError
-from crmcore._time import local_datetime64, unit_factor
+from crmcore._time import check_unit, local_datetime64, unit_factor, unit_name
 
 __all__ = ["fit_models", "score", "summarise"]
 
@@ -263,6 +264,9 @@ def score(
         computed until you ask (``.compute()``, ``.to_parquet(...)``).
     """
     _require_dask(log)
+    # the rule of crmcore.score, applied before anything is fitted or shuffled
+    unit = check_unit(time_unit, argument="time_unit")
+    check_discount_rate(discount_rate, per=unit_name(unit), to_infinity=horizon is None)
     end = _end(log, datetime, observation_end)
     options = {"customer_id": customer_id, "datetime": datetime,
                "monetary_value": monetary_value, "freq": freq, "time_unit": base_time_unit,

@@ -177,17 +177,19 @@ class SupportsDERT(Protocol):
     :func:`crmcore.value.lifetime_value` and :func:`crmcore.score` with ``horizon=None``.
     Runtime-checkable."""
 
-    def dert(self, discount_rate: float, frequency: ArrayLike, recency: ArrayLike,
+    def dert(self, rate: float, frequency: ArrayLike, recency: ArrayLike,
              T: ArrayLike, /) -> ArrayLike:
         """Expected purchases to infinity, each discounted to ``T``, per customer.
 
         Parameters
         ----------
-        discount_rate:
-            For a continuous-time model, the continuously compounded rate per unit of the
-            data's time (``log(1 + d) / k`` for a rate ``d`` per ``time_unit`` holding ``k``
-            data units); for a ``discrete`` model, the compounded rate per purchase
-            opportunity. crmcore converts the caller's rate per ``time_unit`` to these.
+        rate:
+            Not the caller's ``discount_rate`` per ``time_unit``, but what the model sums
+            with (:func:`crmcore.value.dert_rate` converts, in one place): for a
+            continuous-time model its ``continuous_rate``, the continuously compounded rate
+            per unit of the data's time (``log(1 + d) / k`` for a ``discount_rate`` ``d``
+            per ``time_unit`` holding ``k`` data units); for a ``discrete`` model the rate
+            compounded per purchase opportunity. Always ``> 0``.
         frequency, recency, T:
             As for :meth:`PAliveModel.p_alive`.
 

@@ -469,17 +469,17 @@ def _relationship(weeks: list[int], customer: str = "ada") -> crmcore.Relationsh
 def test_one_relationship_goes_through_the_batch_path() -> None:
     steady = _relationship(list(range(0, 60, 2)))
     end = dt.datetime(2025, 2, 20)
-    why = crmcore.lifecycle.classify_relationship(steady, observation_end=end)
+    why = crmcore.lifecycle.classify_relationship(steady, freq="W", observation_end=end)
     assert why.stage is LifecycleStage.STABILITY
     assert why.customer_id == "ada"
     assert why.purchases == 30
     ended = crmcore.lifecycle.classify_relationship(_relationship(list(range(0, 20, 2))),
-                                                    observation_end=end)
+                                                    freq="W", observation_end=end)
     assert ended.stage is LifecycleStage.TERMINATED
-    new = crmcore.lifecycle.classify_relationship(_relationship([0]))
+    new = crmcore.lifecycle.classify_relationship(_relationship([0]), freq="W")
     assert new.stage is LifecycleStage.EXPLORATION
     assert new.rule == "few-purchases"
     with pytest.raises(EmptyDataError, match="customer 'ada' has no transactions"):
-        crmcore.lifecycle.classify_relationship(_relationship([]))
+        crmcore.lifecycle.classify_relationship(_relationship([]), freq="W")
     with pytest.raises(DataError, match="expected a Relationship"):
-        crmcore.lifecycle.classify_relationship("ada")  # type: ignore[arg-type]
+        crmcore.lifecycle.classify_relationship("ada", freq="W")  # type: ignore[arg-type]

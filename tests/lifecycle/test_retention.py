@@ -75,7 +75,7 @@ def test_incomplete_last_period_is_flagged() -> None:
 
 
 def test_coarser_period_rebuckets_history() -> None:
-    r = retention_rates(_hand_base(end="2024-06-30"), period="Q")
+    r = retention_rates(_hand_base(end="2024-06-30"), freq="Q")
     assert r.active.tolist() == [4, 1]  # Q1: a b c d; Q2: d
     np.testing.assert_allclose(r.retention_rate, [np.nan, 0.25])
 
@@ -87,8 +87,8 @@ def test_inactive_customers_bank_rule() -> None:
     flags = inactive_customers(base)  # two calendar years by default
     assert dict(zip(base.customer_id.tolist(), flags.tolist(), strict=True)) == {
         "edge": False, "old": True, "recent": False}
-    # The same definition as the last period of retention_rates(period="Y", inactive_after=2)
-    r = retention_rates(base, period="Y", inactive_after=2)
+    # The same definition as the last period of retention_rates(freq="Y", inactive_after=2)
+    r = retention_rates(base, freq="Y", inactive_after=2)
     assert r.active[-1] == int((~flags).sum())
     seg = bank_classes([10.0, 1.0, 5.0], [1.0, 2.0, 3.0], inactive=flags)
     assert seg.labels().tolist()[base.index_of(["old"])[0]] is crmcore.value.BankClass.INACTIVE
@@ -133,10 +133,10 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(crmcore.InvalidValueError, match="inactive_after"):
         retention_rates(base, inactive_after=0)
     with pytest.raises(crmcore.TimeUnitError):
-        retention_rates(base, period="X")
+        retention_rates(base, freq="X")
     monthly = crmcore.CustomerBase.from_transactions(_log(HAND), freq="M")
     with pytest.raises(crmcore.TimeUnitError, match="finer"):
-        retention_rates(monthly, period="D")
+        retention_rates(monthly, freq="D")
     summary = crmcore.CustomerBase.from_summary(["x"], [2], [3.0], [4.0])
     with pytest.raises(crmcore.DataError, match="purchase history"):
         retention_rates(summary)

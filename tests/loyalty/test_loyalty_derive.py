@@ -66,14 +66,14 @@ def test_repeat_purchase_rate_in_weeks_of_days(base: crmcore.CustomerBase) -> No
 def test_repeat_purchase_rate_rebuckets_to_a_coarser_period(base: crmcore.CustomerBase) -> None:
     # By week (2024-01-01 is a Monday; the window ends on day 10, in week 1): a buys in weeks
     # 0 and 1 -> 1 repeat in 1 week; b's first week is the last -> NaN; c buys in weeks 0, 1.
-    np.testing.assert_allclose(repeat_purchase_rate(base, period="W"), [1.0, np.nan, 1.0])
+    np.testing.assert_allclose(repeat_purchase_rate(base, freq="W"), [1.0, np.nan, 1.0])
     weekly = crmcore.CustomerBase.from_transactions(LOG, freq="W")
-    np.testing.assert_allclose(repeat_purchase_rate(base, period="W"),
+    np.testing.assert_allclose(repeat_purchase_rate(base, freq="W"),
                                repeat_purchase_rate(weekly))
     # By month everything falls in January, the last month: nobody has had a chance yet.
-    assert np.isnan(repeat_purchase_rate(base, period="M")).all()
-    with pytest.raises(crmcore.TimeUnitError, match="period='D' is finer than"):
-        repeat_purchase_rate(weekly, period="D")
+    assert np.isnan(repeat_purchase_rate(base, freq="M")).all()
+    with pytest.raises(crmcore.TimeUnitError, match="freq='D' is finer than"):
+        repeat_purchase_rate(weekly, freq="D")
 
 
 @given(st.lists(st.tuples(st.sampled_from("xyz"), st.integers(0, 400)), min_size=1,
@@ -84,7 +84,7 @@ def test_rebucketing_equals_building_the_coarse_base(rows: list[tuple[str, int]]
     for period in ("W", "M", "Q"):
         coarse = crmcore.CustomerBase.from_transactions(log, freq=period,
                                                         observation_end=_day(400))
-        np.testing.assert_allclose(repeat_purchase_rate(daily, period=period),
+        np.testing.assert_allclose(repeat_purchase_rate(daily, freq=period),
                                    repeat_purchase_rate(coarse))
 
 

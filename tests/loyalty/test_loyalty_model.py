@@ -83,7 +83,7 @@ def test_score_a_base_from_transactions_and_survey_answers() -> None:
     model = WeightedLoyaltyIndex(
         weights={"repeat_purchases": 2, "price_sensitivity": 1, "product_identification": 1},
         survey_items={"product_identification": "q_ident"},
-        repeat_period=None,  # judge repeat buying by the base's own (daily) period
+        repeat_freq=None,  # judge repeat buying by the base's own (daily) period
     )
     result = model.score(base, transactions=transactions, responses=responses)
     # "a": weights 0.5, 0.25, 0.25: 100 * (0.5 * 2/3 + 0.25 * (1 - 1/3) + 0.25 * 1) = 75.
@@ -97,7 +97,7 @@ def test_score_with_equal_weights_uses_whatever_can_be_derived() -> None:
     transactions = [Transaction("a", _day(0), 1.0), Transaction("a", _day(2), 1.0),
                     Transaction("b", _day(1), 1.0), Transaction("b", _day(2), 1.0)]
     base = crmcore.CustomerBase.from_transactions(transactions)
-    result = WeightedLoyaltyIndex(repeat_period=None).score(base, transactions=transactions)
+    result = WeightedLoyaltyIndex(repeat_freq=None).score(base, transactions=transactions)
     # No promotion flags recorded: only the repeat rate: a 1/2, b 1/1; coverage 1/8 each.
     assert result.names == ("repeat_purchases",)
     np.testing.assert_allclose(result.index, [50.0, 100.0])
@@ -127,9 +127,9 @@ def test_loading_something_else_is_refused() -> None:
     with pytest.raises(crmcore.SerializationError, match=r"has fields"):
         WeightedLoyaltyIndex.from_json(
             '{"crmcore": "WeightedLoyaltyIndex", "schema_version": 1, "weights": null}')
-    with pytest.raises(crmcore.SerializationError, match=r"schema version 2"):
+    with pytest.raises(crmcore.SerializationError, match=r"schema version 3"):
         WeightedLoyaltyIndex.from_json('{"crmcore": "WeightedLoyaltyIndex", '
-                                       '"schema_version": 2}')
+                                       '"schema_version": 3}')
 
 
 def test_one_relationship_goes_through_the_batch_path() -> None:
@@ -146,7 +146,7 @@ def test_one_relationship_goes_through_the_batch_path() -> None:
         survey_responses=(SurveyResponse("k", _day(4), {"q": 4}),),
     )
     model = WeightedLoyaltyIndex(survey_items={"product_identification": "q"},
-                                 repeat_period=None)
+                                 repeat_freq=None)
     one = model.score_relationship(relationship, category_spend=60.0)
     np.testing.assert_allclose(one.index, [100 * (0.5 + 2 / 3 + 0.75 + 0.5) / 4])
     np.testing.assert_allclose(one.coverage, [0.5])
@@ -157,7 +157,7 @@ def test_customers_with_nothing_known_get_nan_and_zero_coverage_in_batch_scoring
     transactions = [Transaction("old", _day(0), 1.0), Transaction("old", _day(1), 1.0),
                     Transaction("new", _day(1), 1.0)]
     base = crmcore.CustomerBase.from_transactions(transactions)
-    result = WeightedLoyaltyIndex(repeat_period=None).score(base, transactions=transactions)
+    result = WeightedLoyaltyIndex(repeat_freq=None).score(base, transactions=transactions)
     assert base.customer_id.tolist() == ["new", "old"]
     assert np.isnan(result.index[0])
     assert result.coverage[0] == 0.0
@@ -177,7 +177,7 @@ def test_score_reads_a_transaction_frame_with_its_own_column_names() -> None:
     })
     base = crmcore.CustomerBase.from_transactions(frame, customer_id="client", datetime="when")
     result = WeightedLoyaltyIndex(
-        weights={"repeat_purchases": 2, "price_sensitivity": 1}, repeat_period=None,
+        weights={"repeat_purchases": 2, "price_sensitivity": 1}, repeat_freq=None,
     ).score(base, transactions=frame, customer_id="client", on_promotion="promo")
     # As in the Transaction example above, without the survey answer:
     # a: 100 * (2 * 2/3 + 1 * 2/3) / 3 = 66.67; b: 100 * (2 * 1 + 0) / 3 = 66.67.
@@ -192,10 +192,10 @@ def test_repeat_buying_is_judged_by_month_by_default() -> None:
                     for m, d in ((1, 5), (1, 20), (3, 2), (6, 10))]
     base = crmcore.CustomerBase.from_transactions(transactions, observation_end="2024-06-30")
     monthly = WeightedLoyaltyIndex(weights={"repeat_purchases": 1})
-    daily = WeightedLoyaltyIndex(weights={"repeat_purchases": 1}, repeat_period=None)
+    daily = WeightedLoyaltyIndex(weights={"repeat_purchases": 1}, repeat_freq=None)
     assert monthly.score(base).index.tolist() == pytest.approx([40.0])
     assert daily.score(base).index.tolist() == pytest.approx([100 * 3 / 177])
     saved = WeightedLoyaltyIndex.from_json(daily.to_json())
-    assert saved.repeat_period is None
-    with pytest.raises(crmcore.TimeUnitError, match="repeat_period='H' is not a period"):
-        WeightedLoyaltyIndex(repeat_period="H")
+    assert saved.repeat_freq is None
+    with pytest.raises(crmcore.TimeUnitError, match="repeat_freq='H' is not a period"):
+        WeightedLoyaltyIndex(repeat_freq="H")

@@ -95,7 +95,7 @@ def test_historical_value_grows_with_the_rate(low: float, extra: float) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"margin": 0.3, "discount_rate": -1.0}, "discount_rate must be a finite number > -1"),
+    [({"margin": 0.3, "discount_rate": -1.0}, "discount_rate must be a finite number >= 0"),
      ({"margin": 0.3, "discount_rate": math.nan}, "discount_rate"),
      ({"margin": [0.3], "discount_rate": 0.0}, r"margin has shape \(1,\)"),
      ({"margin": [0.3, math.nan], "discount_rate": 0.0}, "margin is NaN or infinite at row 1"),

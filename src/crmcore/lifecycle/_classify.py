@@ -1041,7 +1041,7 @@ def _check_result(result: object, base: CustomerBase, name: str) -> StageResult:
 def classify_relationship(
     relationship: Relationship,
     *,
-    freq: str = "W",
+    freq: str | None = None,
     observation_end: dt.datetime | None = None,
     model: str | LifecycleModel | None = None,
     value_model: PAliveModel | None = None,
@@ -1060,7 +1060,10 @@ def classify_relationship(
     relationship:
         The customer and their transactions (at least one).
     freq:
-        Period purchases are bucketed into (default ``"W"``, weeks).
+        Purchase period purchases are bucketed into. Not given, it is ``"W"`` (weeks) with a
+        :class:`DeprecationWarning`: from the next release the default is ``"D"``, the
+        purchase period every other function that builds a base defaults to; pass ``freq``
+        to choose and silence the warning.
     observation_end:
         When the relationship is looked at (default: the last transaction).
     model, value_model, plugin_manager, **hyperparameters:
@@ -1079,6 +1082,12 @@ def classify_relationship(
             f"customer {relationship.customer.id!r} has no transactions, so no lifecycle stage",
             field="transactions",
         )
+    if freq is None:
+        warn_deprecated(
+            "classify_relationship() buckets purchases by week when freq is not given; from "
+            "the next release it uses days (freq='D'), like every other function that builds "
+            "a base: pass freq='W' to keep weeks or freq='D'")
+        freq = "W"
     base = relationship.to_base(freq=freq, observation_end=observation_end)
     result = classify(base, model=model, value_model=value_model,
                       plugin_manager=plugin_manager, **hyperparameters)

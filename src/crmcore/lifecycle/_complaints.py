@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._deprecation import renamed_parameters
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
 from crmcore._strategies import Strategy, strategies_for
 from crmcore._time import check_unit, period_index, period_start
@@ -218,25 +219,28 @@ class ComplaintSummary:
         n = None if self._base is None else np.full(len(names), len(self._base), np.int64)
         return self._table("channel", names, code, n, None)
 
-    def by_period(self, period: str = "M") -> ComplaintTable:
-        """The figures per period the complaints were opened in, from the first period with a
-        complaint or a purchase to the last; with a base, the customer complaint ratio of
-        each period is over the customers acquired by its end."""
-        check_unit(period, argument="period")
+    @renamed_parameters(period="freq")
+    def by_period(self, freq: str = "M") -> ComplaintTable:
+        """The figures per period of ``freq`` the complaints were opened in, from the first
+        period with a complaint or a purchase to the last; with a base, the customer complaint
+        ratio of each period is over the customers acquired by its end. (``freq`` was
+        ``period``, which still works until the next release with a
+        :class:`DeprecationWarning`.)"""
+        check_unit(freq, argument="freq")
         r = self._records
-        opened = period_index(r.opened, period)
+        opened = period_index(r.opened, freq)
         low, high = int(opened.min()), int(opened.max())
         customers = purchases = None
         base = self._base
         if base is not None and base.first_purchase is not None and base.history is not None:
-            first = period_index(base.first_purchase.astype("datetime64[us]"), period)
-            bought = period_index(base.history.period_dates().astype("datetime64[us]"), period)
+            first = period_index(base.first_purchase.astype("datetime64[us]"), freq)
+            bought = period_index(base.history.period_dates().astype("datetime64[us]"), freq)
             low, high = min(low, int(first.min())), max(high, int(bought.max()))
             customers = np.cumsum(np.bincount(first - low, minlength=high - low + 1)
                                   ).astype(np.int64)
             purchases = np.bincount(bought - low, weights=base.history.count,
                                     minlength=high - low + 1).astype(np.int64)
-        groups = period_start(np.arange(low, high + 1, dtype=np.int64), period)
+        groups = period_start(np.arange(low, high + 1, dtype=np.int64), freq)
         return self._table("period", groups, opened - low, customers, purchases)
 
     def _table(self, by: str, groups: NDArray[Any], code: NDArray[np.int64],
@@ -269,7 +273,8 @@ class ComplaintSummary:
             per_100_purchases=per_100, share_resolved=share, median_response=response,
             median_resolution=resolution, escalated_share=escalated, time_unit=self.time_unit)
 
-    def logistics_indicators(self, period: str | None = None) -> dict[str, Any]:
+    @renamed_parameters(period="freq")
+    def logistics_indicators(self, freq: str | None = None) -> dict[str, Any]:
         """The complaint indicators of seed 002's logistics systems, computed from the records.
 
         ``Y21`` is the customer complaint ratio (客户抱怨比率) of the service-quality system Y;
@@ -282,10 +287,11 @@ class ComplaintSummary:
 
         Parameters
         ----------
-        period:
+        freq:
             ``None``: one number each for the whole base. A period (``"M"`` ...): one value
             per period of :meth:`by_period`, ready as the alternatives of a measured indicator
-            matrix (e.g. for entropy weights).
+            matrix (e.g. for entropy weights). Formerly ``period``, which still works until
+            the next release with a :class:`DeprecationWarning`.
 
         Raises
         ------
@@ -295,9 +301,9 @@ class ComplaintSummary:
         if self._base is None:
             raise DataError("the complaint ratio Y21 needs the customers: pass the base to "
                             "complaint_summary", field="base")
-        if period is None:
+        if freq is None:
             return {"Y21": self.complaint_ratio, "Z55": self.response[0]}
-        table = self.by_period(period)
+        table = self.by_period(freq)
         return {"period": table.group, "Y21": table.complaint_ratio,
                 "Z55": table.median_response}
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import (
     InvalidValueError,
     NotFittedError,
@@ -97,16 +97,6 @@ def _rewards(value: ArrayLike, n: int) -> _FloatArray:
     return rewards
 
 
-def _discount(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value) or value < 0:
-        raise InvalidValueError(
-            f"discount_rate must be a finite number >= 0 (per period), got {value!r}",
-            field="discount_rate",
-        )
-    return float(value)
-
-
 class MarkovCLV:
     """Lifetime value of customers who migrate between states (Pfeifer & Carraway 2000).
 
@@ -166,7 +156,7 @@ class MarkovCLV:
         self.freq = freq
         self.margin = margin
         self.cost_per_period = cost_per_period
-        _discount(discount_rate)
+        check_discount_rate(discount_rate, per="period")
         if transition_matrix is not None:
             self.transition_matrix_ = _transition_matrix(transition_matrix)
             n = len(self.transition_matrix_)
@@ -285,7 +275,7 @@ class MarkovCLV:
             some customers bring rewards forever (the value diverges).
         """
         matrix, rewards = self._fitted()
-        d = _discount(self.discount_rate)
+        d = check_discount_rate(self.discount_rate, per="period")
         step = matrix / (1.0 + d)
         if horizon is None:
             if d == 0:

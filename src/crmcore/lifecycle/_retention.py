@@ -10,7 +10,7 @@ where $A_p$ is the set of customers *active* in period $p$. By default a custome
 a period in which they purchase. With ``inactive_after=N`` a customer is active while they have
 purchased in the last $N$ periods (periods $p-N+1, \\dots, p$), so a customer counts as lost only
 after $N$ periods without a purchase: seed 004's bank calls an account unused for two years or
-more inactive (``period="Y", inactive_after=2``). The same definition gives the cohort table:
+more inactive (``freq="Y", inactive_after=2``). The same definition gives the cohort table:
 customers by first-purchase period against periods since acquisition.
 
 For a contractual cohort under the shifted-beta-geometric model (Fader & Hardie 2007) the share
@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._deprecation import renamed_parameters, warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, TimeUnitError
 from crmcore._time import check_unit, period_index, period_start
 
@@ -38,14 +39,14 @@ _IntArray = NDArray[np.int64]
 _ORDER: Final = "DWMQY"
 
 
-def _check(base: CustomerBase, period: str, inactive_after: int) -> None:
-    check_unit(period, argument="period")
+def _check(base: CustomerBase, freq: str, inactive_after: int) -> None:
+    check_unit(freq, argument="freq")
     if base.history is None or base.observation_end is None or base.freq is None:
         raise DataError("observed retention needs each customer's purchase history: build the "
                         "base with CustomerBase.from_transactions", field="history")
-    if _ORDER.index(period) < _ORDER.index(base.freq):
+    if _ORDER.index(freq) < _ORDER.index(base.freq):
         raise TimeUnitError(
-            f"period={period!r} is finer than the base's purchase period freq={base.freq!r}; "
+            f"freq={freq!r} is finer than the base's purchase period freq={base.freq!r}; "
             "purchases cannot be split back into smaller periods")
     if isinstance(inactive_after, bool) or not isinstance(inactive_after, int | np.integer) or (
             inactive_after < 1):
@@ -54,17 +55,17 @@ def _check(base: CustomerBase, period: str, inactive_after: int) -> None:
             field="inactive_after")
 
 
-def _purchase_periods(base: CustomerBase, period: str) -> tuple[_IntArray, _IntArray, int]:
-    """Each customer's distinct purchase periods of ``period`` (owner row, period number),
+def _purchase_periods(base: CustomerBase, freq: str) -> tuple[_IntArray, _IntArray, int]:
+    """Each customer's distinct purchase periods of ``freq`` (owner row, period number),
     sorted by customer then period, and the number of the period the observation ends in."""
     history = base.history
     assert history is not None
     assert base.observation_end is not None
-    coarse = period_index(history.period_dates().astype("datetime64[us]"), period)
+    coarse = period_index(history.period_dates().astype("datetime64[us]"), freq)
     owner = history.customer_of_entry()
     keep = np.ones(len(coarse), dtype=bool)
     keep[1:] = (owner[1:] != owner[:-1]) | (coarse[1:] != coarse[:-1])
-    end = int(period_index(np.asarray([base.observation_end]), period)[0])
+    end = int(period_index(np.asarray([base.observation_end]), freq)[0])
     return owner[keep], coarse[keep], end
 
 
@@ -123,9 +124,10 @@ class RetentionRates:
         ``(cohort, age)`` tables: customers of the cohort active at ``age`` periods since
         acquisition, and those active at both ``age - 1`` and ``age``; NaN where the age lies
         beyond the observation end. Age 0 is the acquisition period (all active).
-    period_unit, inactive_after:
-        The period and the number of periods without a purchase after which a customer is
-        counted as lost.
+    freq, inactive_after:
+        The purchase period rates are counted in and the number of such periods without a
+        purchase after which a customer is counted as lost. (``freq`` was ``period_unit``,
+        still readable until the next release with a :class:`DeprecationWarning`.)
     """
 
     period: NDArray[np.datetime64]
@@ -141,8 +143,14 @@ class RetentionRates:
     cohort_size: _IntArray
     cohort_active: _FloatArray
     cohort_retained: _FloatArray
-    period_unit: str
+    freq: str
     inactive_after: int
+
+    @property
+    def period_unit(self) -> str:
+        """Deprecated name of :attr:`freq` (until the next release)."""
+        warn_deprecated("RetentionRates.period_unit is deprecated; use freq")
+        return self.freq
 
     def __len__(self) -> int:
         return len(self.period)
@@ -209,8 +217,8 @@ class RetentionRates:
         observed = ~np.isnan(self.cohort_active)
         rows, ages = np.nonzero(observed)
         starts = period_start(
-            period_index(self.cohort.astype("datetime64[us]"), self.period_unit)[rows] + ages,
-            self.period_unit)
+            period_index(self.cohort.astype("datetime64[us]"), self.freq)[rows] + ages,
+            self.freq)
         return _frame({
             "cohort": self.cohort[rows], "age": ages.astype(np.int64), "period": starts,
             "cohort_size": self.cohort_size[rows],
@@ -221,10 +229,11 @@ class RetentionRates:
         }, backend)
 
 
+@renamed_parameters(period="freq")
 def retention_rates(
     base: CustomerBase,
     *,
-    period: str = "M",
+    freq: str = "M",
     inactive_after: int = 1,
 ) -> RetentionRates:
     """Observed retention and churn rates per period, and the cohort table.
@@ -233,12 +242,14 @@ def retention_rates(
     ----------
     base:
         Customers built from transactions (the purchase history is needed).
-    period:
-        The period rates are counted in (``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``), no
-        finer than ``base.freq``; a coarser one re-buckets the history.
+    freq:
+        The purchase period rates are counted in (``"D"``, ``"W"``, ``"M"``, ``"Q"``,
+        ``"Y"``), no finer than ``base.freq``; a coarser one re-buckets the history. Formerly
+        ``period``, which still works until the next release with a
+        :class:`DeprecationWarning`.
     inactive_after:
         Number of periods without a purchase after which a customer counts as lost (default
-        1: active means purchasing in the period). ``period="Y", inactive_after=2`` is seed
+        1: active means purchasing in the period). ``freq="Y", inactive_after=2`` is seed
         004's "account unused for two years or more".
 
     Returns
@@ -250,7 +261,7 @@ def retention_rates(
     DataError
         The base has no purchase history.
     TimeUnitError
-        ``period`` is unknown or finer than ``base.freq``.
+        ``freq`` is unknown or finer than ``base.freq``.
     InvalidValueError
         ``inactive_after`` is not a whole number >= 1.
 
@@ -267,9 +278,9 @@ def retention_rates(
     >>> retention_rates(base).retention_rate.round(3).tolist()
     [nan, 0.667, 0.5]
     """
-    _check(base, period, inactive_after)
+    _check(base, freq, inactive_after)
     window = int(inactive_after)
-    owner, periods, end = _purchase_periods(base, period)
+    owner, periods, end = _purchase_periods(base, freq)
     if len(periods) == 0:
         raise DataError("the base records no purchases", field="history")
     first = int(periods.min())
@@ -298,7 +309,7 @@ def retention_rates(
     assert base.observation_end is not None
     next_day = (base.observation_end.astype("datetime64[D]") + np.timedelta64(1, "D"))
     last_complete = int(period_index(np.asarray([next_day]).astype("datetime64[us]"),
-                                     period)[0]) > end
+                                     freq)[0]) > end
     complete = np.ones(n, dtype=bool)
     complete[-1] = last_complete
 
@@ -321,18 +332,19 @@ def retention_rates(
     table_retained[beyond] = np.nan
     table_retained[:, 0] = np.where(beyond[:, 0], np.nan, 0.0)
     present = np.flatnonzero(new > 0)
-    starts = period_start(np.arange(first, end + 1, dtype=np.int64), period)
+    starts = period_start(np.arange(first, end + 1, dtype=np.int64), freq)
     return RetentionRates(
         period=starts, active=active_p, new=new, retained=retained_p, lost=lost,
         returned=returned, retention_rate=rate, churn_rate=1.0 - rate, complete=complete,
         cohort=starts[present], cohort_size=new[present],
         cohort_active=table_active[present], cohort_retained=table_retained[present],
-        period_unit=period, inactive_after=window,
+        freq=freq, inactive_after=window,
     )
 
 
+@renamed_parameters(period="freq")
 def inactive_customers(base: CustomerBase, *, inactive_after: int = 2,
-                       period: str = "Y") -> NDArray[np.bool_]:
+                       freq: str = "Y") -> NDArray[np.bool_]:
     """Which customers are inactive at the observation end: no purchase in the last
     ``inactive_after`` periods (the period the observation ends in included).
 
@@ -341,13 +353,16 @@ def inactive_customers(base: CustomerBase, *, inactive_after: int = 2,
     the same arguments, so a customer inactive here is one not active in the last period
     there. Feed it to :func:`crmcore.value.bank_classes` as ``inactive``.
 
+    ``freq`` was called ``period`` before; ``period=`` still works until the next release,
+    with a :class:`DeprecationWarning`.
+
     Raises
     ------
     DataError, TimeUnitError, InvalidValueError
         As for :func:`retention_rates`.
     """
-    _check(base, period, inactive_after)
-    owner, periods, end = _purchase_periods(base, period)
+    _check(base, freq, inactive_after)
+    owner, periods, end = _purchase_periods(base, freq)
     last = np.full(len(base), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, owner, periods)
     result: NDArray[np.bool_] = (end - last) >= int(inactive_after)

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._deprecation import renamed_parameters
 from crmcore._errors import (
     DataError,
     IndicatorScaleError,
@@ -166,7 +167,8 @@ def _transaction_columns(
 _PERIOD_ORDER: dict[str, int] = {"D": 0, "W": 1, "M": 2, "Q": 3, "Y": 4}
 
 
-def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> FloatArray:
+@renamed_parameters(period="freq")
+def repeat_purchase_rate(base: CustomerBase, *, freq: str | None = None) -> FloatArray:
     """Share of the periods after each customer's first purchase period with a purchase.
 
     ``repeats / n`` where ``n`` is the number of periods from the first purchase period to the
@@ -178,10 +180,10 @@ def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> Fl
     ----------
     base:
         The customers.
-    period:
-        The period in which "bought again" is judged: ``"D"``, ``"W"``, ``"M"``, ``"Q"`` or
-        ``"Y"``, no finer than ``base.freq`` (default ``base.freq``). A daily base judged by
-        month says "bought in 3 of the 12 months since the first purchase", which reads as
+    freq:
+        The purchase period in which "bought again" is judged: ``"D"``, ``"W"``, ``"M"``,
+        ``"Q"`` or ``"Y"``, no finer than ``base.freq`` (default ``base.freq``). A daily base
+        judged by month says "bought in 3 of the 12 months since the first purchase", which reads as
         loyalty; by day the same customer scores 1%. A coarser period re-buckets the stored
         purchase history (each stored period counts in the coarse period its first day falls
         in), so it needs a base built from transactions.
@@ -191,9 +193,14 @@ def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> Fl
     DataError
         The base does not know its purchase period (built with ``from_summary``), so the number
         of periods cannot be counted; pass counts as ``repeat_purchases`` with an explicit
-        scale instead. Or a coarser ``period`` was asked of a base without purchase history.
+        scale instead. Or a coarser ``freq`` was asked of a base without purchase history.
     TimeUnitError
-        ``period`` is unknown or finer than ``base.freq``.
+        ``freq`` is unknown or finer than ``base.freq``.
+
+    Notes
+    -----
+    ``freq`` was called ``period`` before; ``period=`` still works until the next release,
+    with a :class:`DeprecationWarning`.
     """
     if base.freq is None:
         raise DataError(
@@ -201,10 +208,10 @@ def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> Fl
             "CustomerBase.from_transactions, or pass repeat counts to loyalty_index with "
             "scales={'repeat_purchases': (0, cap)}", field="freq",
         )
-    judged = base.freq if period is None else check_unit(period, argument="period")
+    judged = base.freq if freq is None else check_unit(freq, argument="freq")
     if _PERIOD_ORDER[judged] < _PERIOD_ORDER[base.freq]:
         raise TimeUnitError(
-            f"period={judged!r} is finer than the base's purchase period freq={base.freq!r}; "
+            f"freq={judged!r} is finer than the base's purchase period freq={base.freq!r}; "
             "purchases cannot be split back into smaller periods"
         )
     if judged == base.freq:
@@ -213,7 +220,7 @@ def repeat_purchase_rate(base: CustomerBase, *, period: str | None = None) -> Fl
     else:
         if base.history is None or base.observation_end is None:
             raise DataError(
-                f"repeat_purchase_rate(period={judged!r}) re-buckets the purchase history: "
+                f"repeat_purchase_rate(freq={judged!r}) re-buckets the purchase history: "
                 "build the base with CustomerBase.from_transactions", field="history",
             )
         history = base.history
@@ -510,6 +517,7 @@ def referral_rate(
     return np.minimum(counts, cap) / cap
 
 
+@renamed_parameters(repeat_period="repeat_freq")
 def behavioural_indicators(
     base: CustomerBase,
     transactions: object = None,
@@ -520,20 +528,21 @@ def behavioural_indicators(
     customer_id: str = "customer_id",
     on_promotion: str = "on_promotion",
     monetary_value: str | None = None,
-    repeat_period: str | None = None,
+    repeat_freq: str | None = None,
     referrals: ArrayLike | Mapping[Any, float] | Iterable[Customer] | None = None,
     referral_cap: float = 1.0,
 ) -> dict[str, FloatArray]:
     """The behavioural loyalty indicators the data allow, aligned with ``base.customer_id``.
 
-    Always ``repeat_purchases`` (:func:`repeat_purchase_rate`, judged per ``repeat_period``,
-    default ``base.freq``); ``category_share`` when
+    Always ``repeat_purchases`` (:func:`repeat_purchase_rate`, judged per purchase period
+    ``repeat_freq``, default ``base.freq``; formerly ``repeat_period``, which still works until
+    the next release with a :class:`DeprecationWarning`); ``category_share`` when
     ``category_spend`` is given (:func:`category_share`); ``price_sensitivity`` when
     ``transactions`` are given and at least one records ``on_promotion``
     (:func:`promotion_share`); ``referrals`` when referrals are given (:func:`referral_rate`
     with ``cap=referral_cap``). All on ``[0, 1]``, NaN where unknown for a customer.
     """
-    result = {"repeat_purchases": repeat_purchase_rate(base, period=repeat_period)}
+    result = {"repeat_purchases": repeat_purchase_rate(base, freq=repeat_freq)}
     if referrals is not None:
         result["referrals"] = referral_rate(referrals, base, cap=referral_cap)
     if category_spend is not None:

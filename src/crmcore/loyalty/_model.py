@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._deprecation import renamed_parameters, warn_deprecated
 from crmcore._errors import InvalidValueError, SerializationError
 from crmcore._serialization import dump_document, load_document
 from crmcore._time import check_unit
@@ -27,7 +28,7 @@ from crmcore.loyalty._weighted import read_weights, unwrap_weights
 __all__ = ["WeightedLoyaltyIndex"]
 
 _KIND = "WeightedLoyaltyIndex"
-_VERSION = 1
+_VERSION = 2  # 2: repeat_period saved as repeat_freq (version 1 documents still load)
 
 
 class WeightedLoyaltyIndex:
@@ -48,10 +49,12 @@ class WeightedLoyaltyIndex:
         The answer scale of the survey items (default 1-5), or item -> scale.
     promotion_by:
         ``"count"`` or ``"amount"``: how the share of purchases on promotion is measured.
-    repeat_period:
-        The period in which repeat buying is judged (default ``"M"``: the share of months since
-        the first purchase with a purchase); a base bucketed more coarsely is judged by its own
-        period. ``None`` judges by the base's period.
+    repeat_freq:
+        The purchase period in which repeat buying is judged (default ``"M"``: the share of
+        months since the first purchase with a purchase); a base bucketed more coarsely is
+        judged by its own ``freq``. ``None`` judges by the base's ``freq``. Formerly
+        ``repeat_period``, which still works until the next release with a
+        :class:`DeprecationWarning`.
 
     Examples
     --------
@@ -63,6 +66,7 @@ class WeightedLoyaltyIndex:
 
     name = "weighted-index"
 
+    @renamed_parameters(repeat_period="repeat_freq")
     def __init__(
         self,
         *,
@@ -71,25 +75,31 @@ class WeightedLoyaltyIndex:
         survey_items: Mapping[str, str | Sequence[str]] | None = None,
         survey_scale: tuple[float, float] | Mapping[str, tuple[float, float]] = (1.0, 5.0),
         promotion_by: Literal["count", "amount"] = "count",
-        repeat_period: str | None = "M",
+        repeat_freq: str | None = "M",
     ) -> None:
         self.weights = weights
         self.scales = scales
         self.survey_items = survey_items
         self.survey_scale = survey_scale
         self.promotion_by = promotion_by
-        self.repeat_period = repeat_period
-        if repeat_period is not None:
-            check_unit(repeat_period, argument="repeat_period")
+        self.repeat_freq = repeat_freq
+        if repeat_freq is not None:
+            check_unit(repeat_freq, argument="repeat_freq")
         resolve_scales(scales)  # fail early, naming the indicator
         if isinstance(weights, Mapping):
             read_weights(weights, tuple(weights), known=INDICATOR_NAMES, field="weights")
 
-    def _repeat_period(self, base: CustomerBase) -> str | None:
-        if self.repeat_period is None or base.freq is None:
+    @property
+    def repeat_period(self) -> str | None:
+        """Deprecated name of :attr:`repeat_freq` (until the next release)."""
+        warn_deprecated("WeightedLoyaltyIndex.repeat_period is deprecated; use repeat_freq")
+        return self.repeat_freq
+
+    def _repeat_freq(self, base: CustomerBase) -> str | None:
+        if self.repeat_freq is None or base.freq is None:
             return None
         order = "DWMQY"
-        return max(self.repeat_period, base.freq, key=order.index)
+        return max(self.repeat_freq, base.freq, key=order.index)
 
     def __repr__(self) -> str:
         return (f"WeightedLoyaltyIndex(weights={self.weights!r}, scales={self.scales!r}, "
@@ -133,7 +143,7 @@ class WeightedLoyaltyIndex:
                                         promotion_by=self.promotion_by,
                                         monetary_value=monetary_value, customer_id=customer_id,
                                         on_promotion=on_promotion,
-                                        repeat_period=self._repeat_period(base),
+                                        repeat_freq=self._repeat_freq(base),
                                         referrals=referrals)
         if responses is not None and self.survey_items:
             answers = attitudinal_indicators(responses, self.survey_items, customer_ids=base,
@@ -234,7 +244,7 @@ class WeightedLoyaltyIndex:
             "survey_items": items,
             "survey_scale": scale,
             "promotion_by": self.promotion_by,
-            "repeat_period": self.repeat_period,
+            "repeat_freq": self.repeat_freq,
         })
 
     @classmethod
@@ -247,9 +257,11 @@ class WeightedLoyaltyIndex:
             Not a saved ``WeightedLoyaltyIndex`` of a known schema version, or fields that do
             not describe one.
         """
-        payload = load_document(text, _KIND, (_VERSION,))
+        payload = load_document(text, _KIND, (1, _VERSION))
+        if "repeat_period" in payload and "repeat_freq" not in payload:  # version 1
+            payload["repeat_freq"] = payload.pop("repeat_period")
         expected = {"weights", "scales", "survey_items", "survey_scale", "promotion_by",
-                    "repeat_period"}
+                    "repeat_freq"}
         if set(payload) != expected:
             raise SerializationError(f"saved {_KIND} has fields {sorted(payload)}; expected "
                                      f"{sorted(expected)}")
@@ -263,7 +275,7 @@ class WeightedLoyaltyIndex:
                 survey_scale={k: (v[0], v[1]) for k, v in scale.items()}
                 if isinstance(scale, dict) else (scale[0], scale[1]),
                 promotion_by=payload["promotion_by"],
-                repeat_period=payload["repeat_period"],
+                repeat_freq=payload["repeat_freq"],
             )
         except (TypeError, KeyError, IndexError, AttributeError, ValueError) as exc:
             raise SerializationError(f"saved {_KIND} is malformed: {exc}") from exc

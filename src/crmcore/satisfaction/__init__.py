@@ -27,6 +27,7 @@ from crmcore.satisfaction._fuzzy import (
     membership_from_answers,
 )
 from crmcore.satisfaction._indices import (
+    ACSIIndex,
     CSATResult,
     Disconfirmation,
     EffortResult,
@@ -90,6 +91,7 @@ __all__ = [
     "ACSI_PATHS",
     "FUZZY_OPERATORS",
     "RANDOM_INDEX_TABLES",
+    "ACSIIndex",
     "ACSIModel",
     "ACSIResult",
     "AHPMethod",

@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import attrs
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.satisfaction._weights import normalise_weights
 
 __all__ = [
+    "ACSIIndex",
     "CSATResult",
     "Disconfirmation",
     "EffortResult",
@@ -302,9 +304,59 @@ def importance_performance(
 # -- ACSI ----------------------------------------------------------------------------------------
 
 
+@attrs.frozen(eq=False)
+class ACSIIndex(NDArrayOperatorsMixin):
+    """The ACSI-form satisfaction index of :func:`acsi_index`, 0-100.
+
+    It still reads as the number (one vector of scores) or the array (one row per respondent)
+    :func:`acsi_index` used to return: ``float(result)``, ``numpy.asarray(result)``,
+    comparisons and numpy functions work on it.
+
+    Attributes
+    ----------
+    index:
+        The index of the sample: of the mean scores, which equals the mean of the
+        per-respondent indices.
+    per_respondent:
+        One index per row of scores (one value for a vector of scores).
+    weights:
+        The measures' weights, normalised to sum to 1.
+    scale:
+        The answer scale.
+    batch:
+        Whether the scores were a matrix (one row per respondent).
+    """
+
+    index: float
+    per_respondent: FloatArray
+    weights: FloatArray
+    scale: tuple[float, float]
+    batch: bool
+
+    def __float__(self) -> float:
+        return self.index
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> FloatArray:
+        values = self.per_respondent if self.batch else np.asarray(self.index)
+        return values if dtype is None else np.asarray(values.astype(dtype))
+
+    def __getitem__(self, index: Any) -> Any:
+        return np.asarray(self)[index]
+
+    def __len__(self) -> int:
+        return len(np.asarray(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(self.index, spec) if not self.batch else format(self.per_respondent)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain = tuple(np.asarray(x) if isinstance(x, ACSIIndex) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
 def acsi_index(
     scores: npt.ArrayLike, weights: npt.ArrayLike, scale: tuple[float, float] = (1, 10)
-) -> FloatArray | float:
+) -> ACSIIndex:
     """The ACSI-form satisfaction index, 0-100 (Fornell et al. 1996).
 
     :math:`ACSI = 100\\,(E[\\xi] - \\min \\xi) / (\\max \\xi - \\min \\xi)` with
@@ -324,9 +376,10 @@ def acsi_index(
 
     Returns
     -------
-    float or ndarray
-        The index for a vector of scores, one per respondent for a matrix (the index of the
-        mean scores equals the mean of the indices).
+    ACSIIndex
+        ``index`` (the sample's), ``per_respondent`` (one per row of a matrix; one value for a
+        vector of scores), the normalised weights. It reads as the float (vector) or array
+        (matrix) returned before.
 
     Raises
     ------
@@ -342,8 +395,10 @@ def acsi_index(
     low, high = float(scale[0]), float(scale[1])
     # answers are inside the scale and the weights sum to 1, so the index is in [0, 100]
     # exactly; clipping only removes rounding (100.00000000000003 for all-top answers)
-    index = np.clip(100.0 * ((x - low) @ w) / (high - low), 0.0, 100.0)
-    return float(index) if np.ndim(index) == 0 else np.asarray(index, dtype=np.float64)
+    index = np.atleast_1d(np.clip(100.0 * ((x - low) @ w) / (high - low), 0.0, 100.0))
+    per_respondent = np.asarray(index, dtype=np.float64)
+    return ACSIIndex(index=float(per_respondent.mean()), per_respondent=per_respondent,
+                     weights=w, scale=(low, high), batch=x.ndim == 2)
 
 
 # -- NPS, CSAT, CES --------------------------------------------------------------------------------
@@ -354,6 +409,20 @@ def _integers(x: FloatArray, field: str) -> None:
         rows = np.flatnonzero((x != np.round(x)).reshape(-1)).tolist()
         raise InvalidValueError(f"{field}: answers must be whole numbers; "
                                 f"{describe_rows(rows)} are not", field=field, rows=rows)
+
+
+def _box_scores(scores: npt.ArrayLike, scale: tuple[int, int], top: int
+                ) -> tuple[FloatArray, int, int]:
+    """Whole-number answers on ``scale`` and a top box of ``top`` categories, checked once for
+    CSAT and CES: the answers flattened, and the scale's ends."""
+    x = _array(scores, "scores").reshape(-1)
+    _in_scale(x, scale, "scores")
+    _integers(x, "scores")
+    low, high = int(scale[0]), int(scale[1])
+    if not 1 <= top <= high - low + 1:
+        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
+                                field="top")
+    return x, low, high
 
 
 @attrs.frozen
@@ -414,13 +483,7 @@ def csat(scores: npt.ArrayLike, *, scale: tuple[int, int] = (1, 5), top: int = 2
         Answers outside the scale or not whole numbers (rows named), ``top`` not between 1 and
         the number of categories.
     """
-    x = _array(scores, "scores").reshape(-1)
-    _in_scale(x, scale, "scores")
-    _integers(x, "scores")
-    low, high = int(scale[0]), int(scale[1])
-    if not 1 <= top <= high - low + 1:
-        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
-                                field="top")
+    x, low, high = _box_scores(scores, scale, top)
     mean = float(x.mean())
     return CSATResult(top_box=100.0 * float(np.mean(x > high - top)), mean=mean,
                       mean_index=100.0 * (mean - low) / (high - low), n=x.size)
@@ -459,13 +522,7 @@ def ces(
     InvalidValueError
         Answers outside the scale or not whole numbers (rows named), or a bad ``top``.
     """
-    x = _array(scores, "scores").reshape(-1)
-    _in_scale(x, scale, "scores")
-    _integers(x, "scores")
-    low, high = int(scale[0]), int(scale[1])
-    if not 1 <= top <= high - low + 1:
-        raise InvalidValueError(f"top must be between 1 and {high - low + 1}, got {top}",
-                                field="top")
+    x, low, high = _box_scores(scores, scale, top)
     mean = float(x.mean())
     ease = (mean - low) / (high - low)
     easy = np.mean(x > high - top) if higher_is_easier else np.mean(x < low + top)

@@ -8,7 +8,7 @@ method through the ``crmcore_satisfaction_models`` hook.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -200,5 +200,4 @@ class ACSIModel:
         """ACSI (0-100) per respondent."""
         items = list(self.weights)
         x, _ = answers_matrix(answers, items)
-        result: Any = acsi_index(x, [self.weights[i] for i in items], scale=self.scale)
-        return np.asarray(result, dtype=np.float64).reshape(-1)
+        return acsi_index(x, [self.weights[i] for i in items], scale=self.scale).per_respondent

@@ -321,8 +321,7 @@ class PLSPathResult:
                 field="block")
         table = _Columns(data, columns)
         picked = [_column(table.names, item, "data") for item in raw]
-        result = acsi_index(table.take(picked), list(raw.values()), scale=scale)
-        return np.asarray(result, dtype=np.float64).reshape(-1)
+        return acsi_index(table.take(picked), list(raw.values()), scale=scale).per_respondent
 
 
 # -- reading and checking the input ----------------------------------------------------------------

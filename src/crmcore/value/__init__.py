@@ -3,7 +3,7 @@
 from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._btyd import ContinuousBTYDModel
-from crmcore.value._clv import LifetimeValue, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._clv import LifetimeValue, dert_rate, lifetime_value, retention_clv, sbg_clv
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
@@ -57,6 +57,8 @@ from crmcore.value._segmentation import (
     threshold_tiers,
 )
 from crmcore.value._simulate import (
+    SimulatedCohort,
+    SimulatedCustomers,
     simulate_bgbb,
     simulate_bgnbd,
     simulate_mbgnbd,
@@ -102,6 +104,8 @@ __all__ = [
     "SegmentRow",
     "Segmentation",
     "ShiftedBetaGeometric",
+    "SimulatedCohort",
+    "SimulatedCustomers",
     "Split",
     "TransactionTracking",
     "WalletReferralPotential",
@@ -110,6 +114,7 @@ __all__ = [
     "bank_classes_by_wealth",
     "card_tier",
     "clv_drivers",
+    "dert_rate",
     "historical_value",
     "importance",
     "investment_quadrant",

@@ -22,7 +22,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from crmcore._base import CustomerBase, compress_rows
-from crmcore._checks import as_column, require_finite
+from crmcore._checks import as_column, finite_non_negative, require_finite
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._sbg import hyp2f1_one
@@ -508,7 +509,7 @@ class BGBB(LikelihoodModel):
             DERT = B(a+x+1, b+n-x)/B(a,b) * B(g, d+n+1)/B(g,d) / (1+d_r)
                    * 2F1(1, d+n+1; g+d+n+1; 1/(1+d_r)) / L
         """
-        rate = _check_rate(discount_rate)
+        rate = check_discount_rate(discount_rate, per="purchase opportunity", to_infinity=True)
         x, tx, n = self._columns(frequency, recency, n_periods)
         return _per_pattern(partial(dert, self._param_array(), rate), x, tx, n)
 
@@ -523,30 +524,13 @@ def _per_pattern(predict: Callable[..., _FloatArray], *columns: _FloatArray) -> 
 
 
 def _check_non_negative(value: Any, name: str) -> None:
-    array = np.asarray(value, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)) | (array.reshape(-1) < 0))
-    if len(bad):
-        raise InvalidValueError(f"{name} must be finite and >= 0; it is not at "
-                                f"{describe_rows(bad)}", field=name, rows=bad.tolist())
+    finite_non_negative(value, name)
 
 
 def _check_whole(value: Any, name: str) -> None:
     _check_non_negative(value, name)
     if float(value) != round(float(value)):
         raise InvalidValueError(f"{name} must be a whole number, got {value!r}", field=name)
-
-
-def _check_rate(discount_rate: float) -> float:
-    try:
-        rate = float(discount_rate)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"discount_rate must be a number, got {discount_rate!r}",
-                                field="discount_rate") from exc
-    if not np.isfinite(rate) or rate <= 0:
-        raise InvalidValueError(
-            f"discount_rate must be finite and > 0 for a discounted sum to infinity, got "
-            f"{discount_rate!r}", field="discount_rate")
-    return rate
 
 
 def _broadcast_horizon(t: ArrayLike, n: int) -> _FloatArray:

@@ -29,6 +29,7 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.special import betainc, digamma, gammaln
 
 from crmcore._base import CustomerBase, column_codes, compress_rows
+from crmcore._deprecation import renamed_parameters
 from crmcore.value._btyd import (
     FloatArray,
     beta_expectation,
@@ -459,9 +460,10 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
             log_pmf = np.where(kk == 0, np.logaddexp(log_pmf, log1mexp(la)), log_pmf)
         return np.asarray(np.clip(np.exp(log_pmf), 0.0, 1.0), dtype=np.float64)
 
+    @renamed_parameters(discount_rate="continuous_rate")
     def dert(
         self,
-        discount_rate: float,
+        continuous_rate: float,
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
@@ -473,17 +475,20 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         """Discounted expected residual transactions per customer.
 
         ``DERT = integral_0^inf e^(-delta t) dE[Y(t)|x, t_x, T]`` with ``delta`` the
-        continuously compounded ``discount_rate`` per time unit (for an annual rate ``d`` and
-        weekly data, ``delta = log(1 + d) / 52``). The BG/NBD has no closed form (Fader,
+        ``continuous_rate``: the continuously compounded discount rate per unit of the data's
+        time (for a ``discount_rate`` ``d`` per year and weekly data, ``delta = log(1 + d) /
+        52``; :func:`crmcore.value.lifetime_value` converts it). The keyword
+        ``discount_rate=`` still works until the next release, with a
+        :class:`DeprecationWarning`. The BG/NBD has no closed form (Fader,
         Hardie & Lee 2005, "RFM and CLV", JMR 42(4), give one for the Pareto/NBD only);
         integrating by parts gives ``delta integral e^(-delta t) E[Y(t)|...] dt``, computed
         with ``n_nodes``-point Gauss-Laguerre quadrature of the closed-form conditional
         expectation.
         """
         if covariates is not None or self._design is not None:
-            return self._by_covariates("dert", (discount_rate,), base_or_frequency,
+            return self._by_covariates("dert", (continuous_rate,), base_or_frequency,
                                        covariates, customer_id, n_nodes=n_nodes)
-        delta = check_rate(discount_rate)
+        delta = check_rate(continuous_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         log_alive = -np.logaddexp(0.0, self._log_odds_dead(x, tx, t_obs))
         nodes, weights = gauss_laguerre(n_nodes)

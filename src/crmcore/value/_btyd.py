@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma
 
 from crmcore._base import CustomerBase, check_summary
+from crmcore._checks import discount_rate, finite_non_negative
 from crmcore._errors import InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -51,25 +52,16 @@ def customer_arrays(
 
 def check_horizon(t: ArrayLike, name: str = "t") -> FloatArray:
     """A non-negative, finite time span (scalar or array)."""
-    try:
-        array = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"{name} must be numeric: {exc}", field=name) from exc
-    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)) | (array.reshape(-1) < 0))
-    if len(bad):
-        raise InvalidValueError(f"{name} must be finite and >= 0; not at {describe_rows(bad)}",
-                                field=name, rows=bad.tolist())
-    return array
+    return finite_non_negative(t, name)
 
 
-def check_rate(discount_rate: float) -> float:
-    """A continuously compounded discount rate per time unit, > 0."""
-    rate = float(discount_rate)
-    if not math.isfinite(rate) or rate <= 0:
-        raise InvalidValueError(
-            f"discount_rate must be finite and > 0 (continuously compounded, per time unit), "
-            f"got {discount_rate!r}", field="discount_rate")
-    return rate
+def check_rate(continuous_rate: float) -> float:
+    """The ``continuous_rate`` a continuous-time model's ``dert`` takes (the continuously
+    compounded discount rate per unit of the data's time), by the one discount-rate rule,
+    > 0 for the sum to infinity."""
+    return discount_rate(continuous_rate, to_infinity=True, field="continuous_rate",
+                         per="unit of the data's time, continuously: log(1 + discount_rate) "
+                             "/ (data units per time_unit)")
 
 
 def check_counts(k: ArrayLike) -> FloatArray:

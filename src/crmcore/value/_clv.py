@@ -33,10 +33,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
-from crmcore._checks import model_output
+from crmcore._checks import discount_rate as check_discount_rate
+from crmcore._checks import discount_rates, model_output
 from crmcore._deprecation import keyword_only_options
 from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
-from crmcore._time import check_unit, unit_factor
+from crmcore._time import check_unit, unit_factor, unit_name
 from crmcore._types import ValueScore
 from crmcore.protocols import CohortModel, PurchaseModel, SpendModel
 from crmcore.value._likelihood import LikelihoodModel
@@ -254,8 +255,9 @@ def lifetime_value(
     """
     discrete = bool(getattr(purchase_model, "discrete", False))
     (f, r, t_obs), money, ids, base_unit = _data(data, customer_id, discrete)
-    rate = _number(discount_rate, "discount_rate")
     check_unit(time_unit, argument="time_unit")
+    rate = check_discount_rate(discount_rate, per=unit_name(time_unit),
+                               to_infinity=horizon is None)
     model_unit = getattr(purchase_model, "time_unit_", None)
     if base_unit is not None and model_unit is not None and base_unit != model_unit:
         raise TimeUnitError(
@@ -270,9 +272,6 @@ def lifetime_value(
     margins = margin_rates(margin, len(f))
 
     if horizon is None:
-        if rate == 0:
-            raise InvalidValueError("discount_rate must be > 0 for a lifetime to infinity",
-                                    field="discount_rate")
         if not hasattr(purchase_model, "dert"):
             raise ModelCapabilityError(
                 f"{_name(purchase_model)} has no discounted expected residual transactions "
@@ -312,11 +311,7 @@ def lifetime_value(
             return _stepped_given_alive(model, grid * per_data_unit, (1.0 + rate) ** -grid,
                                         pf, pt, alive_of(model), pattern_of)
         if grid is None:
-            if discrete:
-                per_period = (1.0 + rate) ** (1.0 / per_data_unit) - 1.0
-                dert = model.dert(per_period, pf, pr, pt)
-            else:
-                dert = model.dert(math.log1p(rate) / per_data_unit, pf, pr, pt)
+            dert = model.dert(dert_rate(rate, per_data_unit, discrete=discrete), pf, pr, pt)
             return _output(dert, model, "dert", len(pf))[pattern_of], None
         cumulative = np.stack([
             _output(model.expected_purchases(g * per_data_unit, pf, pr, pt), model,
@@ -352,6 +347,22 @@ def lifetime_value(
         upper=upper, level=level, n_draws=n_draws if level is not None else 0,
         method="parametric bootstrap" if level is not None else None,
     )
+
+
+def dert_rate(discount_rate: float, per_data_unit: float, *, discrete: bool) -> float:
+    """The rate a model's ``dert`` takes, from a ``discount_rate`` compounded per ``time_unit``
+    holding ``per_data_unit`` units of the data's time: the one place this conversion is made.
+
+    A continuous-time model (BG/NBD, Pareto/NBD) integrates ``e^(-delta t)`` over the data's
+    time and takes the continuously compounded ``delta = log(1 + discount_rate) /
+    per_data_unit`` (its ``continuous_rate``); a ``discrete`` model (BG/BB) sums over purchase
+    opportunities and takes the rate compounded per opportunity, ``(1 + discount_rate)^(1 /
+    per_data_unit) - 1``, which is again a compounded ``discount_rate``, per the model's own
+    period.
+    """
+    if discrete:
+        return float((1.0 + discount_rate) ** (1.0 / per_data_unit) - 1.0)
+    return math.log1p(discount_rate) / per_data_unit
 
 
 def _stepped_given_alive(model: Any, times: _FloatArray, discount: _FloatArray,
@@ -414,14 +425,15 @@ def retention_clv(margin: ArrayLike, *, retention_rate: ArrayLike, discount_rate
     ``retention_rate`` and ``discount_rate`` are keyword-only (by position they still work,
     with a :class:`DeprecationWarning`, until the next release).
     """
-    m, r, d = (np.asarray(v, dtype=np.float64) for v in (margin, retention_rate, discount_rate))
-    for name, values in (("margin", m), ("retention_rate", r), ("discount_rate", d)):
+    m, r = (np.asarray(v, dtype=np.float64) for v in (margin, retention_rate))
+    d = discount_rates(discount_rate, per="period")
+    for name, values in (("margin", m), ("retention_rate", r)):
         if not np.all(np.isfinite(values)):
             raise InvalidValueError(f"{name} must be finite", field=name)
     if np.any((r < 0) | (r > 1)):
         raise InvalidValueError("retention_rate must be in [0, 1]", field="retention_rate")
-    if np.any(d < 0) or np.any((d == 0) & (r == 1)):
-        raise InvalidValueError("discount_rate must be >= 0, and > 0 when retention is 1",
+    if np.any((d == 0) & (r == 1)):  # kept for ever and not discounted: no finite sum
+        raise InvalidValueError("discount_rate must be > 0 when retention is 1",
                                 field="discount_rate")
     out: _FloatArray = np.atleast_1d(
         m * ((1.0 + d) if include_current else r) / (1.0 + d - r))
@@ -441,6 +453,7 @@ def sbg_clv(model: CohortModel, *, margin: ArrayLike, discount_rate: float,
     m = np.asarray(margin, dtype=np.float64)
     if not np.all(np.isfinite(m)):
         raise InvalidValueError("margin must be finite", field="margin")
+    discount_rates(discount_rate, per="period")  # the rule, whatever cohort model follows
     if renewals is None:
         out: _FloatArray = m * model.discounted_expected_lifetime(discount_rate)
         return out

@@ -70,13 +70,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from crmcore._base import _frame, compress_rows
+from crmcore._checks import finite_non_negative
 from crmcore._errors import (
     ConvergenceError,
     ConvergenceWarning,
     InvalidValueError,
     NotFittedError,
     SerializationError,
-    describe_rows,
 )
 from crmcore._serialization import dump_document, load_document
 
@@ -288,11 +288,7 @@ class LikelihoodModel:
                 raise InvalidValueError(
                     f"weights has {len(w)} values, expected {n_rows} (one per row)",
                     field="weights")
-            bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-            if len(bad):
-                raise InvalidValueError(
-                    f"weights must be finite and >= 0; not at {describe_rows(bad)}",
-                    field="weights", rows=bad.tolist())
+            finite_non_negative(w, "weights")
         if compress and n_rows > 1:
             unique, _, inverse = compress_rows(*columns)
             w = np.bincount(inverse, weights=w, minlength=len(unique[0])).astype(np.float64)

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
 
 from crmcore._base import CustomerBase, compress_rows
+from crmcore._deprecation import renamed_parameters
 from crmcore._errors import InvalidValueError
 from crmcore.value._btyd import (
     FloatArray,
@@ -388,9 +389,10 @@ class ParetoNBD(BTYDStaticCovariates):
         """
         return _conditional_pmf(self, k, t, base_or_frequency, recency, T, n_nodes)
 
+    @renamed_parameters(discount_rate="continuous_rate")
     def dert(
         self,
-        discount_rate: float,
+        continuous_rate: float,
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
@@ -404,12 +406,16 @@ class ParetoNBD(BTYDStaticCovariates):
         ``DERT = alpha^r beta^s delta^(s-1) Gamma(r+x+1) U(s, s; delta (beta+T)) /
         (Gamma(r) (alpha+T)^(r+x+1) L)``, i.e. ``P(alive) (r+x)/(alpha+T) E[1/(delta+mu)]``
         with ``mu ~ Gamma(s, beta+T)``; ``U`` is the confluent hypergeometric function of the
-        second kind and ``delta`` the continuously compounded ``discount_rate`` per time unit.
+        second kind and ``delta`` the ``continuous_rate``: the continuously compounded
+        discount rate per unit of the data's time (``log(1 + d) / k`` for a ``discount_rate``
+        ``d`` per ``time_unit`` of ``k`` data units; :func:`crmcore.value.lifetime_value`
+        converts it). The keyword ``discount_rate=`` still works until the next release, with
+        a :class:`DeprecationWarning`.
         """
         if covariates is not None or self._design is not None:
-            return self._by_covariates("dert", (discount_rate,), base_or_frequency,
+            return self._by_covariates("dert", (continuous_rate,), base_or_frequency,
                                        covariates, customer_id)
-        delta = check_rate(discount_rate)
+        delta = check_rate(continuous_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, s, beta = self._param_array()
         p = np.exp(self._log_p_alive(x, tx, t_obs))

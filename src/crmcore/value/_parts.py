@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._deprecation import warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, describe_rows
 from crmcore._time import check_unit, period_index, unit_factor, unit_name
@@ -90,15 +91,6 @@ def margin_rates(margin: float | ArrayLike, n: int) -> _FloatArray:
     return rates
 
 
-def _check_rate(discount_rate: float) -> float:
-    if isinstance(discount_rate, bool) or not isinstance(discount_rate, int | float) or not (
-            np.isfinite(discount_rate) and discount_rate > -1.0):
-        raise InvalidValueError(
-            f"discount_rate must be a finite number > -1 (a rate per time unit), got "
-            f"{discount_rate!r}", field="discount_rate")
-    return float(discount_rate)
-
-
 def _history_of(base: CustomerBase, what: str) -> tuple[Any, str, np.datetime64]:
     if base.history is None or base.freq is None or base.observation_end is None:
         raise DataError(
@@ -134,7 +126,7 @@ def historical_value(
         each period; or ``None`` to use the margins recorded per transaction
         (``CustomerBase.from_transactions(..., margin=...)``, kept in ``history.margin``).
     discount_rate:
-        Rate per ``time_unit`` at which past margin is compounded (> -1; 0 sums the margin).
+        Rate per ``time_unit`` at which past margin is compounded (>= 0; 0 sums the margin).
     time_unit:
         Unit of ``discount_rate`` (default: the base's ``time_unit``).
 
@@ -152,7 +144,7 @@ def historical_value(
     """
     history, freq, end = _history_of(base, "historical_value")
     unit = check_unit(base.time_unit if time_unit is None else time_unit, argument="time_unit")
-    rate = _check_rate(discount_rate)
+    rate = check_discount_rate(discount_rate, per=unit_name(unit))
     end_period = int(period_index(np.asarray([end]), freq)[0])
     elapsed = (end_period - history.period) * unit_factor(freq, unit)
     owner = history.customer_of_entry()

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, hyp2f1
 
 from crmcore._base import CustomerBase
+from crmcore._checks import as_column, discount_rates
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
 from crmcore.value._likelihood import LikelihoodModel
 
@@ -68,13 +69,7 @@ def hyp2f1_one(b: ArrayLike, c: ArrayLike, z: ArrayLike) -> _FloatArray:
 def check_alive(alive: ArrayLike) -> _FloatArray:
     """Check ``alive`` (customers still active at the start of each period, cohort size first):
     whole, finite, non-negative, non-increasing, at least two values and a positive cohort."""
-    try:
-        counts = np.asarray(alive, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"alive must be numeric: {exc}", field="alive") from exc
-    if counts.ndim != 1:
-        raise InvalidValueError(f"alive must be one-dimensional, got shape {counts.shape}",
-                                field="alive")
+    counts = as_column(alive, "alive", scalar=False)
     if len(counts) < 2:
         raise EmptyDataError(
             "alive needs the cohort size and at least one later count of active customers; "
@@ -198,16 +193,6 @@ def _periods(t: ArrayLike, name: str = "t", *, minimum: float = 0.0) -> _FloatAr
     return values
 
 
-def _rate(discount_rate: ArrayLike) -> _FloatArray:
-    d = np.atleast_1d(np.asarray(discount_rate, dtype=np.float64))
-    bad = np.flatnonzero(~np.isfinite(d) | (d < 0))
-    if len(bad):
-        raise InvalidValueError(f"discount_rate must be finite and >= 0; it is not at "
-                                f"{describe_rows(bad)}", field="discount_rate",
-                                rows=bad.tolist())
-    return d
-
-
 class ShiftedBetaGeometric(LikelihoodModel):
     """Shifted-beta-geometric model of contract duration (Fader & Hardie 2007, *Journal of
     Interactive Marketing* 21(1)).
@@ -303,7 +288,8 @@ class ShiftedBetaGeometric(LikelihoodModel):
         """DEL(d) = 2F1(1, beta; alpha + beta; 1/(1+d)) (Fader & Hardie 2010): a new
         customer's expected discounted number of payments, the first (at acquisition)
         undiscounted; ``d`` per period. Times the margin per period it is her expected CLV."""
-        return discounted_expected_lifetime(self._param_array(), _rate(discount_rate))
+        rates = np.atleast_1d(discount_rates(discount_rate, per="period"))
+        return discounted_expected_lifetime(self._param_array(), rates)
 
     def derl(self, discount_rate: float, renewals: ArrayLike) -> _FloatArray:
         """DERL(d | n - 1 renewals) (Fader & Hardie 2010)::
@@ -314,8 +300,9 @@ class ShiftedBetaGeometric(LikelihoodModel):
         and is about to decide on the next: her expected discounted number of future payments,
         the next one undiscounted. Times the margin per period it is her residual value.
         """
-        rate = _rate(discount_rate)
+        rate = discount_rates(discount_rate, per="period")
         if rate.size != 1:
             raise InvalidValueError("discount_rate must be a single number",
                                     field="discount_rate")
-        return derl(self._param_array(), float(rate[0]), _periods(renewals, "renewals"))
+        return derl(self._param_array(), float(rate.reshape(-1)[0]),
+                    _periods(renewals, "renewals"))

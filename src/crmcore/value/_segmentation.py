@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crmcore._checks import as_column
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
 from crmcore._strategies import Strategy, strategies_for
 
@@ -1027,13 +1028,7 @@ def bank_classes(
         Boolean masks: account unused for two years or settled; closed but still reachable;
         another firm's customer known only from information.
     """
-    try:
-        v = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueError(f"value must be numeric: {exc}", field="value") from exc
-    if v.ndim != 1:
-        raise InvalidValueError(f"value must be one-dimensional, got shape {v.shape}",
-                                field="value")
+    v = as_column(value, "value", scalar=False)
     n = len(v)
     if n == 0:
         raise EmptyDataError("value is empty: there are no customers to segment",

@@ -1,22 +1,78 @@
-"""Vectorised simulators of the buy-till-you-die models' data-generating stories.
+"""Vectorised simulators of the value models' data-generating stories.
 
-Each returns ``(frequency, recency, T)`` for ``n`` customers, drawn exactly as the papers tell
-the story (no time grid), optionally rounded down to a time grid (``precision``, e.g.
-``1 / 7`` for purchases recorded by day with times in weeks). Used to test that fitting
+Every ``simulate_*`` function returns the same kind of result: the data the matching model's
+``fit`` takes, under the names of its parameters. The buy-till-you-die simulators return
+:class:`SimulatedCustomers` ``(frequency, recency, T)`` for ``n`` customers, drawn exactly as
+the papers tell the story (no time grid), optionally rounded down to a time grid
+(``precision``, e.g. ``1 / 7`` for purchases recorded by day with times in weeks);
+:func:`simulate_sbg` returns a :class:`SimulatedCohort` (``alive``). Used to test that fitting
 recovers known parameters, and by the benchmarks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import attrs
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 from numpy.typing import ArrayLike, NDArray
 
+from crmcore._base import CustomerBase
 from crmcore._errors import InvalidValueError
 
-__all__ = ["simulate_bgbb", "simulate_bgnbd", "simulate_mbgnbd", "simulate_pareto_nbd",
-           "simulate_sbg"]
+__all__ = ["SimulatedCohort", "SimulatedCustomers", "simulate_bgbb", "simulate_bgnbd",
+           "simulate_mbgnbd", "simulate_pareto_nbd", "simulate_sbg"]
 
-Simulated = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]
+
+class SimulatedCustomers(NamedTuple):
+    """Simulated customers of a buy-till-you-die model: what its ``fit`` takes, in order
+    (``Model().fit(*simulated)``); unpacks as ``frequency, recency, T = simulated`` as the
+    plain tuple it used to be."""
+
+    frequency: NDArray[np.int64]
+    """Repeat purchases (transactions after the first, or over the opportunities)."""
+    recency: NDArray[np.float64]
+    """Time of the last purchase (0 without a repeat purchase)."""
+    T: NDArray[np.float64]
+    """Length of observation (opportunities for the BG/BB)."""
+
+    def to_base(self, *, time_unit: str, customer_id: ArrayLike | None = None
+                ) -> CustomerBase:
+        """These customers as a :class:`crmcore.CustomerBase` (ids ``0 .. n-1`` unless
+        given), their times in ``time_unit``."""
+        ids = np.arange(len(self.frequency)) if customer_id is None else customer_id
+        return CustomerBase.from_summary(ids, self.frequency, self.recency, self.T,
+                                         time_unit=time_unit)
+
+
+@attrs.frozen(eq=False)
+class SimulatedCohort(NDArrayOperatorsMixin):
+    """A simulated contractual cohort: ``alive``, the customers active at the start of each
+    period (cohort size first), which ``ShiftedBetaGeometric().fit`` takes
+    (``fit(simulated.alive)``, or ``fit(simulated)``). It still reads as the array of counts
+    it used to be (``numpy.asarray``, indexing, iteration, ``len``, arithmetic and numpy
+    functions on the counts)."""
+
+    alive: NDArray[np.int64]
+    """Customers active at the start of periods ``1, ..., n_periods + 1``."""
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray[np.int64]:
+        return self.alive if dtype is None else np.asarray(self.alive.astype(dtype))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain = tuple(x.alive if isinstance(x, SimulatedCohort) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.alive[index]
+
+    def __len__(self) -> int:
+        return len(self.alive)
+
+    def __iter__(self) -> Iterator[np.int64]:
+        return iter(self.alive)
 
 
 def _setup(n: int, T: ArrayLike, seed: int | np.random.Generator | None,
@@ -35,7 +91,7 @@ def _setup(n: int, T: ArrayLike, seed: int | np.random.Generator | None,
 
 def _finish(x: NDArray[np.int64], end: NDArray[np.float64], t_obs: NDArray[np.float64],
             n_events: NDArray[np.int64], rng: np.random.Generator,
-            precision: float | None) -> Simulated:
+            precision: float | None) -> SimulatedCustomers:
     """Time of the x-th of ``n_events`` uniform points on (0, end]: end * Beta(x, n - x + 1)."""
     recency = np.zeros(len(x))
     some = x > 0
@@ -47,12 +103,12 @@ def _finish(x: NDArray[np.int64], end: NDArray[np.float64], t_obs: NDArray[np.fl
         recency = np.floor(recency / precision) * precision
         t_obs = np.floor(t_obs / precision + 1e-9) * precision
         recency = np.minimum(recency, t_obs)
-    return x.astype(np.int64), recency, t_obs
+    return SimulatedCustomers(x.astype(np.int64), recency, t_obs)
 
 
 def _bg_family(n: int, r: float, alpha: float, a: float, b: float, T: ArrayLike,
                seed: int | np.random.Generator | None, precision: float | None,
-               modified: bool) -> Simulated:
+               modified: bool) -> SimulatedCustomers:
     t_obs, rng = _setup(n, T, seed, {"r": r, "alpha": alpha, "a": a, "b": b})
     lam = rng.gamma(r, 1.0 / alpha, size=len(t_obs))
     p = rng.beta(a, b, size=len(t_obs))
@@ -67,7 +123,7 @@ def _bg_family(n: int, r: float, alpha: float, a: float, b: float, T: ArrayLike,
 def simulate_bgnbd(
     n: int, *, r: float, alpha: float, a: float, b: float, T: ArrayLike,
     seed: int | np.random.Generator | None = None, precision: float | None = None,
-) -> Simulated:
+) -> SimulatedCustomers:
     """Simulate BG/NBD customers (the story of Fader, Hardie & Lee 2005).
 
     ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)``; purchases at Poisson rate ``lambda``;
@@ -80,7 +136,7 @@ def simulate_bgnbd(
 def simulate_mbgnbd(
     n: int, *, r: float, alpha: float, a: float, b: float, T: ArrayLike,
     seed: int | np.random.Generator | None = None, precision: float | None = None,
-) -> Simulated:
+) -> SimulatedCustomers:
     """Simulate MBG/NBD customers (Batislam, Denizel & Filiztekin 2007): as
     :func:`simulate_bgnbd`, but the customer may also drop out right after the first
     purchase."""
@@ -90,7 +146,7 @@ def simulate_mbgnbd(
 def simulate_pareto_nbd(
     n: int, *, r: float, alpha: float, s: float, beta: float, T: ArrayLike,
     seed: int | np.random.Generator | None = None, precision: float | None = None,
-) -> Simulated:
+) -> SimulatedCustomers:
     """Simulate Pareto/NBD customers (Schmittlein, Morrison & Colombo 1987).
 
     ``lambda ~ Gamma(r, alpha)``, ``mu ~ Gamma(s, beta)``; purchases at Poisson rate
@@ -109,7 +165,7 @@ def simulate_pareto_nbd(
 def simulate_bgbb(
     n: int, *, alpha: float, beta: float, gamma: float, delta: float, n_periods: int,
     seed: int | np.random.Generator | None = None,
-) -> Simulated:
+) -> SimulatedCustomers:
     """Simulate BG/BB customers (Fader, Hardie & Shang 2010, section 2): ``(frequency,
     recency, n_periods)`` after ``n_periods`` opportunities.
 
@@ -131,18 +187,18 @@ def simulate_bgbb(
         opportunity <= alive_for[:, None])
     x = bought.sum(axis=1).astype(np.int64)
     recency = np.where(x > 0, periods - np.argmax(bought[:, ::-1], axis=1), 0)
-    return x, recency.astype(np.float64), t_obs
+    return SimulatedCustomers(x, recency.astype(np.float64), t_obs)
 
 
 def simulate_sbg(
     n: int, *, alpha: float, beta: float, n_periods: int,
     seed: int | np.random.Generator | None = None,
-) -> NDArray[np.int64]:
+) -> SimulatedCohort:
     """Simulate a cohort of ``n`` contract customers under the shifted-beta-geometric model
     (Fader & Hardie 2007): ``theta ~ Beta(alpha, beta)``, each renewal decision cancels with
-    probability ``theta``. Returns the customers active at the start of periods
-    ``1, ..., n_periods + 1`` (``alive``, cohort size first), as ``ShiftedBetaGeometric.fit``
-    takes them."""
+    probability ``theta``. Returns a :class:`SimulatedCohort`: the customers active at the
+    start of periods ``1, ..., n_periods + 1`` (``alive``, cohort size first), as
+    ``ShiftedBetaGeometric.fit`` takes them."""
     _, rng = _setup(n, 0.0, seed, {"alpha": alpha, "beta": beta})
     if int(n_periods) != n_periods or n_periods < 1:
         raise InvalidValueError(f"n_periods must be a whole number >= 1, got {n_periods!r}",
@@ -151,7 +207,7 @@ def simulate_sbg(
     last_period = rng.geometric(np.maximum(theta, 1e-300))
     t = np.arange(int(n_periods) + 1)
     alive: NDArray[np.int64] = (last_period[None, :] > t[:, None]).sum(axis=1).astype(np.int64)
-    return alive
+    return SimulatedCohort(alive)
 
 
 def simulate_bgnbd_log(

@@ -138,12 +138,13 @@ class PoissonExponential:
         alive = self.p_alive(frequency, recency, T)
         return np.asarray(alive * lam / mu * -np.expm1(-mu * float(t)), dtype=np.float64)
 
-    def dert(self, discount_rate: float, frequency: ArrayLike, recency: ArrayLike,
+    def dert(self, continuous_rate: float, frequency: ArrayLike, recency: ArrayLike,
              T: ArrayLike) -> _FloatArray:
-        """Discounted expected residual transactions at the continuous ``discount_rate`` per
-        unit of the data's time."""
+        """Discounted expected residual transactions at ``continuous_rate``, the continuously
+        compounded discount rate per unit of the data's time (crmcore converts a caller's
+        ``discount_rate`` per ``time_unit`` into it: ``crmcore.value.dert_rate``)."""
         lam, mu = self._rates()
-        return np.asarray(self.p_alive(frequency, recency, T) * lam / (mu + discount_rate),
+        return np.asarray(self.p_alive(frequency, recency, T) * lam / (mu + continuous_rate),
                           dtype=np.float64)
 
     def __repr__(self) -> str:
