@@ -179,21 +179,27 @@ def _scalar(value: Any) -> float:
     return 0.0 if np.isnan(number) else number
 
 
+def _count(condition: nw.Expr) -> nw.Expr:
+    """How many rows meet ``condition`` (as integers: DuckDB, through narwhals 2.0, has no sum
+    of booleans)."""
+    return condition.cast(nw.Int64).sum()
+
+
 def _check(frame: Any, *, customer_id: str, datetime: str, at: nw.Expr,
            monetary_value: str | None, margin: str | None) -> None:
     """The eager reader's checks as one aggregate query; rows are counted, not listed (a
     lazy or distributed frame has no row positions)."""
     checks = [nw.len().alias("rows"),
-              nw.col(customer_id).is_null().sum().alias("missing_id"),
-              at.is_null().sum().alias("missing_at")]
+              _count(nw.col(customer_id).is_null()).alias("missing_id"),
+              _count(at.is_null()).alias("missing_at")]
     for name, role in ((monetary_value, "amount"), (margin, "margin")):
         if name is None:
             continue
         value = nw.col(name).cast(nw.Float64)
         bad = value.is_null() | value.is_nan() | (value.abs() == float("inf"))
-        checks.append(bad.sum().alias(f"bad_{role}"))
+        checks.append(_count(bad).alias(f"bad_{role}"))
         if role == "amount":
-            checks.append((value < 0).sum().alias("negative_amount"))
+            checks.append(_count(value < 0).alias("negative_amount"))
     result = frame.select(*checks).collect()
     counts = {name: _scalar(result[name].to_list()[0]) for name in result.columns}
     if counts["rows"] == 0:
