@@ -4,6 +4,14 @@ from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._btyd import ContinuousBTYDModel
 from crmcore.value._clv import LifetimeValue, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._cnbd import (
+    BGCNBD,
+    MBGCNBD,
+    log_intertransaction_times,
+    simulate_bgcnbd,
+    simulate_mbgcnbd,
+    wheat_morrison,
+)
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
@@ -56,8 +64,10 @@ from crmcore.value._simulate import (
 
 __all__ = [
     "BGBB",
+    "BGCNBD",
     "BGNBD",
     "FAMILY_CARD_THRESHOLDS",
+    "MBGCNBD",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
     "BankClass",
@@ -94,6 +104,7 @@ __all__ = [
     "importance",
     "investment_quadrant",
     "lifetime_value",
+    "log_intertransaction_times",
     "loyalty_ladder",
     "margin_rates",
     "portfolio",
@@ -103,9 +114,12 @@ __all__ = [
     "rfm_segments",
     "sbg_clv",
     "simulate_bgbb",
+    "simulate_bgcnbd",
     "simulate_bgnbd",
+    "simulate_mbgcnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",
     "simulate_sbg",
     "threshold_tiers",
+    "wheat_morrison",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from crmcore.hookspecs import ModelFactory, hookimpl
 from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
+from crmcore.value._cnbd import BGCNBD, MBGCNBD
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._pareto import ParetoNBD
 from crmcore.value._parts import WalletReferralPotential
@@ -24,7 +25,7 @@ __all__ = [
 def crmcore_value_models() -> Mapping[str, ModelFactory]:
     """crmcore's purchase and retention models, by name."""
     return {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto-nbd": ParetoNBD, "bgbb": BGBB,
-            "sbg": ShiftedBetaGeometric}
+            "sbg": ShiftedBetaGeometric, "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD}
 
 
 @hookimpl
