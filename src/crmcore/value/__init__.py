@@ -14,6 +14,7 @@ from crmcore.value._cnbd import (
 )
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
+from crmcore.value._ggompertz import GGompertzNBD, simulate_ggompertz_nbd
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
 from crmcore.value._pareto import ParetoNBD
 from crmcore.value._parts import (
@@ -75,6 +76,7 @@ __all__ = [
     "CardTier",
     "ContinuousBTYDModel",
     "CovariateDesign",
+    "GGompertzNBD",
     "GammaGamma",
     "ImportanceTier",
     "InvestmentQuadrant",
@@ -116,6 +118,7 @@ __all__ = [
     "simulate_bgbb",
     "simulate_bgcnbd",
     "simulate_bgnbd",
+    "simulate_ggompertz_nbd",
     "simulate_mbgcnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",

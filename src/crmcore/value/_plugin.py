@@ -9,6 +9,7 @@ from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._cnbd import BGCNBD, MBGCNBD
 from crmcore.value._gamma_gamma import GammaGamma
+from crmcore.value._ggompertz import GGompertzNBD
 from crmcore.value._pareto import ParetoNBD
 from crmcore.value._parts import WalletReferralPotential
 from crmcore.value._sbg import ShiftedBetaGeometric
@@ -25,7 +26,8 @@ __all__ = [
 def crmcore_value_models() -> Mapping[str, ModelFactory]:
     """crmcore's purchase and retention models, by name."""
     return {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto-nbd": ParetoNBD, "bgbb": BGBB,
-            "sbg": ShiftedBetaGeometric, "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD}
+            "sbg": ShiftedBetaGeometric, "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD,
+            "ggompertz-nbd": GGompertzNBD}
 
 
 @hookimpl
