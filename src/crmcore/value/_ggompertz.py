@@ -53,6 +53,7 @@ __all__ = ["GGompertzNBD", "simulate_ggompertz_nbd"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _HALVINGS = 14
+_BLOCK = 4096
 
 
 def _clustered_rule(lo: FloatArray, hi: FloatArray, halvings: int = _HALVINGS
@@ -138,8 +139,26 @@ class GGompertzNBD(ContinuousBTYDModel):
     def _log_likelihood_terms(
         self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
     ) -> tuple[FloatArray, FloatArray | None]:
+        # in blocks of rows: the quadrature holds 240 nodes per row in each temporary
+        n = len(data[0])
+        if n <= _BLOCK:
+            return self._block_terms(params, data[:3], gradient=gradient)
+        ll = np.empty(n)
+        grad = np.empty((n, len(self.param_names))) if gradient else None
+        for start in range(0, n, _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            part, part_grad = self._block_terms(params, tuple(c[rows] for c in data[:3]),
+                                                gradient=gradient)
+            ll[rows] = part
+            if grad is not None and part_grad is not None:
+                grad[rows] = part_grad
+        return ll, grad
+
+    def _block_terms(
+        self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
         r, alpha, b, s, beta = params
-        x, tx, t_obs = data[:3]
+        x, tx, t_obs = data
         rx = r + x
         log_beta = math.log(beta)
         shifted_T = self._log_shifted(beta, b, t_obs)
@@ -298,7 +317,8 @@ class GGompertzNBD(ContinuousBTYDModel):
     ) -> FloatArray:
         """Discounted expected residual transactions, ``P(alive) (r+x)/(alpha+T)
         integral_0^inf e^(-delta u) S(T+u)/S(T) du`` (``delta`` continuously compounded per
-        time unit), the integral on panels halving towards 0 up to ``u = 60 / delta``."""
+        time unit), the integral on panels halving towards 0 (30 times) up to
+        ``u = 60 / delta``."""
         delta = check_rate(discount_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, b, s, beta = self._param_array()
@@ -306,7 +326,7 @@ class GGompertzNBD(ContinuousBTYDModel):
         alive = np.exp(self._log_p_alive(ux, utx, ut))[pattern]
         uT, pair = np.unique(t_obs, return_inverse=True)
         nodes, weights = _clustered_rule(np.zeros_like(uT), np.full_like(uT, 60.0 / delta),
-                                         halvings=40)
+                                         halvings=30)
         log_ratio = s * (self._log_shifted(beta, b, uT)[:, None]
                          - self._log_shifted(beta, b, uT[:, None] + nodes))
         life = np.sum(weights * np.exp(log_ratio - delta * nodes), axis=1)[pair]
