@@ -17,6 +17,7 @@ from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._ggompertz import GGompertzNBD, simulate_ggompertz_nbd
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
 from crmcore.value._pareto import ParetoNBD
+from crmcore.value._pareto_dyncov import ParetoNBDDynamic, simulate_pareto_nbd_dynamic
 from crmcore.value._parts import (
     CLVDrivers,
     PotentialInputs,
@@ -85,6 +86,7 @@ __all__ = [
     "LoyaltyLadder",
     "ParameterSummary",
     "ParetoNBD",
+    "ParetoNBDDynamic",
     "PortfolioQuadrant",
     "PotentialInputs",
     "PotentialValue",
@@ -122,6 +124,7 @@ __all__ = [
     "simulate_mbgcnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",
+    "simulate_pareto_nbd_dynamic",
     "simulate_sbg",
     "threshold_tiers",
     "wheat_morrison",
