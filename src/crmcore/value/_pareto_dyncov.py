@@ -65,6 +65,7 @@ __all__ = ["DynamicCovariates", "ParetoNBDDynamic", "simulate_pareto_nbd_dynamic
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _HALVINGS = 5
+_BLOCK = 2000
 
 
 def _clustered_rule(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -213,6 +214,18 @@ def _exclusive_cumsum(values: FloatArray, owner: NDArray[np.intp], n: int) -> Fl
     return np.asarray(before - before[first][owner], dtype=np.float64)
 
 
+def _customers(paths: DynamicCovariates, lo: int, hi: int) -> DynamicCovariates:
+    """The paths of customers ``lo`` to ``hi - 1`` (renumbered from 0)."""
+    if lo == 0 and hi == paths.n_customers:
+        return paths
+    first, last = np.searchsorted(paths.seg_customer, [lo, hi])
+    return DynamicCovariates(
+        seg_customer=paths.seg_customer[first:last] - lo,
+        seg_start=paths.seg_start[first:last], seg_end=paths.seg_end[first:last],
+        seg_life=paths.seg_life[first:last], seg_trans=paths.seg_trans[first:last],
+        purchase_trans=paths.purchase_trans[lo:hi], n_customers=hi - lo)
+
+
 def simulate_pareto_nbd_dynamic(
     *, r: float, alpha: float, s: float, beta: float, gamma_life: Sequence[float],
     gamma_trans: Sequence[float], covariates: NDArray[np.float64], acquired: ArrayLike,
@@ -352,7 +365,18 @@ class ParetoNBDDynamic(StaticCovariates):
         assert self._paths is not None
         assert self._summary is not None
         rows = data[0].astype(np.intp)
-        ll, grad = self._terms(theta, self._paths, *self._summary, gradient=gradient)
+        paths = self._paths
+        x, tx, t_obs = self._summary
+        # in blocks of customers: the quadrature holds ~100 nodes per covariate period
+        ll = np.empty(paths.n_customers)
+        grad = np.empty((paths.n_customers, len(self.param_names))) if gradient else None
+        for lo in range(0, paths.n_customers, _BLOCK):
+            hi = min(lo + _BLOCK, paths.n_customers)
+            part, part_grad = self._terms(theta, _customers(paths, lo, hi), x[lo:hi],
+                                          tx[lo:hi], t_obs[lo:hi], gradient=gradient)
+            ll[lo:hi] = part
+            if grad is not None and part_grad is not None:
+                grad[lo:hi] = part_grad
         return ll[rows], None if grad is None else grad[rows]
 
     def _coefficients(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray,
