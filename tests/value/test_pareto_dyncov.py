@@ -224,3 +224,20 @@ def test_seasonal_dropout_is_not_identified(apparel: CalibrationHoldout,
         ParetoNBDDynamic().fit(base, covariates=dyncov, customer_id="Id",
                                datetime="Cov.Date", trans=["Gender"],
                                life=["High.Season", "Gender", "Channel"])
+
+
+@pytest.mark.slow
+def test_constraint_and_penalty_match_the_static_model(apparel: CalibrationHoldout,
+                                                       constant: pd.DataFrame,
+                                                       static: pd.DataFrame) -> None:
+    """CLVTools' equality constraint and L2 penalty, through constant covariates: the same
+    estimates as the static model's."""
+    base = apparel.calibration
+    for kwargs in ({"constrain": ["Gender"]}, {"reg_lambdas": {"trans": 0.1, "life": 0.2}}):
+        dynamic = ParetoNBDDynamic().fit(base, covariates=constant, customer_id="Id",
+                                         datetime="Cov.Date", **kwargs)
+        plain = ParetoNBD().fit(base, covariates=static, customer_id="Id", **kwargs)
+        assert dynamic.param_names == plain.param_names
+        for name, value in plain.params_.items():
+            assert dynamic.params_[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+        assert dynamic.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-4)

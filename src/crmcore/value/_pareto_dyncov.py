@@ -59,7 +59,12 @@ from crmcore._errors import (
 )
 from crmcore._time import period_index, unit_factor
 from crmcore.value._btyd import FloatArray, check_horizon
-from crmcore.value._covariates import CovariateDesign, StaticCovariates, _native_frame
+from crmcore.value._covariates import (
+    CovariateDesign,
+    StaticCovariates,
+    _check_lambdas,
+    _native_frame,
+)
 
 __all__ = ["DynamicCovariates", "ParetoNBDDynamic", "simulate_pareto_nbd_dynamic"]
 
@@ -301,6 +306,8 @@ class ParetoNBDDynamic(StaticCovariates):
         datetime: str,
         life: Sequence[str] | None = None,
         trans: Sequence[str] | None = None,
+        constrain: Sequence[str] = (),
+        reg_lambdas: Mapping[str, float] | None = None,
     ) -> Self:
         """Fit by maximum likelihood.
 
@@ -315,6 +322,13 @@ class ParetoNBDDynamic(StaticCovariates):
             must cover her time from the first purchase to the observation end.
         life, trans:
             Covariates of the dropout and purchase processes (default: every other column).
+        constrain:
+            Columns (in both ``life`` and ``trans``) with one coefficient for both processes,
+            reported as ``constr.<column>`` (CLVTools' ``names.cov.constr``).
+        reg_lambdas:
+            L2 penalty weights ``{"life": ..., "trans": ...}`` on the unconstrained
+            coefficients (CLVTools' ``reg.lambdas``); ``log_likelihood_`` is the
+            unpenalised log-likelihood at the penalised optimum.
 
         Raises
         ------
@@ -331,7 +345,13 @@ class ParetoNBDDynamic(StaticCovariates):
                    if c not in (customer_id, datetime)]
         life_cols = tuple(columns if life is None else life)
         trans_cols = tuple(columns if trans is None else trans)
-        design = CovariateDesign(customer_id=customer_id, life=life_cols, trans=trans_cols)
+        for column in constrain:
+            if column not in life_cols or column not in trans_cols:
+                raise InvalidValueError(f"constrained covariate {column!r} must be among both "
+                                        "life and trans covariates", field="constrain")
+        design = CovariateDesign(customer_id=customer_id, life=life_cols, trans=trans_cols,
+                                 constrain=tuple(constrain),
+                                 reg_lambdas=_check_lambdas(reg_lambdas))
         paths = _read_paths(base, covariates, customer_id, datetime, life_cols, trans_cols)
         x = np.asarray(base.frequency, dtype=np.float64)
         tx, t_obs = np.asarray(base.recency), np.asarray(base.T)
@@ -354,6 +374,12 @@ class ParetoNBDDynamic(StaticCovariates):
             raise
         finally:
             self._start = None
+        if any(design.reg_lambdas):
+            # the base derived the log-likelihood from the penalised objective
+            state = self._state()
+            ll, _ = self._row_terms(np.log(state.params), (np.arange(len(x), dtype=np.float64),),
+                                    gradient=False)
+            self._fit_state = attrs.evolve(state, log_likelihood=float(ll.sum()))
         return self
 
     def _rows(self, theta: FloatArray, data: tuple[FloatArray, ...],
