@@ -338,3 +338,15 @@ def test_named_errors(grocery: crmcore.CalibrationHoldout) -> None:
     fixed = MBGCNBD(k=2).fit(summary)  # k given: litt only shifts the log-likelihood
     assert fixed.optimizer_result_["litt_known"] is False
     assert fixed.params_ == pytest.approx(MBGCNBD(k=2).fit(cal).params_, rel=1e-6)
+
+
+def test_lifetime_value_to_infinity_uses_dert(grocery_fits: dict[str, BGCNBD],
+                                              grocery: crmcore.CalibrationHoldout) -> None:
+    from crmcore.value import lifetime_value
+
+    cal = grocery.calibration
+    model = grocery_fits["mbg"]
+    value = lifetime_value(model, 20.0, cal, margin=0.3, discount_rate=0.002, time_unit="W")
+    rate = math.log1p(0.002)
+    np.testing.assert_allclose(value.clv, 0.3 * 20.0 * model.dert(rate, cal), rtol=1e-12)
+    np.testing.assert_allclose(value.p_alive, model.p_alive(cal))
