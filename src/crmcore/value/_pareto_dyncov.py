@@ -391,9 +391,14 @@ class ParetoNBDDynamic(StaticCovariates):
         assert self._paths is not None
         assert self._summary is not None
         rows = data[0].astype(np.intp)
-        paths = self._paths
-        x, tx, t_obs = self._summary
-        # in blocks of customers: the quadrature holds ~100 nodes per covariate period
+        ll, grad = self._blocked_terms(theta, self._paths, *self._summary, gradient=gradient)
+        return ll[rows], None if grad is None else grad[rows]
+
+    def _blocked_terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
+                       tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+                       ) -> tuple[FloatArray, FloatArray | None]:
+        """:meth:`_terms` in blocks of customers (the quadrature holds ~100 nodes per
+        covariate period in each temporary)."""
         ll = np.empty(paths.n_customers)
         grad = np.empty((paths.n_customers, len(self.param_names))) if gradient else None
         for lo in range(0, paths.n_customers, _BLOCK):
@@ -403,7 +408,7 @@ class ParetoNBDDynamic(StaticCovariates):
             ll[lo:hi] = part
             if grad is not None and part_grad is not None:
                 grad[lo:hi] = part_grad
-        return ll[rows], None if grad is None else grad[rows]
+        return ll, grad
 
     def _coefficients(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray,
                                                         FloatArray]:
@@ -547,7 +552,7 @@ class ParetoNBDDynamic(StaticCovariates):
         g_life, g_trans, _, _ = self._coefficients(theta)
         a_T = self._clock_at(paths, t_obs, self._cumulative(paths, g_trans, paths.seg_trans))[0]
         b_T = self._clock_at(paths, t_obs, self._cumulative(paths, g_life, paths.seg_life))[0]
-        ll, _ = self._terms(theta, paths, x, tx, t_obs, gradient=False)
+        ll, _ = self._blocked_terms(theta, paths, x, tx, t_obs, gradient=False)
         l1 = (paths.purchase_trans @ g_trans + gammaln(r + x) - gammaln(r)
               + r * math.log(alpha) - (r + x) * np.log(alpha + a_T)
               + s * (math.log(beta) - np.log(beta + b_T)))
