@@ -22,7 +22,13 @@ import pytest
 from scipy import integrate
 from scipy.special import gammaln
 
-from crmcore import CalibrationHoldout, ConvergenceError, CustomerBase, DataError
+from crmcore import (
+    CalibrationHoldout,
+    ConvergenceError,
+    CustomerBase,
+    DataError,
+    InvalidValueError,
+)
 from crmcore.value import ParetoNBD, ParetoNBDDynamic, simulate_pareto_nbd_dynamic
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._pareto_dyncov import _read_paths
@@ -241,3 +247,17 @@ def test_constraint_and_penalty_match_the_static_model(apparel: CalibrationHoldo
         for name, value in plain.params_.items():
             assert dynamic.params_[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
         assert dynamic.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-4)
+
+
+def test_save_load(apparel: CalibrationHoldout, constant: pd.DataFrame, tmp_path: Path) -> None:
+    base = apparel.calibration
+    model = ParetoNBDDynamic.from_params(**STATIC, customer_id="Id")
+    model.save(tmp_path / "dyn.json")
+    loaded = ParetoNBDDynamic.load(tmp_path / "dyn.json")
+    assert loaded.params_ == model.params_
+    with pytest.raises(InvalidValueError) as info:
+        loaded.p_alive(base, covariates=constant)
+    assert info.value.field == "datetime"
+    np.testing.assert_array_equal(
+        loaded.p_alive(base, covariates=constant, datetime="Cov.Date"),
+        model.p_alive(base, covariates=constant, datetime="Cov.Date"))

@@ -537,11 +537,18 @@ class ParetoNBDDynamic(StaticCovariates):
                                     "the customers to predict", field="covariates")
         return customer_id or self._design.customer_id
 
+    def _stamp(self, datetime: str | None) -> str:
+        stamp = datetime or self._datetime
+        if stamp is None:
+            raise InvalidValueError("pass datetime= (the period-start column of the covariate "
+                                    "frame); a loaded model does not know it", field="datetime")
+        return stamp
+
     def p_alive(self, base: CustomerBase, *, covariates: object,
                 customer_id: str | None = None, datetime: str | None = None) -> FloatArray:
         """P(alive at T | history): the likelihood's "alive" term over the whole."""
         ident = self._check(covariates, customer_id)
-        stamp = datetime or self._datetime or "datetime"
+        stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans)
@@ -571,7 +578,7 @@ class ParetoNBDDynamic(StaticCovariates):
         """
         horizon = float(check_horizon(t))
         ident = self._check(covariates, customer_id)
-        stamp = datetime or self._datetime or "datetime"
+        stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
         alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
