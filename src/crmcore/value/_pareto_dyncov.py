@@ -21,10 +21,9 @@ z(u)) du`` (piecewise linear). Given ``lambda, mu`` the purchases are a Poisson 
 needs the covariates at each repeat purchase, not only ``(x, t_x, T)``. Within a covariate
 period both ``A`` and ``B`` are linear, so the integrand is a product of two powers of linear
 functions, smooth on the period; it is integrated by 16-point Gauss-Legendre quadrature per
-period, on panels halving towards the start of the period (consecutive periods with equal
-covariates are merged first); the tests check it against adaptive quadrature and the static
-model to ``1e-9``. The
-gradient is exact (derivatives of ``A``, ``B`` in the coefficients are piecewise linear too).
+period, on six panels halving towards the start of the period where the powers fall by more
+than ``e^4`` over it (consecutive periods with equal covariates are merged first); the tests
+check it against adaptive quadrature and the static model to ``1e-9``. The gradient is exact (derivatives of ``A``, ``B`` in the coefficients are piecewise linear too).
 
 Conditional expectation over ``(T, T+t]``: given alive at ``T``, ``lambda ~ Gamma(r+x, alpha +
 A(T))`` and ``mu ~ Gamma(s, beta + B(T))``, so ``E[Y] = P(alive) (r+x)/(alpha+A(T)) integral_T^(T+t)
@@ -210,6 +209,24 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
         seg_trans=values[np.ix_(rows_all, trans_cols)].reshape(len(rows_all), len(trans_idx)),
         purchase_trans=purchase, n_customers=len(base_ids))
 
+
+_UNIT_PLAIN = ((_GL_NODES + 1.0) / 2.0, _GL_WEIGHTS / 2.0)
+_UNIT_CLUSTERED = _clustered_rule(np.zeros(1), np.ones(1))
+
+
+def _node_layout(steep: NDArray[np.bool_]) -> tuple[NDArray[np.intp], FloatArray, FloatArray]:
+    """Flat quadrature nodes on ``[0, 1]`` for each period (its index, the node, the weight):
+    16 Gauss-Legendre nodes, or the clustered rule where the integrand falls steeply."""
+    n_steep, n_plain = _UNIT_CLUSTERED[0].shape[1], len(_GL_NODES)
+    counts = np.where(steep, n_steep, n_plain)
+    seg = np.repeat(np.arange(len(steep)), counts)
+    first = np.cumsum(counts) - counts
+    position = np.arange(len(seg)) - first[seg]
+    steep_node = steep[seg]
+    in_steep, in_plain = np.minimum(position, n_steep - 1), np.minimum(position, n_plain - 1)
+    unit = np.where(steep_node, _UNIT_CLUSTERED[0][0][in_steep], _UNIT_PLAIN[0][in_plain])
+    unit_w = np.where(steep_node, _UNIT_CLUSTERED[1][0][in_steep], _UNIT_PLAIN[1][in_plain])
+    return seg.astype(np.intp), unit, unit_w
 
 def _exclusive_cumsum(values: FloatArray, owner: NDArray[np.intp], n: int) -> FloatArray:
     """Per owner, the running sum of ``values`` before each entry (entries sorted by owner;
@@ -466,19 +483,31 @@ class ParetoNBDDynamic(StaticCovariates):
         lo = np.maximum(paths.seg_start, tx[c])
         hi = np.minimum(paths.seg_end, t_obs[c])
         use = np.flatnonzero(hi > lo)
-        nodes, weights = _clustered_rule(lo[use], hi[use])
-        cu = c[use]
-        offset = nodes - paths.seg_start[use][:, None]
         a_rate, a_start, da_rate, da_start = (p[use] for p in a_parts)
         b_rate, b_start, db_rate, db_start = (p[use] for p in b_parts)
-        a_u = a_start[:, None] + a_rate[:, None] * offset
-        b_u = b_start[:, None] + b_rate[:, None] * offset
-        log_g = (math.log(s) + s * log_beta + np.log(b_rate)[:, None]
-                 - rx[cu][:, None] * np.log(alpha + a_u) - (s + 1.0) * np.log(beta + b_u))
+        cu = c[use]
+        width = hi[use] - lo[use]
+        lo_offset = lo[use] - paths.seg_start[use]
+        # how far the two powers fall over the period decides its rule: 16 nodes, or 16 on
+        # each of six panels halving towards the start
+        fall = width * np.maximum(
+            rx[cu] * a_rate / (alpha + a_start + a_rate * lo_offset),
+            (s + 1.0) * b_rate / (beta + b_start + b_rate * lo_offset))
+        seg, unit, unit_w = _node_layout(fall > 4.0)
+        node_c = cu[seg]
+        offset = lo_offset[seg] + width[seg] * unit
+        weights = width[seg] * unit_w
+        a_u = a_start[seg] + a_rate[seg] * offset
+        b_u = b_start[seg] + b_rate[seg] * offset
+        rx_u = rx[node_c]
+        log_g = (math.log(s) + s * log_beta + np.log(b_rate)[seg]
+                 - rx_u * np.log(alpha + a_u) - (s + 1.0) * np.log(beta + b_u))
         top = np.full(n, -np.inf)
-        np.maximum.at(top, cu, log_g.max(axis=1))
-        scaled = weights * np.exp(log_g - top[cu][:, None])
-        j = np.bincount(cu, weights=scaled.sum(axis=1), minlength=n)
+        if len(node_c):  # nodes are sorted by customer: a segmented maximum
+            heads = np.flatnonzero(np.r_[True, node_c[1:] != node_c[:-1]])
+            top[node_c[heads]] = np.maximum.reduceat(log_g, heads)
+        scaled = weights * np.exp(log_g - top[node_c])
+        j = np.bincount(node_c, weights=scaled, minlength=n)
         with np.errstate(divide="ignore"):
             l2 = np.where(j > 0, np.log(np.where(j > 0, j, 1.0)) + top, -np.inf)
         log_sum = np.logaddexp(l1, l2)
@@ -491,26 +520,25 @@ class ParetoNBDDynamic(StaticCovariates):
         safe_j = np.where(j > 0, j, 1.0)
 
         def share(derivative: FloatArray) -> FloatArray:
-            """Per customer, the integral's weighted mean of ``derivative`` (nodes)."""
-            if derivative.ndim == 2:
-                out = np.bincount(cu, weights=(scaled * derivative).sum(axis=1), minlength=n)
+            """Per customer, the integral's weighted mean of ``derivative`` (per node)."""
+            if derivative.ndim == 1:
+                out = np.bincount(node_c, weights=scaled * derivative, minlength=n)
                 return np.asarray(out / safe_j, dtype=np.float64)
-            per_segment = np.einsum("sm,smk->sk", scaled, derivative)
-            out2 = np.column_stack([np.bincount(cu, weights=per_segment[:, q], minlength=n)
-                                    for q in range(per_segment.shape[1])])
+            weighted = scaled[:, None] * derivative
+            out2 = np.column_stack([np.bincount(node_c, weights=weighted[:, q], minlength=n)
+                                    for q in range(weighted.shape[1])])
             return np.asarray(out2.reshape(n, -1) / safe_j[:, None], dtype=np.float64)
 
         inv_a = 1.0 / (alpha + a_u)
         inv_b = 1.0 / (beta + b_u)
         j_r = share(-np.log(alpha + a_u))
-        j_alpha = share(-rx[cu][:, None] * inv_a)
+        j_alpha = share(-rx_u * inv_a)
         j_s = share(1.0 / s + log_beta - np.log(beta + b_u))
         j_beta = share(s / beta - (s + 1.0) * inv_b)
-        da_u = da_start[:, None, :] + da_rate[:, None, :] * offset[:, :, None]
-        db_u = db_start[:, None, :] + db_rate[:, None, :] * offset[:, :, None]
-        life_x = paths.seg_life[use]
-        j_gt = share(-(rx[cu][:, None] * inv_a)[:, :, None] * da_u)
-        j_gl = share(life_x[:, None, :] - ((s + 1.0) * inv_b)[:, :, None] * db_u)
+        da_u = da_start[seg] + da_rate[seg] * offset[:, None]
+        db_u = db_start[seg] + db_rate[seg] * offset[:, None]
+        j_gt = share(-(rx_u * inv_a)[:, None] * da_u)
+        j_gl = share(paths.seg_life[use][seg] - ((s + 1.0) * inv_b)[:, None] * db_u)
         inv_aT, inv_bT = 1.0 / (alpha + a_T), 1.0 / (beta + b_T)
         d_r = (digamma(rx) - digamma(r) + math.log(alpha) + w1 * -np.log(alpha + a_T)
                + w2 * j_r)
