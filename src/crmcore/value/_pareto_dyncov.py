@@ -23,7 +23,8 @@ period both ``A`` and ``B`` are linear, so the integrand is a product of two pow
 functions, smooth on the period; it is integrated by 16-point Gauss-Legendre quadrature per
 period, on six panels halving towards the start of the period where the powers fall by more
 than ``e^4`` over it (consecutive periods with equal covariates are merged first); the tests
-check it against adaptive quadrature and the static model to ``1e-9``. The gradient is exact (derivatives of ``A``, ``B`` in the coefficients are piecewise linear too).
+check it against adaptive quadrature and the static model to ``1e-9``. The gradient is exact
+(derivatives of ``A``, ``B`` in the coefficients are piecewise linear too).
 
 Conditional expectation over ``(T, T+t]``: given alive at ``T``, ``lambda ~ Gamma(r+x, alpha +
 A(T))`` and ``mu ~ Gamma(s, beta + B(T))``, so ``E[Y] = P(alive) (r+x)/(alpha+A(T)) integral_T^(T+t)
