@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import attrs
 import narwhals as nw
@@ -154,58 +154,72 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
         raise DataError(f"covariate ids in {customer_id!r} are not of the base's id type",
                         field=customer_id) from exc
     t_end = np.asarray(base.T, dtype=np.float64) + horizon
-    seg_c: list[NDArray[np.intp]] = []
-    seg_s: list[FloatArray] = []
-    seg_e: list[FloatArray] = []
-    seg_rows: list[NDArray[np.intp]] = []
-    purchase = np.zeros((len(base_ids), len(trans_idx)))
-    uncovered: list[Any] = []
-    for i in range(len(base_ids)):
-        lo, hi = where[i], stop[i]
-        starts = (periods[lo:hi] - first[i]) * factor
-        if hi == lo or starts[0] > 0:
-            uncovered.append(base_ids[i])
-            continue
-        if len(starts) > 1 and np.any(np.diff(starts) == 0):
-            raise DataError(f"customer {base_ids[i]!r} has two covariate rows for one period",
-                            field=datetime, rows=[base_ids[i]])
-        # a row holds until the next; the last for one period (the median spacing), or for
-        # ever if it is the customer's only row
-        last = float(np.median(np.diff(starts))) if len(starts) > 1 else np.inf
-        ends = np.append(starts[1:], starts[-1] + last)
-        if ends[-1] < t_end[i] - 1e-9:
-            uncovered.append(base_ids[i])
-            continue
-        keep = (ends > 0) & (starts < t_end[i])
-        rows = np.arange(lo, hi)[keep]
-        s, e = np.maximum(starts[keep], 0.0), np.minimum(ends[keep], t_end[i])
-        # consecutive periods with the same covariates are one segment (rates constant)
-        used = values[np.ix_(rows, life_idx + trans_idx)]
-        new = np.ones(len(rows), dtype=bool)
-        new[1:] = np.any(used[1:] != used[:-1], axis=1)
-        head = np.flatnonzero(new)
-        rows, s = rows[head], s[head]
-        e = np.append(s[1:], e[-1])
-        seg_c.append(np.full(len(rows), i, dtype=np.intp))
-        seg_s.append(s)
-        seg_e.append(e)
-        seg_rows.append(rows)
-        # the covariate row in effect at each repeat purchase
-        own = history.period[history.indptr[i] + 1:history.indptr[i + 1]]
-        if len(own) and trans_idx:
-            at = np.searchsorted(periods[lo:hi], own, side="right") - 1 + lo
-            purchase[i] = values[np.ix_(at, trans_idx)].sum(axis=0)
-    if uncovered:
+    n = len(base_ids)
+    count = stop - where
+    # each frame row of a customer of the base, in customer order (rows sorted by period)
+    cust = np.repeat(np.arange(n), count)
+    row = np.repeat(where, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count,
+                                                                        count)
+    starts = (periods[row] - first[cust]).astype(np.float64) * factor
+    first_of = np.cumsum(count) - count  # position (in ``row``) of each customer's first row
+    last_of = first_of + count - 1
+    has = count > 0
+    following = np.append(starts[1:], np.inf)
+    # a row holds until the next; the last for one period (the spacing of the customer's
+    # last two rows), or for ever if it is the customer's only row
+    spacing = np.full(n, np.inf)
+    two = has & (count > 1)
+    spacing[two] = starts[last_of[two]] - starts[last_of[two] - 1]
+    ends = following.copy()
+    ends[last_of[has]] = starts[last_of[has]] + spacing[has]
+    same = np.flatnonzero(ends <= starts)
+    if len(same):
+        twice = sorted(set(base_ids[cust[same]].tolist()))
+        raise DataError(f"{describe_rows(twice, noun='customer')} have two covariate rows for "
+                        "one period", field=datetime, rows=twice)
+    first_start = np.full(n, np.inf)
+    first_start[has] = starts[first_of[has]]
+    last_end = np.full(n, -np.inf)
+    last_end[has] = ends[last_of[has]]
+    uncovered_mask = (~has) | (first_start > 0) | (last_end < t_end - 1e-9)
+    if uncovered_mask.any():
+        uncovered = base_ids[uncovered_mask].tolist()
         raise DataError("customers whose covariates do not cover their time from the first "
                         "purchase" + (" to the end of the forecast" if horizon else "") + ": "
                         + describe_rows(uncovered, noun="id"), field=customer_id,
                         rows=uncovered)
-    rows_all = np.concatenate(seg_rows)
+    all_rows, all_cust = row, cust
+    keep = np.flatnonzero((ends > 0) & (starts < t_end[cust]))
+    row, cust = row[keep], cust[keep]
+    seg_s = np.maximum(starts[keep], 0.0)
+    seg_e = np.minimum(ends[keep], t_end[cust])
+    # consecutive periods with the same covariates are one segment (rates constant)
+    used = values[np.ix_(row, np.asarray(life_idx + trans_idx, dtype=np.intp))]
+    new = np.ones(len(row), dtype=bool)
+    new[1:] = (cust[1:] != cust[:-1]) | np.any(used[1:] != used[:-1], axis=1)
+    head = np.flatnonzero(new)
+    last_in_run = np.append(head[1:], len(row)) - 1
+    rows_all, seg_c = row[head], cust[head]
+    seg_start, seg_end = seg_s[head], seg_e[last_in_run]
+    # the covariate row in effect at each repeat purchase
+    purchase = np.zeros((n, len(trans_idx)))
+    repeat = np.ones(len(history.period), dtype=bool)
+    repeat[history.indptr[:-1][np.diff(history.indptr) > 0]] = False
+    if trans_idx and repeat.any():
+        owner = history.customer_of_entry()[repeat].astype(np.intp)
+        span = int(max(periods.max(), history.period.max()) - min(periods.min(),
+                                                                     history.period.min())) + 2
+        low = min(int(periods.min()), int(history.period.min()))
+        key = all_cust.astype(np.int64) * span + (periods[all_rows] - low)
+        want = owner.astype(np.int64) * span + (history.period[repeat] - low)
+        at = all_rows[np.searchsorted(key, want, side="right") - 1]
+        trans_values = values[np.ix_(at, np.asarray(trans_idx, dtype=np.intp))]
+        for q in range(len(trans_idx)):
+            purchase[:, q] = np.bincount(owner, weights=trans_values[:, q], minlength=n)
     life_cols = np.asarray(life_idx, dtype=np.intp)
     trans_cols = np.asarray(trans_idx, dtype=np.intp)
     return DynamicCovariates(
-        seg_customer=np.concatenate(seg_c), seg_start=np.concatenate(seg_s),
-        seg_end=np.concatenate(seg_e),
+        seg_customer=seg_c.astype(np.intp), seg_start=seg_start, seg_end=seg_end,
         seg_life=values[np.ix_(rows_all, life_cols)].reshape(len(rows_all), len(life_idx)),
         seg_trans=values[np.ix_(rows_all, trans_cols)].reshape(len(rows_all), len(trans_idx)),
         purchase_trans=purchase, n_customers=len(base_ids))
