@@ -261,3 +261,30 @@ def test_save_load(apparel: CalibrationHoldout, constant: pd.DataFrame, tmp_path
     np.testing.assert_array_equal(
         loaded.p_alive(base, covariates=constant, datetime="Cov.Date"),
         model.p_alive(base, covariates=constant, datetime="Cov.Date"))
+
+
+def test_new_customer_prediction(constant: pd.DataFrame, static: pd.DataFrame,
+                                 dyncov: pd.DataFrame) -> None:
+    """Prospects acquired at their first covariate row: constant covariates give the static
+    model's new-customer expectation; a prospect acquired before high season expects more
+    purchases over a quarter than one acquired after it when high season raises purchases."""
+    dynamic = ParetoNBDDynamic.from_params(**STATIC, customer_id="Id")
+    plain = ParetoNBD.from_params(**STATIC, customer_id="Id")
+    prospects = constant[(constant["Id"] <= 5) & (constant["Cov.Date"] >= "2007-01-07")]
+    ours = dynamic.expected_purchases_new_customer(52.0, prospects, datetime="Cov.Date",
+                                                   time_unit="W")
+    ref = plain.expected_purchases_new_customer(52.0, covariates=static[static["Id"] <= 5])
+    np.testing.assert_allclose(ours, np.asarray(ref).reshape(-1), rtol=1e-10)
+    seasonal = ParetoNBDDynamic.from_params(
+        r=1.8, alpha=90.0, s=0.6, beta=50.0, **{"trans.High.Season": 1.0,
+                                                "life.Gender": 0.0}, customer_id="Id")
+    one = dyncov[dyncov["Id"] == 1]
+    before = one[one["Cov.Date"] >= "2006-09-17"]  # high season ahead
+    after = one[one["Cov.Date"] >= "2007-01-07"].assign(Id=2)  # high season behind
+    both = pd.concat([before, after])
+    values = seasonal.expected_purchases_new_customer(13.0, both, datetime="Cov.Date",
+                                                      time_unit="W")
+    assert values[0] > values[1]
+    with pytest.raises(DataError):
+        seasonal.expected_purchases_new_customer(10_000.0, both, datetime="Cov.Date",
+                                                 time_unit="W")

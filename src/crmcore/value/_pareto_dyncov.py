@@ -653,6 +653,73 @@ class ParetoNBDDynamic(StaticCovariates):
         total = np.bincount(c[use], weights=piece[use], minlength=paths.n_customers)
         return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
 
+    def expected_purchases_new_customer(  # type: ignore[override]
+        self, t: float, covariates: object, *, customer_id: str | None = None,
+        datetime: str | None = None, time_unit: str | None = None,
+    ) -> FloatArray:
+        """Expected purchases in ``(0, t]`` of customers acquired at the start of their first
+        row of ``covariates`` (one value per distinct id, in sorted id order).
+
+        ``E[X(t)] = r/alpha integral_0^t a(u) (beta/(beta+B(u)))^s du``, per covariate
+        period in closed form; the rows must cover ``t`` (in ``time_unit``, default the
+        fitted data's unit; dates are counted in days).
+        """
+        horizon = float(check_horizon(t))
+        ident = self._check(covariates, customer_id)
+        stamp = self._stamp(datetime)
+        unit = time_unit or self._state().time_unit
+        if unit is None:
+            raise InvalidValueError("pass time_unit= (the unit of t); the model does not know "
+                                    "the unit of the data", field="time_unit")
+        design = self._design
+        assert design is not None
+        data = _native_frame(covariates)
+        for column, role in ((ident, "customer_id"), (stamp, "datetime"),
+                             *((c, "covariate") for c in (*design.life, *design.trans))):
+            if column not in data.columns:
+                raise UnknownColumnError(column, list(data.columns), role=role)
+        ids = np.asarray(data[ident].to_numpy())
+        try:
+            days = np.asarray(data[stamp].to_numpy()).astype("datetime64[D]").astype(np.int64)
+        except (TypeError, ValueError) as exc:
+            raise DateError(f"column {stamp!r} does not hold dates: {exc}",
+                            field=stamp) from exc
+        order = np.lexsort((days, ids))
+        ids, days = ids[order], days[order]
+        life = np.column_stack([np.asarray(data[c].cast(nw.Float64).to_numpy())[order]
+                                for c in design.life]) if design.life else np.zeros(
+                                    (len(ids), 0))
+        trans = np.column_stack([np.asarray(data[c].cast(nw.Float64).to_numpy())[order]
+                                 for c in design.trans]) if design.trans else np.zeros(
+                                     (len(ids), 0))
+        unique, head = np.unique(ids, return_index=True)
+        owner = np.searchsorted(unique, ids)
+        start = (days - days[head][owner]) * unit_factor("D", unit)
+        last = np.append(head[1:], len(ids)) - 1
+        spacing = np.where(last > head, start[last] - start[np.maximum(last - 1, 0)], np.inf)
+        end = np.append(start[1:], np.inf)
+        end[last] = start[last] + spacing
+        short = np.flatnonzero(end[last] < horizon - 1e-9)
+        if len(short):
+            named = unique[short].tolist()
+            raise DataError("prospects whose covariates do not cover the horizon: "
+                            + describe_rows(named, noun="id"), field=ident, rows=named)
+        theta = np.log(self._state().params)
+        r, alpha, s, beta = np.exp(theta[:4])
+        g_life, g_trans, _, _ = self._coefficients(theta)
+        lo, hi = np.minimum(start, horizon), np.minimum(end, horizon)
+        a_rate, b_rate = np.exp(trans @ g_trans), np.exp(life @ g_life)
+        b_lo = _exclusive_cumsum(b_rate * (hi - lo), owner.astype(np.intp), len(unique))
+        b_hi = b_lo + b_rate * (hi - lo)
+        if abs(s - 1.0) < 1e-10:
+            piece = a_rate / b_rate * beta * (np.log(beta + b_hi) - np.log(beta + b_lo))
+        else:
+            piece = a_rate / b_rate * beta / (s - 1.0) * (
+                np.exp((1.0 - s) * (np.log(beta + b_lo) - math.log(beta)))
+                - np.exp((1.0 - s) * (np.log(beta + b_hi) - math.log(beta))))
+        total = np.bincount(owner, weights=np.where(hi > lo, piece, 0.0), minlength=len(unique))
+        return np.asarray(r / alpha * total, dtype=np.float64)
+
     def _with_params(self, params: FloatArray) -> Self:
         model = super()._with_params(params)
         model._datetime = self._datetime
