@@ -288,3 +288,25 @@ def test_new_customer_prediction(constant: pd.DataFrame, static: pd.DataFrame,
     with pytest.raises(DataError):
         seasonal.expected_purchases_new_customer(10_000.0, both, datetime="Cov.Date",
                                                  time_unit="W")
+
+
+def test_dect(apparel: CalibrationHoldout, dyncov: pd.DataFrame) -> None:
+    """Without discounting DECT is the expected purchases; with it, it is the discounted
+    integral (checked by a fine Riemann sum of the expectation's increments)."""
+    base = apparel.calibration.take(np.arange(40))
+    dyncov = dyncov[dyncov["Id"].isin(np.asarray(base.customer_id))]
+    model = ParetoNBDDynamic.from_params(
+        r=1.8, alpha=90.0, s=0.6, beta=50.0, **{"trans.High.Season": 1.0,
+                                                "life.High.Season": -0.5}, customer_id="Id")
+    undiscounted = model.dect(0.0, 52.0, base, covariates=dyncov, datetime="Cov.Date")
+    np.testing.assert_allclose(
+        undiscounted, model.expected_purchases(52.0, base, covariates=dyncov,
+                                               datetime="Cov.Date"), rtol=1e-12)
+    delta = 0.01
+    grid = np.linspace(0.0, 52.0, 521)
+    cumulative = np.stack([model.expected_purchases(g, base, covariates=dyncov,
+                                                    datetime="Cov.Date") for g in grid])
+    mid = (grid[1:] + grid[:-1]) / 2
+    riemann = np.exp(-delta * mid) @ np.diff(cumulative, axis=0)
+    np.testing.assert_allclose(model.dect(delta, 52.0, base, covariates=dyncov,
+                                          datetime="Cov.Date"), riemann, rtol=1e-5)
