@@ -4,10 +4,20 @@ from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
 from crmcore.value._btyd import ContinuousBTYDModel
 from crmcore.value._clv import LifetimeValue, dert_rate, lifetime_value, retention_clv, sbg_clv
+from crmcore.value._cnbd import (
+    BGCNBD,
+    MBGCNBD,
+    log_intertransaction_times,
+    simulate_bgcnbd,
+    simulate_mbgcnbd,
+    wheat_morrison,
+)
 from crmcore.value._covariates import CovariateDesign
 from crmcore.value._gamma_gamma import GammaGamma
+from crmcore.value._ggompertz import GGompertzNBD, simulate_ggompertz_nbd
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
 from crmcore.value._pareto import ParetoNBD
+from crmcore.value._pareto_dyncov import ParetoNBDDynamic, simulate_pareto_nbd_dynamic
 from crmcore.value._parts import (
     CLVDrivers,
     PotentialInputs,
@@ -71,8 +81,10 @@ __all__ = [
     "BANK_SEED_SHARES",
     "BANK_WEALTH_THRESHOLDS",
     "BGBB",
+    "BGCNBD",
     "BGNBD",
     "FAMILY_CARD_THRESHOLDS",
+    "MBGCNBD",
     "MBGNBD",
     "PERSONAL_CARD_THRESHOLDS",
     "SEGMENT_CLAIMS",
@@ -83,6 +95,7 @@ __all__ = [
     "ClaimCheck",
     "ContinuousBTYDModel",
     "CovariateDesign",
+    "GGompertzNBD",
     "GammaGamma",
     "ImportanceTier",
     "InvestmentQuadrant",
@@ -91,6 +104,7 @@ __all__ = [
     "LoyaltyLadder",
     "ParameterSummary",
     "ParetoNBD",
+    "ParetoNBDDynamic",
     "PortfolioQuadrant",
     "PotentialInputs",
     "PotentialValue",
@@ -119,6 +133,7 @@ __all__ = [
     "importance",
     "investment_quadrant",
     "lifetime_value",
+    "log_intertransaction_times",
     "loyalty_ladder",
     "margin_rates",
     "portfolio",
@@ -128,10 +143,15 @@ __all__ = [
     "rfm_segments",
     "sbg_clv",
     "simulate_bgbb",
+    "simulate_bgcnbd",
     "simulate_bgnbd",
+    "simulate_ggompertz_nbd",
+    "simulate_mbgcnbd",
     "simulate_mbgnbd",
     "simulate_pareto_nbd",
+    "simulate_pareto_nbd_dynamic",
     "simulate_sbg",
     "threshold_tiers",
     "transaction_tracking",
+    "wheat_morrison",
 ]

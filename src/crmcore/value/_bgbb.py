@@ -444,6 +444,13 @@ class BGBB(LikelihoodModel):
         _check_non_negative(horizon, "t")
         return unconditional_expected_purchases(self._param_array(), horizon)
 
+    def expected_purchases_new_customer(self, t: ArrayLike) -> _FloatArray:
+        """Expected transactions of a customer acquired now in her first ``t`` opportunities
+        (whole numbers): the unconditional expectation :meth:`expected_purchases_unconditional`
+        (Fader, Hardie & Shang 2010, eq. 7), under the name every crmcore purchase model
+        shares."""
+        return self.expected_purchases_unconditional(t)
+
     def probability_of_purchases(self, k: ArrayLike, t: ArrayLike) -> _FloatArray:
         """P(X(t) = k): probability that a new customer transacts at exactly ``k`` of
         her first ``t`` opportunities (``k`` and ``t`` whole numbers, broadcast together)."""

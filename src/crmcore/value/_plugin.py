@@ -14,7 +14,9 @@ from crmcore.hookspecs import (
 )
 from crmcore.value._bgbb import BGBB
 from crmcore.value._bgnbd import BGNBD, MBGNBD
+from crmcore.value._cnbd import BGCNBD, MBGCNBD
 from crmcore.value._gamma_gamma import GammaGamma
+from crmcore.value._ggompertz import GGompertzNBD
 from crmcore.value._pareto import ParetoNBD
 from crmcore.value._parts import WalletReferralPotential
 from crmcore.value._sbg import ShiftedBetaGeometric
@@ -34,7 +36,8 @@ def crmcore_value_models() -> Mapping[str, ValueModelFactory]:
     next release: it is a cohort model)."""
     return {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto-nbd": ParetoNBD, "bgbb": BGBB,
             "sbg": moved_model(ShiftedBetaGeometric, old_kind="value", kind="cohort",
-                               name="sbg")}
+                               name="sbg"),
+            "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD, "ggompertz-nbd": GGompertzNBD}
 
 
 @hookimpl
