@@ -373,6 +373,9 @@ def _stepped_given_alive(model: Any, times: _FloatArray, discount: _FloatArray,
     E[Y(t) | alive, x, T]`` (BG/NBD, MBG/NBD, Pareto/NBD: given alive at ``T`` the future
     depends on ``(x, T)`` alone). The special functions are evaluated once per step and
     distinct ``(x, T)`` pair, not per ``(x, t_x, T)`` pattern, and P(alive) once per pattern.
+    A model opts in by defining ``_expected_given_alive(t, x, T)``; one whose future given
+    alive depends on ``t_x`` as well (BG/CNBD-k: the Erlang phases since the last purchase)
+    does not.
     """
     (ux, ut), _, pair_of = compress_rows(pf, pt)
     cumulative = np.empty((len(times), len(ux)))

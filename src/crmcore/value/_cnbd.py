@@ -456,7 +456,7 @@ class _ErlangBetaGeometric(ContinuousBTYDModel):
         b_post = b + x + (1.0 if self._modified else 0.0)
         return pi, shape, b_post
 
-    def _expected_given_alive(self, t: FloatArray, x: FloatArray, tx: FloatArray,
+    def _expected_given_alive_since(self, t: FloatArray, x: FloatArray, tx: FloatArray,
                               t_obs: FloatArray) -> FloatArray:
         """E[Y(t) | alive at T, history]: ``sum_j pi_j sum_{m>=1} E[(1-p)^(m-1)]
         P(N(t) >= m k - j)``, ``N(t)`` the phases completed in ``(T, T+t]`` (negative
@@ -522,7 +522,7 @@ class _ErlangBetaGeometric(ContinuousBTYDModel):
         self._k_fit = self.k_
         alive = np.exp(self._log_p_alive(*flat[1:]))
         (uh, ux, utx, ut), _, inverse = compress_rows(*flat)
-        given = self._expected_given_alive(uh, ux, utx, ut)[inverse]
+        given = self._expected_given_alive_since(uh, ux, utx, ut)[inverse]
         return np.asarray((alive * given).reshape(shape), dtype=np.float64)
 
     def expected_purchases_unconditional(self, t: ArrayLike) -> FloatArray:
@@ -567,7 +567,7 @@ class _ErlangBetaGeometric(ContinuousBTYDModel):
 
     def dert(
         self,
-        discount_rate: float,
+        continuous_rate: float,
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
@@ -586,7 +586,7 @@ class _ErlangBetaGeometric(ContinuousBTYDModel):
         ``trigamma``), with the trapezoidal rule on ``n_nodes`` points, which converges
         geometrically for such smooth, fast-decaying integrands.
         """
-        delta = check_rate(discount_rate)
+        delta = check_rate(continuous_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         self._k_fit = self.k_
         log_alive = self._log_p_alive(x, tx, t_obs)

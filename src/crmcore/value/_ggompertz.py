@@ -310,7 +310,7 @@ class GGompertzNBD(ContinuousBTYDModel):
 
     def dert(
         self,
-        discount_rate: float,
+        continuous_rate: float,
         base_or_frequency: CustomerBase | ArrayLike,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
@@ -319,7 +319,7 @@ class GGompertzNBD(ContinuousBTYDModel):
         integral_0^inf e^(-delta u) S(T+u)/S(T) du`` (``delta`` continuously compounded per
         time unit), the integral on panels halving towards 0 (30 times) up to
         ``u = 60 / delta``."""
-        delta = check_rate(discount_rate)
+        delta = check_rate(continuous_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, b, s, beta = self._param_array()
         (ux, utx, ut), _, pattern = compress_rows(x, tx, t_obs)
