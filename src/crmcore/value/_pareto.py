@@ -21,7 +21,8 @@ gradient of the log-likelihood. Everything is combined in log space.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -151,6 +152,198 @@ def _log_f(
     return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
 
 
+# -- a stable evaluation for any parameters (fits on the boundary, extreme estimates) ------
+#
+# At extreme parameters (s, beta -> infinity with s/beta fixed: one dropout rate for
+# everyone; r, alpha -> infinity with r/alpha fixed: one purchase rate) the hypergeometric
+# representation needs 2F1 with parameters ~1e10 at z within 1e-10 of 1, and the terms
+# s log(beta) - s log(beta + T) cancel catastrophically. There the likelihood is written as
+#
+#   L = Gamma(r+x)/Gamma(r) (alpha/(alpha+T))^r (alpha+T)^-x [S(T) + D],
+#   S(t) = (1 + t/beta)^-s                     (probability of being alive at t),
+#   D = integral_{t_x}^T ((alpha+T)/(alpha+tau))^(r+x) f(tau) dtau,  f = -S' (lifetime density)
+#
+# (Fader & Hardie 2005, note 009, eq. 18-20, before the integral is written as a 2F1), with
+# every factor formed by log1p so that it tends to its limit (e^-mu t, e^lambda (T-tau), ...)
+# without cancellation. D is integrated numerically: its integrand is log-convex and
+# decreasing in tau, so [t_x, T] is cut into panels on which the log-integrand drops by at
+# most 2 and log(c + tau) grows by at most 1 (c = min(alpha, beta): the integrand's
+# singularities lie at -alpha and -beta), each integrated by 16-point Gauss-Legendre in
+# v = log(c + tau); panels beyond which the rest is below 1e-16 of the integral are left out.
+
+_STABLE_NODES, _STABLE_WEIGHTS = roots_legendre(16)
+_MAX_PANELS = 160
+_PANEL_DROP = 2.0
+_NEGLIGIBLE_LOG = 37.0  # e^-37 ~ 1e-16
+_STIRLING_R = 100.0  # log Gamma(r+x) - log Gamma(r) by Stirling's series from here on
+# Where the hypergeometric representation is replaced by the stable one: shapes beyond
+# this (its 2F1 then has parameters beyond it and z near 1) or rates far apart
+_STABLE_SHAPE = 50.0
+_STABLE_RATE_RATIO = 20.0
+
+
+def _log_rising(r: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``log Gamma(r+x) - log Gamma(r)`` and its derivative in ``r``, without the cancellation
+    of two large log-gammas when ``r`` is large (Stirling's series, error below 1e-17 from
+    ``r = 100``)."""
+    r = np.asarray(r, dtype=np.float64) + np.zeros_like(x)
+    value = np.empty_like(r)
+    deriv = np.empty_like(r)
+    small = r < _STIRLING_R
+    rs, xs = r[small], x[small]
+    value[small] = gammaln(rs + xs) - gammaln(rs)
+    deriv[small] = digamma(rs + xs) - digamma(rs)
+    rl, xl = r[~small], x[~small]
+    zl = rl + xl
+    ratio = np.log1p(xl / rl)
+
+    def sigma(z: FloatArray) -> FloatArray:  # log Gamma(z) - Stirling's main terms
+        inv = 1.0 / z
+        inv2 = inv * inv
+        return np.asarray(inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680))),
+                          dtype=np.float64)
+
+    def sigma_prime(z: FloatArray) -> FloatArray:  # digamma(z) - log(z)
+        inv = 1.0 / z
+        inv2 = inv * inv
+        return np.asarray(-0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 / 252)),
+                          dtype=np.float64)
+
+    value[~small] = (xl * np.log(rl) + (zl - 0.5) * ratio - xl + (sigma(zl) - sigma(rl)))
+    deriv[~small] = ratio + (sigma_prime(zl) - sigma_prime(rl))
+    return value, deriv
+
+
+def _panel_integral(
+    lo: FloatArray, hi: FloatArray, c: FloatArray, floor_rate: FloatArray,
+    log_g: Callable[[FloatArray, NDArray[np.intp]], FloatArray],
+    rate: Callable[[FloatArray, NDArray[np.intp]], FloatArray],
+    d_log_g: Callable[[FloatArray, NDArray[np.intp]], FloatArray] | None,
+) -> tuple[FloatArray, FloatArray | None]:
+    """``log integral_lo^hi g(tau) dtau`` per row for a decreasing, log-convex ``g`` (and, with
+    ``d_log_g``, the derivative of that log in the parameters: the ``g``-weighted mean of
+    ``d log g / d theta``).
+
+    ``log_g(tau, rows)`` and ``rate(tau, rows)`` (``-d log g / d tau``) take a ``(rows, m)``
+    array of points and the row indices; ``d_log_g`` returns ``(rows, m, k)``. ``c > 0``: the
+    integrand is analytic for ``tau > -c``. ``floor_rate`` is a lower bound of ``rate`` on
+    ``[lo, hi]`` (it bounds the tail left out). ``hi`` may be infinite.
+    """
+    n = len(lo)
+    rows = np.arange(n)
+    edges = [lo.copy()]
+    cur = lo.copy()
+    g0 = log_g(cur[:, None], rows)[:, 0]
+    k0 = rate(cur[:, None], rows)[:, 0]
+    first = np.minimum(np.minimum(_PANEL_DROP / k0, (math.e - 1.0) * (c + cur)), hi - cur)
+    # lower bound of the integral: the first panel, on which log g drops by at most 2
+    with np.errstate(divide="ignore"):
+        floor = g0 + np.log(first) - _PANEL_DROP
+    active = np.flatnonzero(hi > lo)
+    for _ in range(_MAX_PANELS):
+        if not len(active):
+            break
+        ca, cc = cur[active], c[active]
+        kk = rate(ca[:, None], active)[:, 0]
+        step = np.minimum(np.minimum(_PANEL_DROP / kk, (math.e - 1.0) * (cc + ca)),
+                          hi[active] - ca)
+        nxt = cur.copy()
+        nxt[active] = ca + step
+        edges.append(nxt)
+        cur = nxt
+        left = np.flatnonzero(cur[active] < hi[active])
+        active = active[left]
+        if len(active):
+            ca = cur[active]
+            tail = np.minimum(hi[active] - ca, 1.0 / floor_rate[active])
+            with np.errstate(divide="ignore"):
+                rest = log_g(ca[:, None], active)[:, 0] + np.log(tail)
+            active = active[rest > floor[active] - _NEGLIGIBLE_LOG]
+    if len(edges) == 1:
+        edges.append(lo.copy())
+    a = np.stack(edges[:-1], axis=1)  # (n, panels)
+    b = np.stack(edges[1:], axis=1)
+    width = np.log1p((b - a) / (c[:, None] + a))  # panel length in v = log(c + tau)
+    half = 0.5 * width
+    v = half[..., None] * (1.0 + _STABLE_NODES)  # (n, panels, nodes), v measured from a
+    tau = a[..., None] + (c[:, None, None] + a[..., None]) * np.expm1(v)
+    shape = tau.shape
+    flat = tau.reshape(n, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_terms = (log_g(flat, rows).reshape(shape) + np.log(c[:, None, None] + a[..., None])
+                     + v + np.log(half)[..., None] + np.log(_STABLE_WEIGHTS))
+    log_terms = np.where((b > a)[..., None], log_terms, -np.inf).reshape(n, -1)
+    top = np.max(log_terms, axis=1)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    weights = np.exp(log_terms - safe[:, None])
+    total = weights.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        value = np.where(np.isfinite(top), safe + np.log(total), -np.inf)
+    if d_log_g is None:
+        return value, None
+    grads = d_log_g(flat, rows)  # (n, m, k)
+    grads = np.where(np.isfinite(grads), grads, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.einsum("nm,nmk->nk", weights, grads) / total[:, None]
+    return value, np.where(np.isfinite(mean), mean, 0.0)
+
+
+def _stable_parts(
+    r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray, x: FloatArray,
+    tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray | None,
+           FloatArray | None]:
+    """The Pareto/NBD likelihood's three parts (as ``ParetoNBD._parts``: the constant, the
+    alive-at-T term and the died-in-(t_x, T] term, in logs, with their gradients in
+    ``(r, alpha, s, beta)``), in the stable form above. Parameters are per row."""
+    r, alpha, s, beta = (np.asarray(p, dtype=np.float64) + np.zeros_like(x)
+                         for p in (r, alpha, s, beta))
+    lr, d_lr = _log_rising(r, x)
+    log_const = lr - r * np.log1p(t_obs / alpha) - x * np.log(alpha + t_obs)
+    log_alive = -s * np.log1p(t_obs / beta)
+    m = r + x
+    c = np.minimum(alpha, beta)
+
+    def log_g(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        ai, bi, si = alpha[i, None], beta[i, None], s[i, None]
+        return np.asarray(
+            m[i, None] * np.log1p((t_obs[i, None] - tau) / (ai + tau))
+            - si * np.log1p(tau / bi) + np.log(si) - np.log(bi + tau), dtype=np.float64)
+
+    def rate(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        return np.asarray(m[i, None] / (alpha[i, None] + tau)
+                          + (s[i, None] + 1.0) / (beta[i, None] + tau), dtype=np.float64)
+
+    def d_log_g(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        ai, bi, si, ti = alpha[i, None], beta[i, None], s[i, None], t_obs[i, None]
+        return np.stack([
+            np.log1p((ti - tau) / (ai + tau)),
+            -m[i, None] * (ti - tau) / ((ai + ti) * (ai + tau)),
+            1.0 / si - np.log1p(tau / bi),
+            si * tau / (bi * (bi + tau)) - 1.0 / (bi + tau),
+        ], axis=-1)
+
+    floor_rate = m / (alpha + t_obs) + (s + 1.0) / (beta + t_obs)
+    log_dead, d_dead = _panel_integral(tx.astype(np.float64), t_obs.astype(np.float64), c,
+                                       floor_rate, log_g, rate,
+                                       d_log_g if gradient else None)
+    if not gradient:
+        return log_const, log_alive, log_dead, None, None, None
+    zeros = np.zeros_like(x)
+    d_const = np.column_stack([
+        d_lr - np.log1p(t_obs / alpha), r * t_obs / (alpha * (alpha + t_obs))
+        - x / (alpha + t_obs), zeros, zeros])
+    d_alive = np.column_stack([zeros, zeros, -np.log1p(t_obs / beta),
+                               s * t_obs / (beta * (beta + t_obs))])
+    return log_const, log_alive, log_dead, d_const, d_alive, d_dead
+
+
+def _needs_stable(r: float, alpha: float, s: float, beta: float) -> bool:
+    """Whether the hypergeometric representation is outside the range where it is accurate."""
+    ratio = max(alpha, beta) / min(alpha, beta)
+    return bool(r > _STABLE_SHAPE or s > _STABLE_SHAPE or ratio > _STABLE_RATE_RATIO)
+
+
 class ParetoNBD(BTYDStaticCovariates):
     """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
@@ -171,6 +364,13 @@ class ParetoNBD(BTYDStaticCovariates):
     param_names = ("r", "alpha", "s", "beta")
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "beta": ("life", -1.0)}
+    _mixing_pairs = (
+        ("r", "alpha", "gamma", "purchase rate lambda = r/alpha (Poisson purchases while alive)",
+         "no customer buys again", "every customer buys at an infinite rate"),
+        ("s", "beta", "gamma", "dropout rate mu = s/beta (exponential lifetimes)",
+         "no customer drops out (the NBD model of purchases)",
+         "every customer drops out at once"),
+    )
 
     def _row_log_likelihood_terms(
         self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
@@ -187,6 +387,8 @@ class ParetoNBD(BTYDStaticCovariates):
         """Log of the constant, of the alive-at-T term and of the ``s I`` term, with
         gradients."""
         r, alpha, s, beta = params
+        if _needs_stable(r, alpha, s, beta):
+            return _stable_parts(r, alpha, s, beta, x, tx, t_obs, gradient=gradient)
         m = r + s + x
         log_const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         log_alive = -(r + x) * np.log(alpha + t_obs) - s * np.log(beta + t_obs)
