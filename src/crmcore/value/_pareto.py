@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
+from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
 
 from crmcore._base import CustomerBase, compress_rows
 from crmcore._errors import InvalidValueError
@@ -338,6 +338,33 @@ def _stable_parts(
     return log_const, log_alive, log_dead, d_const, d_alive, d_dead
 
 
+def _mean_discount(delta: float, s: float, c: FloatArray) -> FloatArray:
+    """``E[1/(delta + mu)]`` for ``mu ~ Gamma(s, c)`` (shape, rate), ``c`` per customer.
+
+    It equals ``c^s delta^(s-1) U(s, s; delta c)`` (Fader, Hardie & Lee 2005), but the power
+    overflows for large ``s`` and SciPy's ``U`` loses digits (``1e-6`` near ``s = 50``), so it
+    is computed as the Laplace transform ``integral_0^inf e^(-delta u) (1 + u/c)^-s du`` by the
+    likelihood's panel quadrature (agrees with adaptive quadrature to ~1e-15); it tends to
+    ``1/(delta + s/c)`` as ``s, c -> infinity`` with ``s/c`` fixed. Once per distinct ``c``.
+    """
+    values, inverse = np.unique(np.asarray(c, dtype=np.float64).reshape(-1),
+                                return_inverse=True)
+    out = np.empty_like(values)
+
+    for start in range(0, len(values), _CHUNK // 4):
+        cb = values[start:start + _CHUNK // 4]
+
+        def log_g(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(-delta * u - s * np.log1p(u / cb[i, None]), dtype=np.float64)
+
+        def rate(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(delta + s / (cb[i, None] + u), dtype=np.float64)
+
+        log_value, _ = _panel_integral(np.zeros_like(cb), np.full_like(cb, np.inf), cb,
+                                       np.full_like(cb, delta), log_g, rate, None)
+        out[start:start + len(cb)] = np.exp(log_value)
+    return np.asarray(out[inverse].reshape(np.shape(c)), dtype=np.float64)
+
 def _needs_stable(r: float, alpha: float, s: float, beta: float) -> bool:
     """Whether the hypergeometric representation is outside the range where it is accurate."""
     ratio = max(alpha, beta) / min(alpha, beta)
@@ -520,25 +547,26 @@ class ParetoNBD(BTYDStaticCovariates):
         r, alpha, s, beta = self._param_array()
         kk, tt = np.broadcast_arrays(counts, horizon)
         kk, tt = kk.astype(np.float64), tt.astype(np.float64)
-        log_coef = gammaln(r + kk) - gammaln(r) - gammaln(kk + 1.0)
+        # log1p forms and the stable rising factorial keep this finite at any parameters
+        log_coef = _log_rising(np.full_like(kk, r), kk)[0] - gammaln(kk + 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_alive = (log_coef + r * (np.log(alpha) - np.log(alpha + tt))
+            log_alive = (log_coef - r * np.log1p(tt / alpha)
                          + kk * (np.log(tt) - np.log(alpha + tt))
-                         + s * (np.log(beta) - np.log(beta + tt)))
+                         - s * np.log1p(tt / beta))
         log_alive = np.where((kk == 0) & (tt == 0), 0.0, log_alive)
         nodes, weights = roots_legendre(n_nodes)
         tau = (tt[..., None] * (nodes + 1.0) / 2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_integrand = (kk[..., None] * np.log(tau) - (r + kk[..., None])
-                             * np.log(alpha + tau) - (s + 1.0) * np.log(beta + tau))
-            log_integrand = np.where((kk[..., None] == 0) & (tau == 0),
-                                     -(r * np.log(alpha) + (s + 1.0) * np.log(beta)),
+            # alpha^r tau^k (alpha+tau)^-(r+k) beta^s (beta+tau)^-(s+1)
+            log_integrand = (kk[..., None] * (np.log(tau) - np.log(alpha + tau))
+                             - r * np.log1p(tau / alpha) - s * np.log1p(tau / beta)
+                             - np.log(beta + tau))
+            log_integrand = np.where((kk[..., None] == 0) & (tau == 0), -np.log(beta),
                                      log_integrand)
             top = np.max(log_integrand, axis=-1, keepdims=True)
             top = np.where(np.isfinite(top), top, 0.0)
             integral = np.sum(weights * np.exp(log_integrand - top), axis=-1) * tt / 2.0
-            log_dead = (log_coef + r * np.log(alpha) + np.log(s) + s * np.log(beta)
-                        + top[..., 0] + np.log(integral))
+            log_dead = log_coef + np.log(s) + top[..., 0] + np.log(integral)
         return np.asarray(np.exp(log_alive) + np.exp(log_dead), dtype=np.float64)
 
     def conditional_probability_of_purchases(
@@ -615,9 +643,7 @@ class ParetoNBD(BTYDStaticCovariates):
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, s, beta = self._param_array()
         p = np.exp(self._log_p_alive(x, tx, t_obs))
-        y = delta * (beta + t_obs)
-        # E[1/(delta+mu)] = (beta+T)^s delta^(s-1) U(s, s, y) = y^s U(s, s, y) / delta
-        mean_discount = np.exp(s * np.log(y)) * hyperu(s, s, y) / delta
+        mean_discount = _mean_discount(delta, s, beta + t_obs)
         return np.asarray(p * (r + x) / (alpha + t_obs) * mean_discount, dtype=np.float64)
 
 
@@ -649,7 +675,7 @@ def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray
     log_1mu = np.log((1.0 - v)[None, :] + v[None, :] * q)
     tau = beta[:, None] * np.expm1(-log_1mu / s)
     kk, rr, aa = k[:, None], r[:, None], alpha[:, None]
-    log_coef = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0))[:, None]
+    log_coef = (_log_rising(r, k)[0] - gammaln(k + 1.0))[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nb = log_coef - rr * np.log1p(tau / aa) + kk * (np.log(tau) - np.log(aa + tau))
         log_nb = np.where(kk == 0, log_coef - rr * np.log1p(tau / aa), log_nb)
@@ -674,7 +700,7 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     ``_MAX_NODES`` per panel): a sharply peaked negative binomial (thousands of purchases
     over a short ``T``) needs more nodes than the default.
     """
-    log_coef = gammaln(r + k) - gammaln(r) - gammaln(k + 1.0)
+    log_coef = _log_rising(r, k)[0] - gammaln(k + 1.0)
     log_q = -s * np.log1p(t / beta)  # log P(lifetime > t)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_survive = (log_coef - r * np.log1p(t / alpha)
