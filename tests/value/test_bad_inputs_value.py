@@ -19,7 +19,7 @@ from lifetimes import BetaGeoFitter
 
 import crmcore
 from crmcore.datasets import load_cdnow_summary
-from crmcore.value import BGNBD, MBGNBD, GammaGamma
+from crmcore.value import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from crmcore.value._simulate import simulate_bgnbd_log
 
 HISTORY = (np.array([0.0, 1.0, 5.0, 40.0]), np.array([0.0, 3.0, 20.0, 30.0]),
@@ -84,6 +84,19 @@ CATALOGUE: list[tuple[str, Callable[[], object], type[Exception], str | None]] =
      crmcore.InvalidValueError, "a"),
     ("BG/NBD parameter zero", lambda: BGNBD.from_params(r=1.0, alpha=1.0, a=1.0, b=0.0),
      crmcore.InvalidValueError, "b"),
+    ("Pareto/NBD parameter infinite",
+     lambda: ParetoNBD.from_params(r=1.0, alpha=1.0, s=np.inf, beta=1.0),
+     crmcore.InvalidValueError, "s"),
+    ("Pareto/NBD parameter NaN",
+     lambda: ParetoNBD.from_params(r=1.0, alpha=np.nan, s=1.0, beta=1.0),
+     crmcore.InvalidValueError, "alpha"),
+    ("Pareto/NBD DERT at a zero discount rate",
+     lambda: ParetoNBD.from_params(r=1.0, alpha=1.0, s=1e12, beta=1e13).dert(0.0, [1], [2.0],
+                                                                               [5.0]),
+     crmcore.InvalidValueError, "discount_rate"),
+    ("Pareto/NBD negative penalizer",
+     lambda: ParetoNBD(penalizer=-1.0).fit([1, 2], [1.0, 2.0], [5.0, 5.0]),
+     crmcore.InvalidValueError, "penalizer"),
 ]
 
 
@@ -272,9 +285,9 @@ def _small_log(seed: int, n: int) -> pd.DataFrame:
     return pd.DataFrame(log)
 
 
-def score_small_log(seed: int, n: int) -> crmcore.Scores:
-    """log -> CustomerBase -> BG/NBD (+ gamma-gamma when spend varies) -> score, with
-    boundary warnings recorded (not errors)."""
+def score_small_log(seed: int, n: int, value_model: str = "bgnbd") -> crmcore.Scores:
+    """log -> CustomerBase -> BG/NBD or Pareto/NBD (+ gamma-gamma when spend varies) ->
+    score, with boundary warnings recorded (not errors)."""
     log = _small_log(seed, n)
     base = crmcore.CustomerBase.from_transactions(
         log, monetary_value="amount", freq="D", time_unit="W",
@@ -286,15 +299,17 @@ def score_small_log(seed: int, n: int) -> crmcore.Scores:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", crmcore.ConvergenceWarning)
         return crmcore.score(base, margin=0.3, discount_rate=0.002, time_unit="W",
-                             horizon=52.0, spend_model=spend, lifecycle_model=False,
-                             loyalty_model=False)
+                             horizon=52.0, value_model=value_model, spend_model=spend,
+                             lifecycle_model=False, loyalty_model=False)
 
 
+@pytest.mark.parametrize("value_model", ["bgnbd", "pareto-nbd"])
 @settings(max_examples=15)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(30, 200))
-def test_small_random_logs_score_or_raise_a_named_error(seed: int, n: int) -> None:
+def test_small_random_logs_score_or_raise_a_named_error(value_model: str, seed: int,
+                                                        n: int) -> None:
     try:
-        scores = score_small_log(seed, n)
+        scores = score_small_log(seed, n, value_model)
     except crmcore.CRMError as exc:
         named = type(exc) is not crmcore.CRMError  # a named subclass
         assert named
