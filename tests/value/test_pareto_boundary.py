@@ -21,8 +21,7 @@ from scipy import integrate
 
 import crmcore
 from crmcore.datasets import load_cdnow_summary
-from crmcore.value import ParetoNBD
-from crmcore.value import _pareto
+from crmcore.value import ParetoNBD, _pareto
 
 HISTORY = (np.array([0.0, 1.0, 5.0, 40.0]), np.array([0.0, 3.0, 20.0, 30.0]),
            np.full(4, 39.0))
@@ -197,7 +196,8 @@ def test_predictions_finite_for_any_parameters(log_r: float, log_alpha: float, l
     assert np.all(values >= 0)
     x, tx, T = HISTORY
     assert np.all(model.p_alive(x, tx, T) <= 1.0)
-    assert np.all(np.isfinite(ll[0])) and np.all(np.isfinite(ll[1]))
+    assert np.all(np.isfinite(ll[0]))
+    assert np.all(np.isfinite(ll[1]))
 
 
 # -- fits on the boundary ----------------------------------------------------------------

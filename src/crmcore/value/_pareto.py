@@ -39,6 +39,7 @@ from crmcore.value._btyd import (
     customer_arrays,
     log1mexp,
 )
+from crmcore.value._btyd import log_rising as _log_rising
 from crmcore.value._covariates import BTYDStaticCovariates
 
 __all__ = ["ParetoNBD"]
@@ -175,43 +176,10 @@ _STABLE_NODES, _STABLE_WEIGHTS = roots_legendre(16)
 _MAX_PANELS = 160
 _PANEL_DROP = 2.0
 _NEGLIGIBLE_LOG = 37.0  # e^-37 ~ 1e-16
-_STIRLING_R = 100.0  # log Gamma(r+x) - log Gamma(r) by Stirling's series from here on
 # Where the hypergeometric representation is replaced by the stable one: shapes beyond
 # this (its 2F1 then has parameters beyond it and z near 1) or rates far apart
 _STABLE_SHAPE = 50.0
 _STABLE_RATE_RATIO = 20.0
-
-
-def _log_rising(r: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``log Gamma(r+x) - log Gamma(r)`` and its derivative in ``r``, without the cancellation
-    of two large log-gammas when ``r`` is large (Stirling's series, error below 1e-17 from
-    ``r = 100``)."""
-    r = np.asarray(r, dtype=np.float64) + np.zeros_like(x)
-    value = np.empty_like(r)
-    deriv = np.empty_like(r)
-    small = r < _STIRLING_R
-    rs, xs = r[small], x[small]
-    value[small] = gammaln(rs + xs) - gammaln(rs)
-    deriv[small] = digamma(rs + xs) - digamma(rs)
-    rl, xl = r[~small], x[~small]
-    zl = rl + xl
-    ratio = np.log1p(xl / rl)
-
-    def sigma(z: FloatArray) -> FloatArray:  # log Gamma(z) - Stirling's main terms
-        inv = 1.0 / z
-        inv2 = inv * inv
-        return np.asarray(inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680))),
-                          dtype=np.float64)
-
-    def sigma_prime(z: FloatArray) -> FloatArray:  # digamma(z) - log(z)
-        inv = 1.0 / z
-        inv2 = inv * inv
-        return np.asarray(-0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 / 252)),
-                          dtype=np.float64)
-
-    value[~small] = (xl * np.log(rl) + (zl - 0.5) * ratio - xl + (sigma(zl) - sigma(rl)))
-    deriv[~small] = ratio + (sigma_prime(zl) - sigma_prime(rl))
-    return value, deriv
 
 
 def _panel_integral(
