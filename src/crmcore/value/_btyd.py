@@ -289,7 +289,7 @@ def log_rising(r: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
     """``log Gamma(r+x) - log Gamma(r)`` and its derivative in ``r``, without the cancellation
     of two large log-gammas when ``r`` is large (Stirling's series, error below 1e-17 from
     ``r = 100``)."""
-    r = np.asarray(r, dtype=np.float64) + np.zeros_like(x)
+    r, x = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(r, x))
     value = np.empty_like(r)
     deriv = np.empty_like(r)
     small = r < _STIRLING_R
