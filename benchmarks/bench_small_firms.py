@@ -35,7 +35,7 @@ def one_case(seed: int, value_model: str = "bgnbd") -> tuple[str, float, bool]:
             log, monetary_value="amount", freq="D", time_unit="W",
             observation_end="2021-01-01")
         repeat = base.frequency > 0
-        spend: object = 30.0
+        spend: float | None = 30.0
         if repeat.sum() >= 2 and np.ptp(base.monetary_value[repeat]) > 0:
             spend = None
         with warnings.catch_warnings():

@@ -118,7 +118,7 @@ def test_runaway_diagnostics_name_the_parameters() -> None:
     assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
 
 
-def test_model_without_a_limit_raises_one_error_naming_the_runaway() -> None:
+def test_fit_without_a_usable_limit_raises_one_error_naming_the_runaway() -> None:
     with pytest.raises(crmcore.ConvergenceError) as info:
         crmcore.value.BGBB().fit([0, 0, 0], [0, 0, 0], [6, 6, 6])
     assert info.value.diagnostics["runaway"]
@@ -293,7 +293,7 @@ def score_small_log(seed: int, n: int, value_model: str = "bgnbd") -> crmcore.Sc
         log, monetary_value="amount", freq="D", time_unit="W",
         observation_end="2021-01-01")
     repeat = base.frequency > 0
-    spend: object = 30.0
+    spend: float | None = 30.0
     if repeat.sum() >= 2 and np.ptp(base.monetary_value[repeat]) > 0:
         spend = None
     with warnings.catch_warnings():

@@ -825,7 +825,9 @@ def covariate_lifetime_value(
     model_name = ""
     for g, params in enumerate(unique):
         idx = np.flatnonzero(inverse == g)
-        part = lifetime_value(purchase_model._plain(params), spend_model, base.take(idx),
+        # the concrete model (BG/NBD, Pareto/NBD) follows crmcore.protocols.PurchaseModel
+        plain: Any = purchase_model._plain(params)
+        part = lifetime_value(plain, spend_model, base.take(idx),
                               margin=margins[idx], discount_rate=discount_rate,
                               time_unit=time_unit, horizon=horizon, step=step)
         model_name = part.model

@@ -62,7 +62,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import attrs
 import numpy as np
@@ -435,8 +435,8 @@ class LikelihoodModel:
                 for i in np.flatnonzero(np.abs(vectors[:, j]) >= _WEAK_LOADING):
                     off.setdefault(names[i], "infinity" if theta[i] > 0 else "0")
         if not off:  # cannot happen for a true runaway; name the farthest parameter anyway
-            i = int(np.argmax(np.abs(theta)))
-            off[names[i]] = "infinity" if theta[i] > 0 else "0"
+            far = int(np.argmax(np.abs(theta)))
+            off[names[far]] = "infinity" if theta[far] > 0 else "0"
         return {name: off[name] for name in names if name in off}
 
     def _settle_runaway(
@@ -927,7 +927,7 @@ class LikelihoodModel:
         cov = self._log_covariance()
         # a fit on the boundary has a singular covariance (pinned parameters do not vary):
         # its square root then comes from the eigendecomposition
-        method = "eigh" if self._state().pinned else "cholesky"
+        method: Literal["eigh", "cholesky"] = "eigh" if self._state().pinned else "cholesky"
         draws = rng.multivariate_normal(theta, cov, size=n, method=method)
         return np.exp(draws)
 
