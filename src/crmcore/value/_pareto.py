@@ -350,6 +350,11 @@ class ParetoNBD(BTYDStaticCovariates):
     ``life.<column>``, ``trans.<column>`` (``constr.<column>`` when shared); the
     predictions then take ``covariates=`` and ``customer_id=`` too.
 
+    With small data the likelihood can rise towards ``s, beta -> infinity`` (one exponential
+    dropout rate ``s/beta`` for everyone) or ``r, alpha -> infinity`` (one purchase rate); the
+    fit then lands on that limit with a :class:`crmcore.ConvergenceWarning` and ``boundary_``,
+    and the likelihood and predictions are evaluated in a stable form there.
+
     Parameters
     ----------
     penalizer:
@@ -603,6 +608,9 @@ class ParetoNBD(BTYDStaticCovariates):
         (Gamma(r) (alpha+T)^(r+x+1) L)``, i.e. ``P(alive) (r+x)/(alpha+T) E[1/(delta+mu)]``
         with ``mu ~ Gamma(s, beta+T)``; ``U`` is the confluent hypergeometric function of the
         second kind and ``delta`` the continuously compounded ``discount_rate`` per time unit.
+        ``E[1/(delta+mu)]`` is computed as the Laplace transform ``integral_0^inf e^(-delta u)
+        (1 + u/(beta+T))^-s du``, which stays finite for any ``s`` and ``beta`` (it tends to
+        ``1/(delta + s/beta)`` on the boundary ``s, beta -> infinity``).
         """
         if covariates is not None or self._design is not None:
             return self._by_covariates("dert", (discount_rate,), base_or_frequency,
