@@ -167,6 +167,7 @@ def test_bgbb_boundary_fit_warns_and_predicts_the_limit() -> None:
     assert 0.05 < g / (g + d) < 0.5
     assert np.isfinite(model.standard_errors_["alpha"])
     assert np.all(np.isfinite(_bgbb_predictions(model)))
-    truth = BGBB()._log_likelihood_terms(np.array([1.2, 0.8, 2e9, 8e9]), (x, tx, n),
+    data = (x.astype(float), tx.astype(float), n.astype(float))
+    truth = BGBB()._log_likelihood_terms(np.array([1.2, 0.8, 2e9, 8e9]), data,
                                          gradient=False)[0].sum()
     assert model.log_likelihood_ >= truth - 1e-6

@@ -206,10 +206,13 @@ def _stable_block(
         return np.asarray(ll, dtype=np.float64), None
     w_alive = np.exp(alive - ll)
     w_died = np.exp(died - ll[:, None])
-    parts = [(da_al, da_d), (db_al, db_d), (dg_al, dg_d), (dd_al, dd_d)]
-    grad = np.column_stack([
-        w_alive * on_alive + np.sum(w_died * np.where(valid, on_died, 0.0), axis=1)
-        for on_alive, on_died in parts])
+    columns = []
+    for on_alive, on_died in ((da_al, da_d), (db_al, db_d), (dg_al, dg_d), (dd_al, dd_d)):
+        assert on_alive is not None
+        assert on_died is not None
+        columns.append(w_alive * on_alive
+                       + np.sum(w_died * np.where(valid, on_died, 0.0), axis=1))
+    grad = np.column_stack(columns)
     return np.asarray(ll, dtype=np.float64), grad
 
 

@@ -174,6 +174,7 @@ def _log_f(
 
 _STABLE_NODES, _STABLE_WEIGHTS = roots_legendre(16)
 _MAX_PANELS = 160
+_STABLE_BLOCK = 4096  # rows per block of the stable form
 _PANEL_DROP = 2.0
 _NEGLIGIBLE_LOG = 37.0  # e^-37 ~ 1e-16
 # Where the hypergeometric representation is replaced by the stable one: shapes beyond
@@ -266,6 +267,15 @@ def _stable_parts(
     ``(r, alpha, s, beta)``), in the stable form above. Parameters are per row."""
     r, alpha, s, beta = (np.asarray(p, dtype=np.float64) + np.zeros_like(x)
                          for p in (r, alpha, s, beta))
+    if len(x) > _STABLE_BLOCK:  # bounded memory: (rows x panels x nodes) points at once
+        blocks = [_stable_parts(r[i:i + _STABLE_BLOCK], alpha[i:i + _STABLE_BLOCK],
+                                s[i:i + _STABLE_BLOCK], beta[i:i + _STABLE_BLOCK],
+                                x[i:i + _STABLE_BLOCK], tx[i:i + _STABLE_BLOCK],
+                                t_obs[i:i + _STABLE_BLOCK], gradient=gradient)
+                  for i in range(0, len(x), _STABLE_BLOCK)]
+        return tuple(  # type: ignore[return-value]
+            None if blocks[0][j] is None else np.concatenate([b[j] for b in blocks])
+            for j in range(6))
     lr, d_lr = _log_rising(r, x)
     log_const = lr - r * np.log1p(t_obs / alpha) - x * np.log(alpha + t_obs)
     log_alive = -s * np.log1p(t_obs / beta)
@@ -436,8 +446,18 @@ class ParetoNBD(BTYDStaticCovariates):
     # -- predictions -----------------------------------------------------------------------
 
     def _log_p_alive(self, x: FloatArray, tx: FloatArray, t_obs: FloatArray) -> FloatArray:
-        _, log_alive, log_dead, *_ = self._parts(self._param_array(), x, tx, t_obs,
-                                                 gradient=False)
+        params = self._param_array()
+        if _needs_stable(*params) and np.size(x) > 1:
+            # the stable form integrates per row: once per distinct (x, t_x, T)
+            shape = np.shape(x)
+            (ux, utx, ut), _, inverse = compress_rows(
+                np.ravel(x), np.ravel(tx), np.ravel(t_obs))
+            _, log_alive, log_dead, *_ = self._parts(
+                params, np.asarray(ux, dtype=np.float64), np.asarray(utx, dtype=np.float64),
+                np.asarray(ut, dtype=np.float64), gradient=False)
+            value = log_alive - np.logaddexp(log_alive, log_dead)
+            return np.asarray(value[inverse].reshape(shape), dtype=np.float64)
+        _, log_alive, log_dead, *_ = self._parts(params, x, tx, t_obs, gradient=False)
         return np.asarray(log_alive - np.logaddexp(log_alive, log_dead), dtype=np.float64)
 
     def p_alive(
