@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crmcore
 from crmcore.value import BGBB, ShiftedBetaGeometric
@@ -171,3 +173,30 @@ def test_bgbb_boundary_fit_warns_and_predicts_the_limit() -> None:
     truth = BGBB()._log_likelihood_terms(np.array([1.2, 0.8, 2e9, 8e9]), data,
                                          gradient=False)[0].sum()
     assert model.log_likelihood_ >= truth - 1e-6
+
+
+_LOG_PARAM = st.floats(-30.0, 30.0, allow_nan=False)
+
+
+@settings(max_examples=25)
+@given(la=_LOG_PARAM, lb=_LOG_PARAM, lg=_LOG_PARAM, ld=_LOG_PARAM)
+def test_finite_for_any_parameters_a_fit_can_return(la: float, lb: float, lg: float,
+                                                    ld: float) -> None:
+    params = np.exp([la, lb, lg, ld])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        values = _bgbb_predictions(BGBB.from_params(
+            **dict(zip(BGBB.param_names, params, strict=True))))
+        ll, grad = BGBB()._log_likelihood_terms(params, HISTORY, gradient=True)
+        sbg = ShiftedBetaGeometric.from_params(alpha=params[0], beta=params[1])
+        t = np.arange(0.0, 20.0)
+        contractual = np.concatenate([sbg.survival(t), sbg.churn_probability(t[1:]),
+                                      sbg.discounted_expected_lifetime([0.01, 0.1]),
+                                      sbg.derl(0.1, [0, 5])])
+    assert np.all(np.isfinite(values))
+    assert np.all(values >= 0)
+    assert np.all(np.isfinite(ll))
+    assert grad is not None
+    assert np.all(np.isfinite(grad))
+    assert np.all(np.isfinite(contractual))
+    assert np.all(sbg.survival(t) <= 1.0)
