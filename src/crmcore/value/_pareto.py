@@ -228,6 +228,10 @@ def _panel_integral(
             with np.errstate(divide="ignore"):
                 rest = log_g(ca[:, None], active)[:, 0] + np.log(tail)
             active = active[rest > floor[active] - _NEGLIGIBLE_LOG]
+    if len(active):  # not seen in practice: close a finite range with one last panel
+        last = cur.copy()
+        last[active] = np.where(np.isfinite(hi[active]), hi[active], cur[active])
+        edges.append(last)
     if len(edges) == 1:
         edges.append(lo.copy())
     a = np.stack(edges[:-1], axis=1)  # (n, panels)
