@@ -180,7 +180,7 @@ _NEGLIGIBLE_LOG = 37.0  # e^-37 ~ 1e-16
 # Where the hypergeometric representation is replaced by the stable one: shapes beyond
 # this (its 2F1 then has parameters beyond it and z near 1) or rates far apart
 _STABLE_SHAPE = 50.0
-_STABLE_RATE_RATIO = 20.0
+_STABLE_RATE_RATIO = 100.0
 
 
 def _panel_integral(
