@@ -67,10 +67,10 @@ def _ragged() -> None:
     GammaGamma.from_json(json.dumps(document))
 
 
-def _gamma_gamma_runaway() -> object:
-    x, _, _ = crmcore.value.simulate_bgbb(2_000, alpha=1.2, beta=0.75, gamma=0.66,
+def _gamma_gamma_runaway(n: int = 2_000) -> object:
+    x, _, _ = crmcore.value.simulate_bgbb(n, alpha=1.2, beta=0.75, gamma=0.66,
                                           delta=2.78, n_periods=6, seed=3)
-    m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 2_000)
+    m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, n)
     return GammaGamma().fit(x[x > 0], m[x > 0])
 
 
@@ -319,3 +319,17 @@ def test_small_random_logs_score_or_raise_a_named_error(value_model: str, seed: 
     assert np.all((scores.p_alive >= 0) & (scores.p_alive <= 1))
     assert scores.expected_purchases is not None
     assert np.all(np.isfinite(scores.expected_purchases))
+
+
+@pytest.mark.parametrize("blas_threads", [1, None])
+def test_runaway_diagnosis_does_not_depend_on_blas_threads(blas_threads: int | None) -> None:
+    # With one BLAS thread the optimiser used to stop on a plateau at p ~ 6e8, v ~ 2e-5 with a
+    # positive definite information (an "interior" fit); with several it ran on to the
+    # runaway. Both now end on the same boundary.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=blas_threads, user_api="blas"), \
+            pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
+        model = _gamma_gamma_runaway(5_000)
+    assert isinstance(model, GammaGamma)
+    assert model.boundary_ is not None
+    assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
