@@ -482,6 +482,8 @@ def score(
                                        horizon=horizon, step=step, **cov_kwargs)
         notes.append("lifecycle stage without P(alive): the value model uses covariates")
     _check_finite(clv, purchases)
+    _note_boundary("value", purchases, notes)
+    _note_boundary("spend", getattr(spend, "model", spend), notes)
     model_names = clv.model
     if isinstance(spend, _SpendWhereItApplies):
         model_names = model_names.replace(type(spend).__name__, spend.name)
@@ -530,6 +532,18 @@ def score(
         discount_rate=float(discount_rate), notes=tuple(notes),
         churn_risk=churn, churn_horizon=churn_horizon,
     )
+
+
+def _note_boundary(kind: str, model: object, notes: list[str]) -> None:
+    """A model fitted on the boundary of its parameter space (``boundary_``, issue 11) is
+    noted with the parameters held there and what the limit means, besides its warning."""
+    boundary = getattr(model, "boundary_", None)
+    if not isinstance(boundary, Mapping):
+        return
+    pinned = ", ".join(map(str, boundary.get("pinned", ())))
+    limits = "; ".join(map(str, boundary.get("limits", ())))
+    notes.append(f"{kind} model {type(model).__name__} fitted on the boundary of its parameter "
+                 f"space ({pinned} held at the limit, no standard error): {limits}")
 
 
 # -- spend models on the customers they apply to, churn risk (issue 12) -----------------------

@@ -25,8 +25,11 @@ from crmcore._base import CustomerBase, compress_rows
 from crmcore._checks import as_column, finite_non_negative, require_finite
 from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import InvalidValueError, describe_rows
+from crmcore.value._btyd import log_beta_ratio2, log_rising
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._sbg import hyp2f1_one
+
+_LARGE_BETA = 1e4  # above this a + b (or g + d), rising factorials instead of betaln
 
 __all__ = ["BGBB"]
 
@@ -130,6 +133,8 @@ def _log_likelihood_block(
     *, gradient: bool,
 ) -> tuple[_FloatArray, _FloatArray | None]:
     a, b, g, d = (float(v) for v in params)
+    if max(a + b, g + d) > _LARGE_BETA:
+        return _stable_block(params, x, tx, n, gradient=gradient)
     rows = len(x)
     width = int(np.max(n - tx)) if rows else 0
     base_ab, base_gd = betaln(a, b), betaln(g, d)
@@ -168,6 +173,50 @@ def _log_likelihood_block(
     return ll, grad
 
 
+def _lbr(a: float, b: float, u: Any, v: Any) -> Any:
+    """``log B(a+u, b+v) / B(a, b)``: by ``betaln`` as the likelihood computes it for moderate
+    ``a + b`` (so that ratios to the likelihood keep every digit), by rising factorials
+    beyond ``_LARGE_BETA``."""
+    if a + b > _LARGE_BETA:
+        return log_beta_ratio2(a, b, u, v)[0]
+    return betaln(a + np.asarray(u, dtype=np.float64), b + np.asarray(v, dtype=np.float64)) \
+        - betaln(a, b)
+
+
+def _stable_block(
+    params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _FloatArray,
+    *, gradient: bool,
+) -> tuple[_FloatArray, _FloatArray | None]:
+    """The same likelihood for large ``alpha + beta`` or ``gamma + delta`` (towards one
+    transaction or one dropout probability for everyone): each beta-function ratio as rising
+    factorials (:func:`crmcore.value._btyd.log_beta_ratio2`), which keep their digits where
+    differences of ``betaln`` (each about ``-(a+b) log(a+b)``) lose them."""
+    a, b, g, d = (float(v) for v in params)
+    width = int(np.max(n - tx)) if len(x) else 0
+    alive_ab, da_al, db_al = log_beta_ratio2(a, b, x, n - x, gradient=gradient)
+    alive_gd, dg_al, dd_al = log_beta_ratio2(g, d, 0.0, n, gradient=gradient)
+    alive = alive_ab + alive_gd
+    i = np.arange(width, dtype=np.float64)[None, :]
+    valid = i < (n - tx)[:, None]
+    died_ab, da_d, db_d = log_beta_ratio2(a, b, x[:, None], (tx - x)[:, None] + i,
+                                          gradient=gradient)
+    died_gd, dg_d, dd_d = log_beta_ratio2(g, d, 1.0, tx[:, None] + i, gradient=gradient)
+    died = np.where(valid, died_ab + died_gd, -np.inf)
+    ll = np.logaddexp(alive, logsumexp(died, axis=1) if width else -np.inf)
+    if not gradient:
+        return np.asarray(ll, dtype=np.float64), None
+    w_alive = np.exp(alive - ll)
+    w_died = np.exp(died - ll[:, None])
+    columns = []
+    for on_alive, on_died in ((da_al, da_d), (db_al, db_d), (dg_al, dg_d), (dd_al, dd_d)):
+        assert on_alive is not None
+        assert on_died is not None
+        columns.append(w_alive * on_alive
+                       + np.sum(w_died * np.where(valid, on_died, 0.0), axis=1))
+    grad = np.column_stack(columns)
+    return np.asarray(ll, dtype=np.float64), grad
+
+
 def _running(first: _FloatArray, steps: _FloatArray, width: int) -> _FloatArray:
     """``first[:, None]`` followed by its running sums with ``steps`` (``width`` columns)."""
     out = np.empty((len(first), width))
@@ -191,15 +240,19 @@ def _sum_survival(g: float, d: float, start: _FloatArray, count: _FloatArray) ->
     ``h(m) = log G(1+d+m) - log G(g+d+m)``; at ``g = 1`` the limit
     ``psi(1+d+s+N) - psi(1+d+s)`` replaces the ratio.
     """
-    def h(m: _FloatArray) -> _FloatArray:
-        result: _FloatArray = gammaln(1.0 + d + m) - gammaln(g + d + m)
+    def h(m: _FloatArray, step: _FloatArray) -> _FloatArray:
+        # h(m + step) - h(m) as rising factorials: no cancellation for large g, d
+        result: _FloatArray = (log_rising(1.0 + d + m, step)[0]
+                               - log_rising(g + d + m, step)[0])
         return result
 
-    lead = np.log(d) + gammaln(g + d) - gammaln(1.0 + d) + h(start)
+    start = np.asarray(start, dtype=np.float64)
+    count = np.asarray(count, dtype=np.float64)
+    lead = np.log(d) + h(np.zeros_like(start), start)
     if abs(g - 1.0) < 1e-9:
         ratio = digamma(1.0 + d + start + count) - digamma(1.0 + d + start)
     else:
-        ratio = -np.expm1(h(start + count) - h(start)) / (g - 1.0)
+        ratio = -np.expm1(h(start, count)) / (g - 1.0)
     out: _FloatArray = np.exp(lead) * ratio
     return out
 
@@ -210,8 +263,8 @@ def p_alive(params: NDArray[np.float64], x: _FloatArray, tx: _FloatArray, n: _Fl
     P(alive at ``n + 1``), with ``n + periods_ahead`` in place of ``n + 1``)."""
     a, b, g, d = (float(v) for v in params)
     ll, _ = log_likelihood_terms(params, x, tx, n, gradient=False)
-    log_num = (betaln(a + x, b + n - x) - betaln(a, b)
-               + betaln(g, d + n + periods_ahead) - betaln(g, d))
+    log_num = (_lbr(a, b, x, n - x)
+               + _lbr(g, d, 0.0, n + periods_ahead))
     out: _FloatArray = np.exp(np.minimum(log_num - ll, 0.0))
     return out
 
@@ -222,7 +275,7 @@ def conditional_expected_purchases(
     """E[X(n, n+t) | x, t_x, n]: expected transactions in the next ``t`` opportunities."""
     a, b, g, d = (float(v) for v in params)
     ll, _ = log_likelihood_terms(params, x, tx, n, gradient=False)
-    log_p = betaln(a + x + 1.0, b + n - x) - betaln(a, b) - ll
+    log_p = _lbr(a, b, x + 1.0, n - x) - ll
     out: _FloatArray = np.exp(log_p) * _sum_survival(g, d, n, t)
     return out
 
@@ -248,9 +301,8 @@ def probability_of_purchases(params: NDArray[np.float64], x: _FloatArray, n: _Fl
     for 3,000 cohorts reads one 3,001 x 3,000 table.
     """
     a, b, g, d = (float(v) for v in params)
-    base = betaln(a, b) + betaln(g, d)
     first = (gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
-             + betaln(a + x, b + n - x) + betaln(g, d + n) - base)
+             + _lbr(a, b, x, n - x) + _lbr(g, d, 0.0, n))
     rest = np.full(len(x), -np.inf)
     width = int(np.max(n)) if len(n) else 0
     has_rest = n > x
@@ -266,8 +318,8 @@ def probability_of_purchases(params: NDArray[np.float64], x: _FloatArray, n: _Fl
             valid = i >= xs
             ii = np.where(valid, i, xs)
             terms = np.where(valid, gammaln(ii + 1.0) - gammaln(xs + 1.0)
-                             - gammaln(ii - xs + 1.0) + betaln(a + xs, b + ii - xs)
-                             + betaln(g + 1.0, d + ii) - base, -np.inf)
+                             - gammaln(ii - xs + 1.0) + _lbr(a, b, xs, ii - xs)
+                             + _lbr(g, d, 1.0, ii), -np.inf)
             with np.errstate(invalid="ignore"):  # -inf + -inf before each row's first term
                 partial = np.logaddexp.accumulate(terms, axis=1)
             mine = (row_of >= start) & (row_of < start + block)
@@ -287,8 +339,8 @@ def dert(params: NDArray[np.float64], discount_rate: float, x: _FloatArray, tx: 
     """
     a, b, g, d = (float(v) for v in params)
     ll, _ = log_likelihood_terms(params, x, tx, n, gradient=False)
-    log_lead = (betaln(a + x + 1.0, b + n - x) - betaln(a, b)
-                + betaln(g, d + n + 1.0) - betaln(g, d) - np.log1p(discount_rate) - ll)
+    log_lead = (_lbr(a, b, x + 1.0, n - x)
+                + _lbr(g, d, 0.0, n + 1.0) - np.log1p(discount_rate) - ll)
     series = hyp2f1_one(d + n + 1.0, g + d + n + 1.0, 1.0 / (1.0 + discount_rate))
     out: _FloatArray = np.exp(log_lead) * series
     return out
@@ -346,6 +398,13 @@ class BGBB(LikelihoodModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+    _mixing_pairs = (
+        ("alpha", "beta", "beta", "transaction probability p at each opportunity",
+         "no customer transacts again",
+         "every customer transacts at every opportunity while alive"),
+        ("gamma", "delta", "beta", "dropout probability theta after each opportunity",
+         "no customer drops out", "every customer drops out right after her first purchase"),
+    )
     discrete: ClassVar[bool] = True
     """Time is counted in whole opportunities; :meth:`dert` discounts once per opportunity."""
 

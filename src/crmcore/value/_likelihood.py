@@ -400,6 +400,18 @@ class LikelihoodModel:
             return self._settle_runaway(theta, information, data, w, penalizer, n_obs,
                                         time_unit, diagnostics)
         diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
+        if self._mixing_pairs and penalizer == 0 and np.any(np.abs(theta) > _DRIFT_LOG):
+            # An end point far out (beyond e^(+/-12)) with a positive definite information
+            # can be a plateau on the way to a limit where the optimiser happened to stop
+            # (which one depends on floating-point details): compare with the limit, and
+            # take the limit when its likelihood is as high.
+            limit = self._fit_boundary(self._running_off(theta, information), theta, data, w,
+                                       n_obs, time_unit, diagnostics, warn=False)
+            if limit is not None and (limit.log_likelihood
+                                      >= log_likelihood - 1e-9 * max(1.0, n_obs)):
+                warnings.warn(ConvergenceWarning(limit.diagnostics["boundary"]["message"]),
+                              stacklevel=4)
+                return limit
         return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
                     n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                     diagnostics=diagnostics, converged=True)
@@ -561,6 +573,7 @@ class LikelihoodModel:
     def _fit_boundary(
         self, runaway: dict[str, str], theta: FloatArray, data: tuple[FloatArray, ...],
         w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
+        *, warn: bool = True,
     ) -> _Fit | None:
         """Maximise the likelihood on the boundary the runaway heads for (the parameters that
         run off pinned at ``e^(+/-_PIN_LOG)``, where the model equals its limit to about
@@ -628,12 +641,15 @@ class LikelihoodModel:
                 "rounds": rounds,
             }
             text = "; ".join(boundary["limits"])
-            warnings.warn(ConvergenceWarning(
+            message = (
                 f"{type(self).__name__}: the likelihood is highest on the boundary of the "
                 f"parameter space, as {', '.join(f'{n} -> {d}' for n, d in runaway.items())}: "
                 f"{text}. Fitted that limit ({', '.join(face['pinned'])} held at the boundary, "
                 "no standard error); the other parameters are estimated and predictions are "
-                "the limit model's"), stacklevel=5)
+                "the limit model's")
+            if warn:
+                warnings.warn(ConvergenceWarning(message), stacklevel=5)
+            boundary["message"] = message
             return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
                         n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                         diagnostics={**diagnostics, "boundary": boundary,

@@ -21,12 +21,13 @@ gradient of the log-likelihood. Everything is combined in log space.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, hyp2f1, hyperu, roots_legendre
+from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
 
 from crmcore._base import CustomerBase, compress_rows
 from crmcore._deprecation import renamed_parameters
@@ -39,6 +40,7 @@ from crmcore.value._btyd import (
     customer_arrays,
     log1mexp,
 )
+from crmcore.value._btyd import log_rising as _log_rising
 from crmcore.value._covariates import BTYDStaticCovariates
 
 __all__ = ["ParetoNBD"]
@@ -152,6 +154,206 @@ def _log_f(
     return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
 
 
+# -- a stable evaluation for any parameters (fits on the boundary, extreme estimates) ------
+#
+# At extreme parameters (s, beta -> infinity with s/beta fixed: one dropout rate for
+# everyone; r, alpha -> infinity with r/alpha fixed: one purchase rate) the hypergeometric
+# representation needs 2F1 with parameters ~1e10 at z within 1e-10 of 1, and the terms
+# s log(beta) - s log(beta + T) cancel catastrophically. There the likelihood is written as
+#
+#   L = Gamma(r+x)/Gamma(r) (alpha/(alpha+T))^r (alpha+T)^-x [S(T) + D],
+#   S(t) = (1 + t/beta)^-s                     (probability of being alive at t),
+#   D = integral_{t_x}^T ((alpha+T)/(alpha+tau))^(r+x) f(tau) dtau,  f = -S' (lifetime density)
+#
+# (Fader & Hardie 2005, note 009, eq. 18-20, before the integral is written as a 2F1), with
+# every factor formed by log1p so that it tends to its limit (e^-mu t, e^lambda (T-tau), ...)
+# without cancellation. D is integrated numerically: its integrand is log-convex and
+# decreasing in tau, so [t_x, T] is cut into panels on which the log-integrand drops by at
+# most 2 and log(c + tau) grows by at most 1 (c = min(alpha, beta): the integrand's
+# singularities lie at -alpha and -beta), each integrated by 16-point Gauss-Legendre in
+# v = log(c + tau); panels beyond which the rest is below 1e-16 of the integral are left out.
+
+_STABLE_NODES, _STABLE_WEIGHTS = roots_legendre(16)
+_MAX_PANELS = 160
+_STABLE_BLOCK = 4096  # rows per block of the stable form
+_PANEL_DROP = 2.0
+_NEGLIGIBLE_LOG = 37.0  # e^-37 ~ 1e-16
+# Where the hypergeometric representation is replaced by the stable one: shapes beyond
+# this (its 2F1 then has parameters beyond it and z near 1) or rates far apart
+_STABLE_SHAPE = 50.0
+_STABLE_RATE_RATIO = 100.0
+
+
+def _panel_integral(
+    lo: FloatArray, hi: FloatArray, c: FloatArray, floor_rate: FloatArray,
+    log_g: Callable[[FloatArray, NDArray[np.intp]], FloatArray],
+    rate: Callable[[FloatArray, NDArray[np.intp]], FloatArray],
+    d_log_g: Callable[[FloatArray, NDArray[np.intp]], FloatArray] | None,
+) -> tuple[FloatArray, FloatArray | None]:
+    """``log integral_lo^hi g(tau) dtau`` per row for a decreasing, log-convex ``g`` (and, with
+    ``d_log_g``, the derivative of that log in the parameters: the ``g``-weighted mean of
+    ``d log g / d theta``).
+
+    ``log_g(tau, rows)`` and ``rate(tau, rows)`` (``-d log g / d tau``) take a ``(rows, m)``
+    array of points and the row indices; ``d_log_g`` returns ``(rows, m, k)``. ``c > 0``: the
+    integrand is analytic for ``tau > -c``. ``floor_rate`` is a lower bound of ``rate`` on
+    ``[lo, hi]`` (it bounds the tail left out). ``hi`` may be infinite.
+    """
+    n = len(lo)
+    rows = np.arange(n)
+    edges = [lo.copy()]
+    cur = lo.copy()
+    g0 = log_g(cur[:, None], rows)[:, 0]
+    k0 = rate(cur[:, None], rows)[:, 0]
+    first = np.minimum(np.minimum(_PANEL_DROP / k0, (math.e - 1.0) * (c + cur)), hi - cur)
+    # lower bound of the integral: the first panel, on which log g drops by at most 2
+    with np.errstate(divide="ignore"):
+        floor = g0 + np.log(first) - _PANEL_DROP
+    active = np.flatnonzero(hi > lo)
+    for _ in range(_MAX_PANELS):
+        if not len(active):
+            break
+        ca, cc = cur[active], c[active]
+        kk = rate(ca[:, None], active)[:, 0]
+        step = np.minimum(np.minimum(_PANEL_DROP / kk, (math.e - 1.0) * (cc + ca)),
+                          hi[active] - ca)
+        nxt = cur.copy()
+        nxt[active] = ca + step
+        edges.append(nxt)
+        cur = nxt
+        left = np.flatnonzero(cur[active] < hi[active])
+        active = active[left]
+        if len(active):
+            ca = cur[active]
+            tail = np.minimum(hi[active] - ca, 1.0 / floor_rate[active])
+            with np.errstate(divide="ignore"):
+                rest = log_g(ca[:, None], active)[:, 0] + np.log(tail)
+            active = active[rest > floor[active] - _NEGLIGIBLE_LOG]
+    if len(active):  # not seen in practice: close a finite range with one last panel
+        last = cur.copy()
+        last[active] = np.where(np.isfinite(hi[active]), hi[active], cur[active])
+        edges.append(last)
+    if len(edges) == 1:
+        edges.append(lo.copy())
+    a = np.stack(edges[:-1], axis=1)  # (n, panels)
+    b = np.stack(edges[1:], axis=1)
+    width = np.log1p((b - a) / (c[:, None] + a))  # panel length in v = log(c + tau)
+    half = 0.5 * width
+    v = half[..., None] * (1.0 + _STABLE_NODES)  # (n, panels, nodes), v measured from a
+    tau = a[..., None] + (c[:, None, None] + a[..., None]) * np.expm1(v)
+    shape = tau.shape
+    flat = tau.reshape(n, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_terms = (log_g(flat, rows).reshape(shape) + np.log(c[:, None, None] + a[..., None])
+                     + v + np.log(half)[..., None] + np.log(_STABLE_WEIGHTS))
+    log_terms = np.where((b > a)[..., None], log_terms, -np.inf).reshape(n, -1)
+    top = np.max(log_terms, axis=1)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    weights = np.exp(log_terms - safe[:, None])
+    total = weights.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        value = np.where(np.isfinite(top), safe + np.log(total), -np.inf)
+    if d_log_g is None:
+        return value, None
+    grads = d_log_g(flat, rows)  # (n, m, k)
+    grads = np.where(np.isfinite(grads), grads, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.einsum("nm,nmk->nk", weights, grads) / total[:, None]
+    return value, np.where(np.isfinite(mean), mean, 0.0)
+
+
+def _stable_parts(
+    r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray, x: FloatArray,
+    tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray | None,
+           FloatArray | None]:
+    """The Pareto/NBD likelihood's three parts (as ``ParetoNBD._parts``: the constant, the
+    alive-at-T term and the died-in-(t_x, T] term, in logs, with their gradients in
+    ``(r, alpha, s, beta)``), in the stable form above. Parameters are per row."""
+    r, alpha, s, beta = (np.asarray(p, dtype=np.float64) + np.zeros_like(x)
+                         for p in (r, alpha, s, beta))
+    if len(x) > _STABLE_BLOCK:  # bounded memory: (rows x panels x nodes) points at once
+        blocks = [_stable_parts(r[i:i + _STABLE_BLOCK], alpha[i:i + _STABLE_BLOCK],
+                                s[i:i + _STABLE_BLOCK], beta[i:i + _STABLE_BLOCK],
+                                x[i:i + _STABLE_BLOCK], tx[i:i + _STABLE_BLOCK],
+                                t_obs[i:i + _STABLE_BLOCK], gradient=gradient)
+                  for i in range(0, len(x), _STABLE_BLOCK)]
+        return tuple(  # type: ignore[return-value]
+            None if blocks[0][j] is None else np.concatenate([b[j] for b in blocks])
+            for j in range(6))
+    lr, d_lr = _log_rising(r, x)
+    log_const = lr - r * np.log1p(t_obs / alpha) - x * np.log(alpha + t_obs)
+    log_alive = -s * np.log1p(t_obs / beta)
+    m = r + x
+    c = np.minimum(alpha, beta)
+
+    def log_g(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        ai, bi, si = alpha[i, None], beta[i, None], s[i, None]
+        return np.asarray(
+            m[i, None] * np.log1p((t_obs[i, None] - tau) / (ai + tau))
+            - si * np.log1p(tau / bi) + np.log(si) - np.log(bi + tau), dtype=np.float64)
+
+    def rate(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        return np.asarray(m[i, None] / (alpha[i, None] + tau)
+                          + (s[i, None] + 1.0) / (beta[i, None] + tau), dtype=np.float64)
+
+    def d_log_g(tau: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+        ai, bi, si, ti = alpha[i, None], beta[i, None], s[i, None], t_obs[i, None]
+        return np.stack([
+            np.log1p((ti - tau) / (ai + tau)),
+            -m[i, None] * (ti - tau) / ((ai + ti) * (ai + tau)),
+            1.0 / si - np.log1p(tau / bi),
+            si * tau / (bi * (bi + tau)) - 1.0 / (bi + tau),
+        ], axis=-1)
+
+    floor_rate = m / (alpha + t_obs) + (s + 1.0) / (beta + t_obs)
+    log_dead, d_dead = _panel_integral(tx.astype(np.float64), t_obs.astype(np.float64), c,
+                                       floor_rate, log_g, rate,
+                                       d_log_g if gradient else None)
+    if not gradient:
+        return log_const, log_alive, log_dead, None, None, None
+    zeros = np.zeros_like(x)
+    d_const = np.column_stack([
+        d_lr - np.log1p(t_obs / alpha), r * t_obs / (alpha * (alpha + t_obs))
+        - x / (alpha + t_obs), zeros, zeros])
+    d_alive = np.column_stack([zeros, zeros, -np.log1p(t_obs / beta),
+                               s * t_obs / (beta * (beta + t_obs))])
+    return log_const, log_alive, log_dead, d_const, d_alive, d_dead
+
+
+def _mean_discount(delta: float, s: float, c: FloatArray) -> FloatArray:
+    """``E[1/(delta + mu)]`` for ``mu ~ Gamma(s, c)`` (shape, rate), ``c`` per customer.
+
+    It equals ``c^s delta^(s-1) U(s, s; delta c)`` (Fader, Hardie & Lee 2005), but the power
+    overflows for large ``s`` and SciPy's ``U`` loses digits (``1e-6`` near ``s = 50``), so it
+    is computed as the Laplace transform ``integral_0^inf e^(-delta u) (1 + u/c)^-s du`` by the
+    likelihood's panel quadrature (agrees with adaptive quadrature to ~1e-15); it tends to
+    ``1/(delta + s/c)`` as ``s, c -> infinity`` with ``s/c`` fixed. Once per distinct ``c``.
+    """
+    values, inverse = np.unique(np.asarray(c, dtype=np.float64).reshape(-1),
+                                return_inverse=True)
+    out = np.empty_like(values)
+
+    for start in range(0, len(values), _CHUNK // 4):
+        cb = values[start:start + _CHUNK // 4]
+
+        def log_g(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(-delta * u - s * np.log1p(u / cb[i, None]), dtype=np.float64)
+
+        def rate(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(delta + s / (cb[i, None] + u), dtype=np.float64)
+
+        log_value, _ = _panel_integral(np.zeros_like(cb), np.full_like(cb, np.inf), cb,
+                                       np.full_like(cb, delta), log_g, rate, None)
+        out[start:start + len(cb)] = np.exp(log_value)
+    return np.asarray(out[inverse].reshape(np.shape(c)), dtype=np.float64)
+
+def _needs_stable(r: float, alpha: float, s: float, beta: float) -> bool:
+    """Whether the hypergeometric representation is outside the range where it is accurate."""
+    ratio = max(alpha, beta) / min(alpha, beta)
+    return bool(r > _STABLE_SHAPE or s > _STABLE_SHAPE or ratio > _STABLE_RATE_RATIO)
+
+
 class ParetoNBD(BTYDStaticCovariates):
     """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
 
@@ -163,6 +365,11 @@ class ParetoNBD(BTYDStaticCovariates):
     ``life.<column>``, ``trans.<column>`` (``constr.<column>`` when shared); the
     predictions then take ``covariates=`` and ``customer_id=`` too.
 
+    With small data the likelihood can rise towards ``s, beta -> infinity`` (one exponential
+    dropout rate ``s/beta`` for everyone) or ``r, alpha -> infinity`` (one purchase rate); the
+    fit then lands on that limit with a :class:`crmcore.ConvergenceWarning` and ``boundary_``,
+    and the likelihood and predictions are evaluated in a stable form there.
+
     Parameters
     ----------
     penalizer:
@@ -172,6 +379,13 @@ class ParetoNBD(BTYDStaticCovariates):
     param_names = ("r", "alpha", "s", "beta")
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "beta": ("life", -1.0)}
+    _mixing_pairs = (
+        ("r", "alpha", "gamma", "purchase rate lambda = r/alpha (Poisson purchases while alive)",
+         "no customer buys again", "every customer buys at an infinite rate"),
+        ("s", "beta", "gamma", "dropout rate mu = s/beta (exponential lifetimes)",
+         "no customer drops out (the NBD model of purchases)",
+         "every customer drops out at once"),
+    )
 
     def _row_log_likelihood_terms(
         self, rows: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
@@ -188,6 +402,8 @@ class ParetoNBD(BTYDStaticCovariates):
         """Log of the constant, of the alive-at-T term and of the ``s I`` term, with
         gradients."""
         r, alpha, s, beta = params
+        if _needs_stable(r, alpha, s, beta):
+            return _stable_parts(r, alpha, s, beta, x, tx, t_obs, gradient=gradient)
         m = r + s + x
         log_const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         log_alive = -(r + x) * np.log(alpha + t_obs) - s * np.log(beta + t_obs)
@@ -235,8 +451,18 @@ class ParetoNBD(BTYDStaticCovariates):
     # -- predictions -----------------------------------------------------------------------
 
     def _log_p_alive(self, x: FloatArray, tx: FloatArray, t_obs: FloatArray) -> FloatArray:
-        _, log_alive, log_dead, *_ = self._parts(self._param_array(), x, tx, t_obs,
-                                                 gradient=False)
+        params = self._param_array()
+        if _needs_stable(*params) and np.size(x) > 1:
+            # the stable form integrates per row: once per distinct (x, t_x, T)
+            shape = np.shape(x)
+            (ux, utx, ut), _, inverse = compress_rows(
+                np.ravel(x), np.ravel(tx), np.ravel(t_obs))
+            _, log_alive, log_dead, *_ = self._parts(
+                params, np.asarray(ux, dtype=np.float64), np.asarray(utx, dtype=np.float64),
+                np.asarray(ut, dtype=np.float64), gradient=False)
+            value = log_alive - np.logaddexp(log_alive, log_dead)
+            return np.asarray(value[inverse].reshape(shape), dtype=np.float64)
+        _, log_alive, log_dead, *_ = self._parts(params, x, tx, t_obs, gradient=False)
         return np.asarray(log_alive - np.logaddexp(log_alive, log_dead), dtype=np.float64)
 
     def p_alive(
@@ -319,25 +545,26 @@ class ParetoNBD(BTYDStaticCovariates):
         r, alpha, s, beta = self._param_array()
         kk, tt = np.broadcast_arrays(counts, horizon)
         kk, tt = kk.astype(np.float64), tt.astype(np.float64)
-        log_coef = gammaln(r + kk) - gammaln(r) - gammaln(kk + 1.0)
+        # log1p forms and the stable rising factorial keep this finite at any parameters
+        log_coef = _log_rising(np.full_like(kk, r), kk)[0] - gammaln(kk + 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_alive = (log_coef + r * (np.log(alpha) - np.log(alpha + tt))
+            log_alive = (log_coef - r * np.log1p(tt / alpha)
                          + kk * (np.log(tt) - np.log(alpha + tt))
-                         + s * (np.log(beta) - np.log(beta + tt)))
+                         - s * np.log1p(tt / beta))
         log_alive = np.where((kk == 0) & (tt == 0), 0.0, log_alive)
         nodes, weights = roots_legendre(n_nodes)
         tau = (tt[..., None] * (nodes + 1.0) / 2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_integrand = (kk[..., None] * np.log(tau) - (r + kk[..., None])
-                             * np.log(alpha + tau) - (s + 1.0) * np.log(beta + tau))
-            log_integrand = np.where((kk[..., None] == 0) & (tau == 0),
-                                     -(r * np.log(alpha) + (s + 1.0) * np.log(beta)),
+            # alpha^r tau^k (alpha+tau)^-(r+k) beta^s (beta+tau)^-(s+1)
+            log_integrand = (kk[..., None] * (np.log(tau) - np.log(alpha + tau))
+                             - r * np.log1p(tau / alpha) - s * np.log1p(tau / beta)
+                             - np.log(beta + tau))
+            log_integrand = np.where((kk[..., None] == 0) & (tau == 0), -np.log(beta),
                                      log_integrand)
             top = np.max(log_integrand, axis=-1, keepdims=True)
             top = np.where(np.isfinite(top), top, 0.0)
             integral = np.sum(weights * np.exp(log_integrand - top), axis=-1) * tt / 2.0
-            log_dead = (log_coef + r * np.log(alpha) + np.log(s) + s * np.log(beta)
-                        + top[..., 0] + np.log(integral))
+            log_dead = log_coef + np.log(s) + top[..., 0] + np.log(integral)
         return np.asarray(np.exp(log_alive) + np.exp(log_dead), dtype=np.float64)
 
     def conditional_probability_of_purchases(
@@ -410,7 +637,10 @@ class ParetoNBD(BTYDStaticCovariates):
         discount rate per unit of the data's time (``log(1 + d) / k`` for a ``discount_rate``
         ``d`` per ``time_unit`` of ``k`` data units; :func:`crmcore.value.lifetime_value`
         converts it). The keyword ``discount_rate=`` still works until the next release, with
-        a :class:`DeprecationWarning`.
+        a :class:`DeprecationWarning`. ``E[1/(delta+mu)]`` is computed as the Laplace transform
+        ``integral_0^inf e^(-delta u) (1 + u/(beta+T))^-s du``, which stays finite for any
+        ``s`` and ``beta`` (it tends to ``1/(delta + s/beta)`` on the boundary
+        ``s, beta -> infinity``).
         """
         if covariates is not None or self._design is not None:
             return self._by_covariates("dert", (continuous_rate,), base_or_frequency,
@@ -419,9 +649,7 @@ class ParetoNBD(BTYDStaticCovariates):
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
         r, alpha, s, beta = self._param_array()
         p = np.exp(self._log_p_alive(x, tx, t_obs))
-        y = delta * (beta + t_obs)
-        # E[1/(delta+mu)] = (beta+T)^s delta^(s-1) U(s, s, y) = y^s U(s, s, y) / delta
-        mean_discount = np.exp(s * np.log(y)) * hyperu(s, s, y) / delta
+        mean_discount = _mean_discount(delta, s, beta + t_obs)
         return np.asarray(p * (r + x) / (alpha + t_obs) * mean_discount, dtype=np.float64)
 
 
@@ -453,7 +681,7 @@ def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray
     log_1mu = np.log((1.0 - v)[None, :] + v[None, :] * q)
     tau = beta[:, None] * np.expm1(-log_1mu / s)
     kk, rr, aa = k[:, None], r[:, None], alpha[:, None]
-    log_coef = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0))[:, None]
+    log_coef = (_log_rising(r, k)[0] - gammaln(k + 1.0))[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nb = log_coef - rr * np.log1p(tau / aa) + kk * (np.log(tau) - np.log(aa + tau))
         log_nb = np.where(kk == 0, log_coef - rr * np.log1p(tau / aa), log_nb)
@@ -478,7 +706,7 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     ``_MAX_NODES`` per panel): a sharply peaked negative binomial (thousands of purchases
     over a short ``T``) needs more nodes than the default.
     """
-    log_coef = gammaln(r + k) - gammaln(r) - gammaln(k + 1.0)
+    log_coef = _log_rising(r, k)[0] - gammaln(k + 1.0)
     log_q = -s * np.log1p(t / beta)  # log P(lifetime > t)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_survive = (log_coef - r * np.log1p(t / alpha)

@@ -25,7 +25,10 @@ from scipy.special import betaln, digamma, hyp2f1
 from crmcore._base import CustomerBase
 from crmcore._checks import as_column, discount_rates
 from crmcore._errors import EmptyDataError, InvalidValueError, describe_rows
+from crmcore.value._btyd import log_beta_ratio2
 from crmcore.value._likelihood import LikelihoodModel
+
+_LARGE_BETA = 1e4  # above this alpha + beta, rising factorials instead of betaln differences
 
 __all__ = ["ShiftedBetaGeometric"]
 
@@ -116,6 +119,15 @@ def log_likelihood_terms(params: NDArray[np.float64], t: _FloatArray, censored: 
     # P(T=t) = B(a+1, b+t-1)/B(a,b); S(t) = B(a, b+t)/B(a,b)
     shift_a = np.where(censored > 0, 0.0, 1.0)
     shift_b = np.where(censored > 0, t, t - 1.0)
+    if a + b > _LARGE_BETA:
+        # towards one churn probability for everyone (a, b -> infinity): rising factorials
+        # keep the digits a difference of betaln values loses
+        value, d_a, d_b = log_beta_ratio2(a, b, shift_a, shift_b, gradient=gradient)
+        if not gradient:
+            return value, None
+        assert d_a is not None
+        assert d_b is not None
+        return value, np.column_stack([d_a, d_b])
     ll: _FloatArray = betaln(a + shift_a, b + shift_b) - betaln(a, b)
     if not gradient:
         return ll, None
@@ -131,14 +143,14 @@ def log_likelihood_terms(params: NDArray[np.float64], t: _FloatArray, censored: 
 def survival(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
     """S(t), the survival function."""
     a, b = (float(v) for v in params)
-    out: _FloatArray = np.exp(betaln(a, b + t) - betaln(a, b))
+    out: _FloatArray = np.exp(log_beta_ratio2(a, b, 0.0, t)[0])
     return out
 
 
 def churn_probability(params: NDArray[np.float64], t: _FloatArray) -> _FloatArray:
     """P(T = t): the probability that a new customer's last period is ``t``."""
     a, b = (float(v) for v in params)
-    out: _FloatArray = np.exp(betaln(a + 1.0, b + t - 1.0) - betaln(a, b))
+    out: _FloatArray = np.exp(log_beta_ratio2(a, b, 1.0, t - 1.0)[0])
     return out
 
 
@@ -216,6 +228,10 @@ class ShiftedBetaGeometric(LikelihoodModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = PARAM_NAMES
+    _mixing_pairs = (
+        ("alpha", "beta", "beta", "churn probability theta per period",
+         "no customer ever churns", "every customer churns at the end of her first period"),
+    )
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         super().__init__(penalizer=penalizer)
