@@ -93,7 +93,7 @@ CATALOGUE: list[tuple[str, Callable[[], object], type[Exception], str | None]] =
     ("Pareto/NBD DERT at a zero discount rate",
      lambda: ParetoNBD.from_params(r=1.0, alpha=1.0, s=1e12, beta=1e13).dert(0.0, [1], [2.0],
                                                                                [5.0]),
-     crmcore.InvalidValueError, "discount_rate"),
+     crmcore.InvalidValueError, "continuous_rate"),
     ("Pareto/NBD negative penalizer",
      lambda: ParetoNBD(penalizer=-1.0).fit([1, 2], [1.0, 2.0], [5.0, 5.0]),
      crmcore.InvalidValueError, "penalizer"),

@@ -180,3 +180,9 @@ def test_spend_without_the_models_averaging_names_the_runaway_parameters() -> No
     assert {"p": "infinity", "v": "0"}.items() <= model.boundary_["runaway"].items()
     assert "p" in model.boundary_["pinned"]
     assert np.all(np.isfinite(model.expected_spend(x, m)))
+    # The limit keeps q free: the customers' mean spends still vary (inverse gamma with shape
+    # q), and that limit is far more likely than one that also sends q to infinity (which a
+    # diagnosis from the end point's curvature alone once chose on some machines).
+    assert "q" not in model.boundary_["pinned"]
+    assert 150 < model.params_["q"] < 250
+    assert model.log_likelihood_ == pytest.approx(-9843.3, abs=5.0)

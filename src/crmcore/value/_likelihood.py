@@ -58,6 +58,7 @@ parameters follows by the delta method, ``cov = D C D`` with ``D = diag(params)`
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -99,6 +100,11 @@ _WEAK_LOADING = 0.3  # a parameter loading this much on a flat direction runs of
 # Parameters fitted on the boundary are held at e^(+/-25) (7.2e10, 1.4e-11): there the models
 # equal their limits to about 1e-10, and every prediction is computed stably.
 _PIN_LOG = 25.0
+# A limit whose log-likelihood is within this many nats per observation of an end point far out
+# counts as "as likely": far out (p ~ 1e10 in gamma-gamma, say) the likelihood's special
+# functions lose digits to cancellation, about 1e-4 nats per observation, so a stricter
+# comparison would decide on rounding noise, i.e. on the machine.
+_AS_LIKELY = 1e-3
 
 
 @attrs.frozen
@@ -405,10 +411,11 @@ class LikelihoodModel:
             # can be a plateau on the way to a limit where the optimiser happened to stop
             # (which one depends on floating-point details): compare with the limit, and
             # take the limit when its likelihood is as high.
-            limit = self._fit_boundary(self._running_off(theta, information), theta, data, w,
-                                       n_obs, time_unit, diagnostics, warn=False)
+            limit = self._best_boundary(self._running_off(theta, information), theta, data,
+                                        w, n_obs, time_unit, diagnostics,
+                                        at_least=-math.inf)
             if limit is not None and (limit.log_likelihood
-                                      >= log_likelihood - 1e-9 * max(1.0, n_obs)):
+                                      >= log_likelihood - _AS_LIKELY * max(1.0, n_obs)):
                 warnings.warn(ConvergenceWarning(limit.diagnostics["boundary"]["message"]),
                               stacklevel=4)
                 return limit
@@ -472,8 +479,15 @@ class LikelihoodModel:
         if finite:
             diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
         if self._mixing_pairs and penalizer == 0:
-            fit = self._fit_boundary(runaway, theta, data, w, n_obs, time_unit, diagnostics)
+            # No comparison with the end point here: where the likelihood has no maximum it
+            # may rise without bound (identical spends: a degenerate density), so an end point
+            # further out is "more likely" than any limit pinned at e^(+/-25); the faces are
+            # compared with each other.
+            fit = self._best_boundary(runaway, theta, data, w, n_obs, time_unit, diagnostics,
+                                      at_least=-math.inf)
             if fit is not None:
+                warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
+                              stacklevel=5)
                 return fit
         where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
         end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
@@ -483,6 +497,41 @@ class LikelihoodModel:
             f"the data do not identify {', '.join(runaway)}",
             diagnostics=diagnostics,
         )
+
+    def _best_boundary(
+        self, runaway: dict[str, str], theta: FloatArray, data: tuple[FloatArray, ...],
+        w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
+        *, at_least: float,
+    ) -> _Fit | None:
+        """The most likely boundary fit among the faces the runaway may head for.
+
+        The diagnosis from the end point's curvature can name a parameter too many (one that
+        merely loads on a flat direction there, e.g. gamma-gamma's ``q`` beside ``p -> inf,
+        v -> 0``), and which it names depends on where the optimiser stopped. So every
+        combination of the named parameters is fitted as a boundary and the one with the
+        highest likelihood is kept, provided it is at least ``at_least`` (the end point's
+        log-likelihood: a limit less likely than where the optimiser stood is no answer).
+        No warning is issued here; the caller warns with ``diagnostics["boundary"]["message"]``.
+        """
+        names = list(runaway)
+        best: _Fit | None = None
+        tried: list[dict[str, Any]] = []
+        for size in range(len(names), 0, -1):
+            for subset in itertools.combinations(names, size):
+                face = {n: runaway[n] for n in subset}
+                fit = self._fit_boundary(face, theta, data, w, n_obs, time_unit, diagnostics,
+                                         warn=False)
+                tried.append({"runaway": face, "log_likelihood":
+                              None if fit is None else fit.log_likelihood})
+                if fit is not None and math.isfinite(fit.log_likelihood) and (
+                        best is None or fit.log_likelihood > best.log_likelihood):
+                    best = fit
+        tolerance = _AS_LIKELY * max(1.0, n_obs)
+        if best is None or best.log_likelihood < at_least - tolerance:
+            diagnostics["boundary_faces"] = tried
+            return None
+        best.diagnostics["boundary"]["faces"] = tried
+        return best
 
     def _boundary_face(self, runaway: Mapping[str, str], theta: FloatArray
                        ) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]]:
