@@ -91,7 +91,7 @@ def value_pyramid(base: CustomerBase) -> Any:
 def bank_grid(base: CustomerBase) -> Any:
     """The bank's grid from purchases: value so far x months with a repeat purchase."""
     return bank_classes(historical_value(base, margin=0.3, discount_rate=0.002),
-                        repeat_purchase_rate(base, period="M"))
+                        repeat_purchase_rate(base, freq="M"))
 
 
 def regularity(base: CustomerBase, *, lapse: bool = True) -> Any:

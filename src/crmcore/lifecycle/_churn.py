@@ -19,11 +19,12 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._checks import as_column, as_numeric, require_finite
+from crmcore._domain import Relationship
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._strategies import Strategy, strategies_for
-from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import (
     NoPurchaseModel,
@@ -388,7 +389,7 @@ def churn_risk(
         raise InvalidValueError(f"horizon must be a finite number > 0, got {horizon!r}",
                                 field="horizon")
     if value_model is None:
-        from crmcore._plugins import get_model
+        from crmcore._registry import get_model
 
         value_model = get_model("value", None)
         value_model.fit(base)  # type: ignore[union-attr]

@@ -24,12 +24,13 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters
+from crmcore._domain import Complaint
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._strategies import Strategy, strategies_for
 from crmcore._time import check_unit, period_index, period_start
-from crmcore._types import Complaint
 from crmcore.lifecycle._churn import ChurnReason, ChurnRecord
 
 __all__ = [

@@ -27,9 +27,10 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters, warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, TimeUnitError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._time import check_unit, period_index, period_start
 
 __all__ = ["RetentionRates", "inactive_customers", "retention_rates"]

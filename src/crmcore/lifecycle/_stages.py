@@ -15,7 +15,7 @@ import enum
 from crmcore._determinants import STAGE_DETERMINANT_EMPHASIS, LoyaltyDeterminant
 from crmcore._strategies import Strategy, strategies_for
 
-__all__ = ["LifecycleStage", "LoyaltyDeterminant"]
+__all__ = ["LifecycleStage"]
 
 
 _STAGES: dict[str, tuple[str, str, str, int]] = {

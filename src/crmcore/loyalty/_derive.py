@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters
+from crmcore._domain import Customer, SurveyResponse, Transaction
 from crmcore._errors import (
     DataError,
     IndicatorScaleError,
@@ -36,7 +37,6 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import check_unit, period_index, unit_factor
-from crmcore._types import Customer, SurveyResponse, Transaction
 from crmcore.loyalty._indicators import INDICATOR_NAMES, check_scale
 
 __all__ = [

@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._domain import SurveyResponse
 from crmcore._errors import IndicatorScaleError, InvalidValueError
-from crmcore._types import SurveyResponse
 from crmcore.loyalty._derive import _naive_utc, _rows_of, _universe
 from crmcore.loyalty._indicators import check_scale
 

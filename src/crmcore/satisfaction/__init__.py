@@ -58,7 +58,7 @@ from crmcore.satisfaction._pls import (
     acsi_model,
     pls_path_model,
 )
-from crmcore.satisfaction._scoring import (
+from crmcore.satisfaction._satisfaction_index import (
     SatisfactionIndex,
     ScaleSpec,
     normalise_answers,

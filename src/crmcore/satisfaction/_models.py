@@ -24,7 +24,7 @@ from crmcore.satisfaction._fuzzy import (
     membership_from_answers,
 )
 from crmcore.satisfaction._indices import acsi_index
-from crmcore.satisfaction._scoring import (
+from crmcore.satisfaction._satisfaction_index import (
     Missing,
     SatisfactionIndex,
     ScaleSpec,

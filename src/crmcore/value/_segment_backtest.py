@@ -20,8 +20,9 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
+from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._outcomes import group_means, holdout_outcomes
 from crmcore.value._segmentation import (
     BankClass,

@@ -679,7 +679,7 @@ class Segmentation(Generic[L]):
 
     def summary_frame(self, backend: Literal["pandas", "polars", "pyarrow"] = "pandas") -> Any:
         """The summary as a data frame (one row per class; enum classes by member name)."""
-        from crmcore._base import _frame
+        from crmcore._frames import _frame
 
         rows = self.summary()
         names = [c.name if isinstance(c, enum.Enum) else str(c) for c in self.classes]

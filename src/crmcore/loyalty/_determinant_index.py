@@ -36,7 +36,6 @@ __all__ = [
     "DETERMINANT_NAMES",
     "STAGE_NAMES",
     "DeterminantBreakdown",
-    "LoyaltyDeterminant",
     "determinant_index",
     "stage_weights",
 ]

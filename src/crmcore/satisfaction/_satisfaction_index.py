@@ -21,8 +21,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._domain import CustomerId
 from crmcore._errors import InvalidValueError, describe_rows
-from crmcore._types import CustomerId
 from crmcore.satisfaction._answers import Answers, answers_matrix, check_in_scale
 from crmcore.satisfaction._tree import Direction, IndicatorTree, Scale
 
