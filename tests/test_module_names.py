@@ -77,3 +77,22 @@ def test_one_module_of_each_name_except_the_per_package_plugins() -> None:
     repeated = {name for name, count in names.items() if count > 1}
     # Every package has its __init__ and registers its built-in models in its _plugin module.
     assert repeated <= {"__init__.py", "_plugin.py"}
+
+
+def test_every_public_name_of_the_value_package_imports() -> None:
+    # The segmentation module was split in three (classes, results, schemes); crmcore.value
+    # exports the same names as before.
+    value = importlib.import_module("crmcore.value")
+    assert [name for name in value.__all__ if not hasattr(value, name)] == []
+    assert len(set(value.__all__)) == len(value.__all__)
+    segmentation = {"BANK_SEED_SHARES", "BANK_WEALTH_THRESHOLDS", "FAMILY_CARD_THRESHOLDS",
+                    "PERSONAL_CARD_THRESHOLDS", "BankClass", "CardTier", "ImportanceTier",
+                    "InvestmentQuadrant", "LoyaltyLadder", "PortfolioQuadrant", "PyramidTier",
+                    "RFMScores", "RFMSegment", "Segment", "SegmentRow", "Segmentation", "Split",
+                    "bank_classes", "bank_classes_by_wealth", "card_tier", "importance",
+                    "investment_quadrant", "loyalty_ladder", "portfolio", "pyramid",
+                    "rfm_scores", "rfm_segments", "threshold_tiers"}
+    assert segmentation <= set(value.__all__)
+    homes = {getattr(getattr(value, name), "__module__", None) for name in segmentation}
+    assert homes - {None} == {"crmcore.value._segments", "crmcore.value._segment_results",
+                              "crmcore.value._segmentation"}

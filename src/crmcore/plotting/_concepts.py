@@ -41,7 +41,7 @@ def plot_pyramid(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     ``segmentation`` comes from :func:`crmcore.value.pyramid`. ``ax.containers[0]`` holds the
     bars from the bottom (lead) to the top (platinum).
     """
-    from crmcore.value._segmentation import PyramidTier
+    from crmcore.value._segments import PyramidTier
 
     _scheme(segmentation, "pyramid", "plot_pyramid")
     ax = axes(ax)
@@ -73,7 +73,7 @@ def plot_portfolio(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     ``segmentation`` comes from :func:`crmcore.value.portfolio`; the image's data
     (``ax.images[0].get_array()``) is the counts, row 0 low potential, column 0 low history.
     """
-    from crmcore.value._segmentation import PortfolioQuadrant as Q
+    from crmcore.value._segments import PortfolioQuadrant as Q
 
     _scheme(segmentation, "portfolio", "plot_portfolio")
     ax = axes(ax)

@@ -24,13 +24,13 @@ from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import InvalidValueError
 from crmcore._frames import FrameBackend, _frame
 from crmcore._outcomes import group_means, holdout_outcomes
-from crmcore.value._segmentation import (
+from crmcore.value._segment_results import Segmentation
+from crmcore.value._segments import (
     BankClass,
     ImportanceTier,
     LoyaltyLadder,
     PyramidTier,
     RFMSegment,
-    Segmentation,
 )
 
 if TYPE_CHECKING:
