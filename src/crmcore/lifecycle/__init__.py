@@ -1,6 +1,6 @@
 """crmcore.lifecycle: where each customer relationship stands, how it moves, and what to do.
 
-Stages of the customer relationship lifecycle (seeds 000, 001), the rule that assigns them
+Stages of the customer relationship lifecycle, the rule that assigns them
 from each customer's purchase history, stage migration over time, churn risk and reasons,
 retention and win-back decisions, and the Markov-chain lifetime value of Pfeifer & Carraway
 (2000).

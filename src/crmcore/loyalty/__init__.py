@@ -1,14 +1,15 @@
 """crmcore.loyalty: how loyal each customer is, in what form, of what type, and why.
 
-* The **loyalty index** (0-100) over the eight indicators of seed 001 and referrals (口碑,
-  seed 004, :func:`referral_rate`)
+* The **loyalty index** (0-100) over the eight indicators of the course texts and referrals (口碑,
+  :func:`referral_rate`)
   (:func:`loyalty_index`, :func:`loyalty_breakdown`), with the indicators derived from
   purchases and survey answers (:func:`behavioural_indicators`,
   :func:`attitudinal_indicators`).
 * The **forms** of loyalty, behavioural, emotional and sustainable (:class:`LoyaltyForm`,
   :func:`loyalty_form`; Dick & Basu 1994).
-* The **types** of loyalty of seed 000 (:class:`LoyaltyType`, :func:`classify_loyalty_type`).
-* The **determinants** of seed 001 weighted by lifecycle stage (:func:`determinant_index`),
+* The **types** of loyalty of the course texts (:class:`LoyaltyType`,
+:func:`classify_loyalty_type`).
+* The **determinants** of the course texts weighted by lifecycle stage (:func:`determinant_index`),
   and trust from repeated satisfaction (:func:`trust_index`, crmcore's reading).
 * The pluggable loyalty model (:class:`WeightedLoyaltyIndex`, registry name
   ``"weighted-index"``).

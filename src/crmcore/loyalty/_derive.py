@@ -5,7 +5,7 @@ Behavioural indicators come from a :class:`crmcore.CustomerBase` and the transac
 * ``repeat_purchases``: the repeat-purchase rate, the share of the periods after a customer's
   first purchase period in which they bought again, ``frequency / periods observed``;
 * ``category_share``: the customer's spend with the firm over their whole spend on the category
-  (share of category requirements, Cunningham 1956; the seed's "share of the customer's total
+  (share of category requirements, Cunningham 1956; the course texts' "share of the customer's total
   need for the product"), when that whole spend is known;
 * ``price_sensitivity``: the share of the customer's purchases made on promotion, when the
   transactions record it (``Transaction.on_promotion``).
@@ -461,10 +461,11 @@ def referral_rate(
 ) -> FloatArray:
     """Referrals (口碑, word of mouth) as a loyalty indicator on ``[0, 1]``.
 
-    Seed 004 counts new customers brought by existing ones as a form and a measure of loyalty;
-    seed 003 counts the same referrals as potential value (:class:`crmcore.value.PotentialInputs`).
-    Here each customer's number of referrals ``k`` becomes ``min(k, cap) / cap``: with the
-    default ``cap=1``, whether the customer has referred anyone.
+    The course texts count new customers brought by existing ones as a form and a measure of
+    loyalty, and the same referrals as potential value (潜在价值)
+    (:class:`crmcore.value.PotentialInputs`). Here each customer's number of referrals ``k``
+    becomes ``min(k, cap) / cap``: with the default ``cap=1``, whether the customer has referred
+    anyone.
 
     Parameters
     ----------

@@ -32,7 +32,7 @@ _VERSION = 2  # 2: repeat_period saved as repeat_freq (version 1 documents still
 
 
 class WeightedLoyaltyIndex:
-    """The loyalty index of seed 001's eight indicators with fixed weights and scales.
+    """The loyalty index of the course texts' eight indicators with fixed weights and scales.
 
     Parameters
     ----------

@@ -58,8 +58,9 @@ class WeightedSatisfactionIndex:
     Parameters
     ----------
     tree:
-        A fully weighted :class:`IndicatorTree`. Default: seed 001's five satisfaction factors
-        (:func:`crmcore.satisfaction.satisfaction_factors_tree`) with equal weights, rated 1-5.
+        A fully weighted :class:`IndicatorTree`. Default: the course texts' five satisfaction
+        factors (:func:`crmcore.satisfaction.satisfaction_factors_tree`) with equal weights, rated
+        1-5.
     scale:
         Scale for leaves without one.
     missing:

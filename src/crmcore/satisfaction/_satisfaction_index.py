@@ -69,8 +69,8 @@ def normalise_answers(
 
     ``scale`` applies to indicators that have none of their own: ``(low, high)``, or
     ``"observed"`` for the smallest and largest value observed for each such indicator (min-max
-    normalisation, for measurements such as seed 002's systems X and Y compared across customers
-    or firms).
+    normalisation, for measurements such as the course texts' systems X and Y compared across
+    customers or firms).
 
     Raises
     ------

@@ -58,7 +58,7 @@ class LifetimeValue:
     """Per-customer lifetime values and the facts they rest on (from :func:`lifetime_value`).
 
     ``clv`` and ``current_value`` are the same number here: the expected discounted margin of
-    the customer's *future* transactions (residual lifetime value, the seed texts' 当前价值);
+    the customer's *future* transactions (residual lifetime value, the course texts' 当前价值);
     margin already earned is :func:`crmcore.value.historical_value`. ``lower`` and ``upper``
     (when intervals were asked for) come from a parametric bootstrap of both models'
     parameters; they reflect estimation uncertainty only.

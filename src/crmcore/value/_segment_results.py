@@ -249,7 +249,7 @@ class Segmentation(Generic[L]):
 
     def strategies(self) -> dict[L, tuple[Strategy, ...]]:
         """Each class's strategies (:attr:`Segment.strategies`: its own advice, then the
-        seeds' lists attached to it, each with the Chinese term); empty for classes that are
+        course texts' lists attached to it, each with the Chinese term); empty for classes that are
         not :class:`Segment` members."""
         return {c: c.strategies if isinstance(c, Segment) else () for c in self.classes}
 

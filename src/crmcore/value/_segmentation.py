@@ -99,7 +99,7 @@ def portfolio(
     split: Split = Split.median(),  # noqa: B008 - a frozen value object
     value: ArrayLike | None = None,
 ) -> Segmentation[PortfolioQuadrant]:
-    """Customer portfolio analysis (客户组合分析法, seed 003).
+    """Customer portfolio analysis (客户组合分析法).
 
     Low historical and high potential value -> CULTIVATE (培育); high and high -> INVEST
     (投资); high and low -> MAINTAIN (维持); low and low -> ABANDON (放弃).
@@ -142,7 +142,7 @@ def pyramid(
     split: Split = Split.median(),  # noqa: B008 - a frozen value object
     value: ArrayLike | None = None,
 ) -> Segmentation[PyramidTier]:
-    """The customer pyramid (客户金字塔, seed 001; Zeithaml, Rust & Lemon 2001).
+    """The customer pyramid (客户金字塔; Zeithaml, Rust & Lemon 2001).
 
     High current value and high growth potential -> PLATINUM; high and low -> GOLD; low and
     high -> IRON; low and low -> LEAD. Splits as in :func:`portfolio`; the value shares are of
@@ -166,12 +166,12 @@ def investment_quadrant(
     split: Split = Split.median(),  # noqa: B008 - a frozen value object
     value: ArrayLike | None = None,
 ) -> Segmentation[InvestmentQuadrant]:
-    """Customer investment and profit analysis (客户投资与利润分析, seed 003).
+    """Customer investment and profit analysis (客户投资与利润分析).
 
     Low investment and high profit -> LOYAL; high investment and low profit -> EXPECTED (both
-    from the seed); high and high -> REPEAT; low and low -> ORDINARY (crmcore's placement of the
-    two classes the seed names without placing). The value shares are of ``profit`` unless
-    ``value`` is given.
+    from the course texts); high and high -> REPEAT; low and low -> ORDINARY (crmcore's placement
+    of the two classes the course texts name without placing). The value shares are of ``profit``
+    unless ``value`` is given.
     """
     inv = _column(investment, field="investment")
     prof = _column(profit, field="profit", n=len(inv))
@@ -194,7 +194,7 @@ def importance(
     vip: Split | float = Split.quantile(0.95),  # noqa: B008 - a frozen value object
     key: Split | float = Split.quantile(0.80),  # noqa: B008 - a frozen value object
 ) -> Segmentation[ImportanceTier]:
-    """Importance tiers by value (按客户的重要性分类, seed 001): VIP, KEY, ORDINARY.
+    """Importance tiers by value (按客户的重要性分类): VIP, KEY, ORDINARY.
 
     A customer high by the ``vip`` split is VIP, else one high by the ``key`` split is KEY,
     else ORDINARY. The defaults put roughly the top 5% in VIP and the next 15% in KEY (the
@@ -223,14 +223,14 @@ def loyalty_ladder(
     silence: ArrayLike | None = None,
     lapsed_after: float | ArrayLike | None = None,
 ) -> Segmentation[LoyaltyLadder]:
-    """The loyalty ladder (按客户忠诚度划分, seed 001) by tenure and repeat buying.
+    """The loyalty ladder (按客户忠诚度划分) by tenure and repeat buying.
 
     Rules, in order: no purchase -> PROSPECT; with ``silence`` and ``lapsed_after`` given, a
     customer silent for at least ``lapsed_after`` -> LAPSED (a customer who stopped buying
     months ago is not established or loyal, however long and busy the past relationship was;
-    crmcore's reading, the seed's ladder has no such rung); one purchase -> NEW; repeat buyers
-    whose tenure is below ``established_after`` -> REGULAR; longer relationships -> LOYAL when
-    ``purchases`` reaches ``loyal_purchases``, else ESTABLISHED.
+    crmcore's reading, the course texts' ladder has no such rung); one purchase -> NEW; repeat
+    buyers whose tenure is below ``established_after`` -> REGULAR; longer relationships -> LOYAL
+    when ``purchases`` reaches ``loyal_purchases``, else ESTABLISHED.
 
     Parameters
     ----------
@@ -321,7 +321,7 @@ def bank_classes(
     value_split: Split | float = Split.median(),  # noqa: B008 - a frozen value object
     loyalty_split: Split | float = Split.median(),  # noqa: B008 - a frozen value object
 ) -> Segmentation[BankClass]:
-    """The bank's seven classes (seed 004) read as a value x loyalty grid plus three flags.
+    """The bank's seven classes read as a value x loyalty grid plus three flags.
 
     Flagged customers are classed by their flag, in the order SUSPECT, LAPSED, INACTIVE (a
     customer with two flags takes the first); their ``value`` and ``loyalty`` may be NaN. The
@@ -329,13 +329,13 @@ def bank_classes(
     LARGE (B); high loyalty, low value -> MEDIUM (C); low and low -> SMALL (D). Median, mean and
     quantile cut-offs are taken over the grid customers only.
 
-    This grid is crmcore's reading of the seed's labels (高/低忠诚度, 高/低价值). The seed itself
-    defines A to D by wealth held (全面理财总值) against fixed thresholds, which
+    This grid is crmcore's reading of the course texts' labels (高/低忠诚度, 高/低价值). The course
+    texts themselves define A to D by wealth held (全面理财总值) against fixed thresholds, which
     :func:`bank_classes_by_wealth` implements as written. Its shares (5%, 15%, 60%, 20% of
     customers) are the bank's outcome, not a rule: quantile splits fix only the margins (the
     share of high-value and of high-loyalty customers), and how those combine into A to D
     depends on how value and loyalty go together, so no choice of :class:`Split` guarantees
-    the seed's four shares.
+    the course texts' four shares.
 
     Parameters
     ----------
@@ -385,16 +385,16 @@ BANK_WEALTH_THRESHOLDS: Mapping[BankClass, float] = {
     BankClass.LARGE: 1_000_000.0,
     BankClass.MEDIUM: 20_000.0,
 }
-"""Seed 004's classes by wealth held (全面理财总值), as the seed writes them: A exceeds 10亿元
-(1,000,000,000), B exceeds "10。万元", C exceeds 2万元 (20,000), D is 2万元 and below. The
-seed's B figure is garbled: a full stop stands where a digit should; crmcore reads it as
-100万元 (1,000,000), the one-character slip of "100万元". Pass other thresholds where the
+"""The course texts' classes by wealth held (全面理财总值), as they write them: A
+exceeds 10亿元 (1,000,000,000), B exceeds "10。万元", C exceeds 2万元 (20,000), D is 2万元 and
+below. The course texts' B figure is garbled: a full stop stands where a digit should; crmcore reads
+it as 100万元 (1,000,000), the one-character slip of "100万元". Pass other thresholds where the
 bank's own figures differ."""
 
 BANK_SEED_SHARES: Mapping[BankClass, float] = {
     BankClass.TOP: 0.05, BankClass.LARGE: 0.15, BankClass.MEDIUM: 0.60, BankClass.SMALL: 0.20,
 }
-"""The shares of customers the seed reports in classes A to D (5%, 15%, 60%, 20%): the bank's
+"""The shares of customers the course texts report in classes A to D (5%, 15%, 60%, 20%): the bank's
 outcome, to compare a base's :meth:`Segmentation.customer_shares` with."""
 
 
@@ -406,12 +406,12 @@ def bank_classes_by_wealth(
     suspect: ArrayLike | None = None,
     thresholds: Mapping[BankClass, float] = BANK_WEALTH_THRESHOLDS,
 ) -> Segmentation[BankClass]:
-    """The bank's seven classes as seed 004 defines them: A to D by wealth held.
+    """The bank's seven classes as the course texts define them: A to D by wealth held.
 
     A customer whose wealth held (全面理财总值) exceeds (超过) the TOP threshold is class A,
     else above the LARGE threshold class B, else above the MEDIUM threshold class C, else
     (at or below it, 以下) class D. Flags come first, as in :func:`bank_classes`: SUSPECT,
-    LAPSED, INACTIVE (:func:`crmcore.lifecycle.inactive_customers` derives the seed's "unused
+    LAPSED, INACTIVE (:func:`crmcore.lifecycle.inactive_customers` derives the course texts' "unused
     for two years or more" from purchase history); flagged customers' wealth may be NaN.
 
     Parameters
@@ -422,7 +422,7 @@ def bank_classes_by_wealth(
         Boolean masks, as for :func:`bank_classes`.
     thresholds:
         Minimums (exclusive) for TOP, LARGE and MEDIUM; default
-        :data:`BANK_WEALTH_THRESHOLDS`, the seed's figures.
+        :data:`BANK_WEALTH_THRESHOLDS`, the course texts' figures.
 
     Raises
     ------
@@ -532,17 +532,17 @@ PERSONAL_CARD_THRESHOLDS: Mapping[CardTier, float] = {
     CardTier.BLACK_GOLD: 1_000_000.0, CardTier.PLATINUM: 300_000.0, CardTier.GOLD: 100_000.0,
     CardTier.SILVER: 0.0,
 }
-"""Seed 004's personal card tiers: minimum assets per tier."""
+"""The course texts' personal card tiers: minimum assets per tier."""
 
 FAMILY_CARD_THRESHOLDS: Mapping[CardTier, float] = {
     CardTier.BLACK_GOLD: 800_000.0, CardTier.PLATINUM: 250_000.0, CardTier.GOLD: 80_000.0,
     CardTier.SILVER: 0.0,
 }
-"""Seed 004's family card tiers: minimum average assets of the family members per tier."""
+"""The course texts' family card tiers: minimum average assets of the family members per tier."""
 
 
 def card_tier(assets: ArrayLike, *, family: bool = False) -> Segmentation[CardTier]:
-    """Seed 004's card tiers (分级卡): black-gold >= 1,000,000, platinum >= 300,000, gold >=
+    """The course texts' card tiers (分级卡): black-gold >= 1,000,000, platinum >= 300,000, gold >=
     100,000, silver otherwise (family cards: 800,000 / 250,000 / 80,000 on the members'
     average assets). Assets must be >= 0."""
     table = FAMILY_CARD_THRESHOLDS if family else PERSONAL_CARD_THRESHOLDS

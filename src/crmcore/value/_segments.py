@@ -46,16 +46,16 @@ _TEXTS: dict[Segment, _SegmentText] = {}
 
 
 class Segment(enum.Enum):
-    """Base class of every segmentation class: members carry the seed's term and advice."""
+    """Base class of every segmentation class: members carry the course texts' term and advice."""
 
     @property
     def term(self) -> str:
-        """The seed's (Chinese) name of the class."""
+        """The course texts' (Chinese) name of the class."""
         return _TEXTS[self].term
 
     @property
     def strategy(self) -> str:
-        """The management advice for the class, in English with the seed's Chinese term."""
+        """The management advice for the class, in English with the course texts' Chinese term."""
         return _TEXTS[self].strategy
 
     @property
@@ -65,14 +65,14 @@ class Segment(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's (Chinese) name of the class; the same as :attr:`term`."""
+        """The course texts' (Chinese) name of the class; the same as :attr:`term`."""
         return _TEXTS[self].term
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
         """What to do with the class: its own advice (:attr:`strategy`, marked as crmcore's
-        reading where the seed gives none), then the seeds' strategy lists attached to it
-        (:func:`crmcore.strategies_for`, target ``"segment:<scheme>:<value>"``)."""
+        reading where the course texts give none), then the course texts' strategy lists attached
+        to it (:func:`crmcore.strategies_for`, target ``"segment:<scheme>:<value>"``)."""
         scheme, source = _SCHEMES.get(type(self), ("", "RFM practice"))
         target = f"segment:{scheme}:{self.value}"
         own = Strategy(group="segment", chinese=self.term, english=self.strategy,
@@ -88,7 +88,7 @@ def _describe(texts: Mapping[Segment, tuple[str, str, str]]) -> None:
 
 
 class PortfolioQuadrant(Segment):
-    """Customer portfolio analysis (客户组合分析法, seed 003): historical x potential value."""
+    """Customer portfolio analysis (客户组合分析法): historical x potential value."""
 
     CULTIVATE = "cultivate"
     INVEST = "invest"
@@ -113,11 +113,11 @@ _describe({
 
 
 class PyramidTier(Segment):
-    """The customer pyramid (客户金字塔, seed 001): current value x growth potential.
+    """The customer pyramid (客户金字塔): current value x growth potential.
 
     The tier names are those of Zeithaml, Rust & Lemon (2001), "The customer pyramid: creating
     and serving profitable customers", *California Management Review* 43(4), 118-142, who rank
-    customers by profitability; seed 001 turns them into a two-by-two of current value and
+    customers by profitability; the course texts turn them into a two-by-two of current value and
     growth potential, which is what :func:`pyramid` implements.
     """
 
@@ -152,12 +152,12 @@ _describe({
 
 
 class InvestmentQuadrant(Segment):
-    """Customer investment and profit analysis (客户投资与利润分析, seed 003).
+    """Customer investment and profit analysis (客户投资与利润分析).
 
-    The seed fixes two corners: loyal customers (low investment, rich return) and expected
+    The course texts fix two corners: loyal customers (low investment, rich return) and expected
     customers (high investment, little return). crmcore places repeat buyers at high investment
     and high profit and ordinary customers at low investment and low profit; that placement is
-    crmcore's reading, not the seed's.
+    crmcore's reading, not the course texts'.
     """
 
     LOYAL = "loyal"
@@ -175,12 +175,12 @@ _describe({
     InvestmentQuadrant.REPEAT: (
         "重复购买的客户",
         "Repeat buyers (重复购买的客户): profitable but costly to serve; lower the cost of "
-        "serving them (crmcore's reading: the seed gives no advice for this class).",
+        "serving them (crmcore's reading: the course texts give no advice for this class).",
         "High investment to serve, high profit (placement is crmcore's reading)."),
     InvestmentQuadrant.ORDINARY: (
         "普通的客户",
-        "Ordinary (普通的客户): serve in a standard, low-cost way (crmcore's reading: the seed "
-        "gives no advice for this class).",
+        "Ordinary (普通的客户): serve in a standard, low-cost way (crmcore's reading: the course "
+        "texts give no advice for this class).",
         "Low investment to serve, low profit (placement is crmcore's reading)."),
     InvestmentQuadrant.EXPECTED: (
         "期望的客户",
@@ -191,7 +191,7 @@ _describe({
 
 
 class ImportanceTier(Segment):
-    """Classification by importance (按客户的重要性分类, seed 001), by rank of value."""
+    """Classification by importance (按客户的重要性分类), by rank of value."""
 
     VIP = "vip"
     KEY = "key"
@@ -201,24 +201,24 @@ class ImportanceTier(Segment):
 _describe({
     ImportanceTier.VIP: (
         "贵宾型客户",
-        "VIP (贵宾型客户): dedicated staff and the firm's best service; seed 001 notes that "
+        "VIP (贵宾型客户): dedicated staff and the firm's best service; the course texts note that "
         "such customers need people assigned to them (需要企业安排专职人员负责).",
         "The customers of highest value (by default the top 5%)."),
     ImportanceTier.KEY: (
         "重要型客户",
         "Key (重要型客户): priority service and resources, and moves to raise them to VIP "
-        "(crmcore's reading: the seed names the class without advice).",
+        "(crmcore's reading: the course texts name the class without advice).",
         "The next customers by value (by default the next 15%)."),
     ImportanceTier.ORDINARY: (
         "普通型客户",
-        "Ordinary (普通型客户): standardised, low-cost service (crmcore's reading: the seed "
-        "names the class without advice).",
+        "Ordinary (普通型客户): standardised, low-cost service (crmcore's reading: the course "
+        "texts name the class without advice).",
         "Everyone else."),
 })
 
 
 class LoyaltyLadder(Segment):
-    """Classification by loyalty (按客户忠诚度划分, seed 001): tenure and repeat buying."""
+    """Classification by loyalty (按客户忠诚度划分): tenure and repeat buying."""
 
     PROSPECT = "prospect"
     NEW = "new"
@@ -232,38 +232,38 @@ _describe({
     LoyaltyLadder.PROSPECT: (
         "潜在客户",
         "Prospect (潜在客户): win the first purchase; do not overlook potential high-quality "
-        "customers (别忽略潜在的优质客户, seed 001).",
+        "customers (别忽略潜在的优质客户).",
         "Known to the firm but has not bought yet."),
     LoyaltyLadder.NEW: (
         "新客户",
         "New (新客户): turn the first purchase into a second one through quality and service "
-        "(客户保持: 注意质量, 优质服务, seed 001).",
+        "(客户保持: 注意质量, 优质服务).",
         "Has made one purchase, no repeat yet."),
     LoyaltyLadder.REGULAR: (
         "常客户",
         "Regular (常客户): build satisfaction and trust so that repeat buying lasts; offers "
-        "and emotional investment (价格优惠, 情感投资, seed 001).",
+        "and emotional investment (价格优惠, 情感投资).",
         "Buys repeatedly, but the relationship is still young."),
     LoyaltyLadder.ESTABLISHED: (
         "老客户",
         "Established (老客户): care and value-added service; raise switching costs, which "
-        "guard against decline in the later stages (转移成本, seed 001).",
+        "guard against decline in the later stages (转移成本).",
         "A long relationship with repeat buying below the loyal level."),
     LoyaltyLadder.LOYAL: (
         "忠诚客户",
         "Loyal (忠诚客户): realise the customer's full value and keep the relationship; a "
-        "lasting tendency to rebuy (客户忠诚, seed 001).",
+        "lasting tendency to rebuy (客户忠诚).",
         "A long relationship with frequent repeat buying."),
     LoyaltyLadder.LAPSED: (
         "流失客户",
-        "Lapsed (流失客户, crmcore's reading: the seed's ladder has no such rung): the customer "
-        "has stopped buying; find out why before trying to win them back (客户挽回, seed 004).",
+        "Lapsed (流失客户, crmcore's reading: the course texts' ladder has no such rung): the "
+        "customer has stopped buying; find out why before trying to win them back (客户挽回).",
         "Has bought, but not for longer than the lapse threshold (only when silence is given)."),
 })
 
 
 class BankClass(Segment):
-    """The bank's seven classes of customer (seed 004, HSBC case): a value x loyalty grid plus
+    """The bank's seven classes of customer: a value x loyalty grid plus
     inactive, lapsed and suspect customers."""
 
     TOP = "A"
@@ -279,45 +279,45 @@ _describe({
     BankClass.TOP: (
         "A类 顶级客户",
         "Top, class A (顶级客户): the bank's first-rank wealth clients; the most resources "
-        "and personal service (crmcore's reading: the seed names the class without advice).",
-        "High loyalty, high value (in the seed 5% of customers)."),
+        "and personal service (crmcore's reading: the course texts name the class without advice).",
+        "High loyalty, high value (5% of customers in the course texts' bank)."),
     BankClass.LARGE: (
         "B类 大型客户",
         "Large, class B (大型客户): valuable but not loyal; raise loyalty before they leave "
-        "(crmcore's reading: the seed names the class without advice).",
-        "Low loyalty, high value (in the seed 15% of customers)."),
+        "(crmcore's reading: the course texts name the class without advice).",
+        "Low loyalty, high value (15% of customers in the course texts' bank)."),
     BankClass.MEDIUM: (
         "C类 中型客户",
         "Medium, class C (中型客户): loyal, lower value; the largest group, to be grown in "
-        "value (crmcore's reading: the seed names the class without advice).",
-        "High loyalty, low value (in the seed 60% of customers)."),
+        "value (crmcore's reading: the course texts name the class without advice).",
+        "High loyalty, low value (60% of customers in the course texts' bank)."),
     BankClass.SMALL: (
         "D类 小型客户",
         "Small, class D (小型客户): low loyalty and low value; serve at low cost (crmcore's "
-        "reading: the seed names the class without advice).",
-        "Low loyalty, low value (in the seed 20% of customers)."),
+        "reading: the course texts name the class without advice).",
+        "Low loyalty, low value (20% of customers in the course texts' bank)."),
     BankClass.INACTIVE: (
         "非活跃客户",
         "Inactive (非活跃客户): reactivate where worth it, or close (crmcore's reading: the "
-        "seed names the class without advice).",
+        "course texts name the class without advice).",
         "The account has not been used for two years or more, or has been settled."),
     BankClass.LAPSED: (
         "潜在客户",
-        "Lapsed (潜在客户 in the seed): former customers the bank still holds data on and "
-        "keeps in touch with; candidates for win-back (客户挽回; crmcore's reading: the seed "
-        "names the class without advice).",
+        "Lapsed (潜在客户 in the course texts): former customers the bank still holds data on and "
+        "keeps in touch with; candidates for win-back (客户挽回; crmcore's reading: the course "
+        "texts name the class without advice).",
         "Had an account that is now closed; still reachable."),
     BankClass.SUSPECT: (
         "怀疑客户",
         "Suspect (怀疑客户): another bank's customers the bank knows of but has never "
-        "contacted; prospects for acquisition (crmcore's reading: the seed names the class "
+        "contacted; prospects for acquisition (crmcore's reading: the course texts name the class "
         "without advice).",
         "Known only from information; no relationship yet."),
 })
 
 
 class CardTier(Segment):
-    """Asset-tiered cards (分级卡, seed 004, Industrial Bank case): tiers by balance."""
+    """Asset-tiered cards (分级卡, the Industrial Bank case): tiers by balance."""
 
     BLACK_GOLD = "black-gold"
     PLATINUM = "platinum"
@@ -404,4 +404,4 @@ _SCHEMES: dict[type[Segment], tuple[str, str]] = {
     BankClass: ("bank", "seed 004"),
     CardTier: ("card", "seed 004"),
 }
-"""Each class family's strategy-target scheme and the seed it comes from."""
+"""Each class family's strategy-target scheme and the course text it comes from."""
