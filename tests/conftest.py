@@ -21,5 +21,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def plugin_manager(monkeypatch: pytest.MonkeyPatch) -> pluggy.PluginManager:
     """A fresh plugin manager with the built-in plugins only (no installed entry points)."""
-    monkeypatch.delenv(crmcore._plugins.DISABLE_ENV_VAR, raising=False)
+    monkeypatch.delenv(crmcore._registry.DISABLE_ENV_VAR, raising=False)
     return crmcore.get_plugin_manager(load_entry_points=False)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import crmcore
-from crmcore._plugins import DISABLE_ENV_VAR
+from crmcore._registry import DISABLE_ENV_VAR
 from crmcore.datasets import load_cdnow
 from crmcore.testing import check_model_plugin, installed_project
 

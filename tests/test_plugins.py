@@ -12,7 +12,7 @@ import pytest
 
 import crmcore
 from crmcore import hookspecs
-from crmcore._plugins import DISABLE_ENV_VAR
+from crmcore._registry import DISABLE_ENV_VAR
 from crmcore.hookspecs import ModelFactory
 from crmcore.testing import check_model_plugin, installed_distribution, plugin_manager_with
 
@@ -186,7 +186,7 @@ def test_broken_entry_point_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_builtin_plugins_can_be_blocked() -> None:
     manager = crmcore.get_plugin_manager(load_entry_points=False,
-                                         disabled=crmcore._plugins.DEFAULT_PLUGINS)
+                                         disabled=crmcore._registry.DEFAULT_PLUGINS)
     for kind in hookspecs.MODEL_KINDS:
         assert crmcore.available_models(kind, plugin_manager=manager) == []
     with pytest.raises(crmcore.UnknownModelError):

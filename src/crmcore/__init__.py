@@ -7,6 +7,17 @@ packages :mod:`crmcore.value`, :mod:`crmcore.lifecycle`, :mod:`crmcore.satisfact
 
 from crmcore._base import CalibrationHoldout, CustomerBase, PurchaseHistory, compress_rows
 from crmcore._determinants import LoyaltyDeterminant
+from crmcore._domain import (
+    Channel,
+    Complaint,
+    Customer,
+    CustomerId,
+    Interaction,
+    Relationship,
+    SurveyResponse,
+    Transaction,
+    ValueScore,
+)
 from crmcore._errors import (
     ConsistencyError,
     ConvergenceError,
@@ -33,7 +44,7 @@ from crmcore._errors import (
     UnknownModelError,
 )
 from crmcore._incremental import update_base
-from crmcore._plugins import (
+from crmcore._registry import (
     available_models,
     default_model_name,
     get_model,
@@ -43,17 +54,6 @@ from crmcore._plugins import (
 from crmcore._scoring import Scores, ScoresSummary, score
 from crmcore._serialization import from_json, to_json
 from crmcore._strategies import STRATEGIES, STRATEGY_GROUPS, Strategy, StrategyGroup, strategies_for
-from crmcore._types import (
-    Channel,
-    Complaint,
-    Customer,
-    CustomerId,
-    Interaction,
-    Relationship,
-    SurveyResponse,
-    Transaction,
-    ValueScore,
-)
 from crmcore.hookspecs import hookimpl
 
 __version__ = "0.1.0.dev0"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 import numpy as np
@@ -29,7 +29,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._checks import (
     as_column,
-    check_backend,
     customer_ids,
     require_finite,
     require_non_negative,
@@ -42,12 +41,10 @@ from crmcore._errors import (
     LateTransactionError,
     describe_rows,
 )
-from crmcore._frames import TransactionColumns, read_transactions
+from crmcore._frames import FrameBackend, TransactionColumns, _frame, read_transactions
 from crmcore._time import check_unit, local_datetime64, period_index, period_start, unit_factor
 
 __all__ = ["CalibrationHoldout", "CustomerBase", "PurchaseHistory", "compress_rows"]
-
-FrameBackend = Literal["pandas", "polars", "pyarrow"]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.int64]
@@ -841,17 +838,3 @@ def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntA
     mins = np.minimum.reduceat(as_int, bounds)[0::2]
     result: NDArray[np.datetime64] = mins.astype(values.dtype)
     return result
-
-
-def _frame(columns: Mapping[str, NDArray[Any]], backend: FrameBackend) -> Any:
-    import narwhals.stable.v2 as nw
-
-    check_backend(backend)
-    data: dict[str, Sequence[Any] | NDArray[Any]] = {}
-    for name, values in columns.items():
-        data[name] = values.tolist() if values.dtype == object else np.asarray(values)
-    try:
-        return nw.from_dict(data, backend=backend).to_native()
-    except ModuleNotFoundError as exc:
-        raise DataError(f"to_frame(backend={backend!r}) needs {exc.name}, which is not "
-                        "installed", field="backend") from exc

@@ -8,14 +8,15 @@ never touches the global warning filters.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
-__all__ = ["MOVED_TO", "keyword_only_options", "moved_model", "positional_fields",
+__all__ = ["MOVED_TO", "keyword_only_options", "moved_model", "moved_name", "positional_fields",
            "renamed_parameters", "warn_deprecated"]
 
 MOVED_TO = "__crmcore_moved_to__"
@@ -151,3 +152,26 @@ def renamed_parameters(**renamed: str) -> Callable[[Callable[_P, _R]], Callable[
         return wrapper
 
     return decorate
+
+
+def moved_name(module: str, name: str, moved: Mapping[str, str]) -> Any:
+    """The object a module used to export as ``name`` and that now has one home elsewhere,
+    with a :class:`DeprecationWarning` naming that home, for one release.
+
+    Called from a module's ``__getattr__`` (which Python consults only for names the module
+    does not define)::
+
+        def __getattr__(name: str) -> Any:
+            return moved_name(__name__, name, {"OldName": "crmcore.NewHome"})
+
+    ``moved`` maps each old name to the dotted path of its home. Any other name raises the
+    :class:`AttributeError` Python expects, so ``hasattr`` and ``from module import *`` behave.
+    """
+    if name not in moved:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    home = moved[name]
+    owner, _, attribute = home.rpartition(".")
+    # Frames: this function, the module's __getattr__, then the code that asked for the name.
+    warn_deprecated(f"{module}.{name} is deprecated and will be removed in the next release; "
+                    f"use {home}", stacklevel=3)
+    return getattr(importlib.import_module(owner), attribute)

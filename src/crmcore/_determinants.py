@@ -1,9 +1,9 @@
-"""The four determinants of customer loyalty and their weight at each lifecycle stage (seed 001).
+"""The four determinants of customer loyalty and their weight at each lifecycle stage.
 
 Both the lifecycle package (which determinants matter in a stage) and the loyalty package
 (weighting determinant scores by stage) read this one table, so the two never disagree.
 
-Seed 001 (客户忠诚的决定因素在客户关系生命周期不同阶段中的作用) names four determinants that
+The course texts (客户忠诚的决定因素在客户关系生命周期不同阶段中的作用) name four determinants that
 drive a relationship from low to high, on two levels:
 
 * basic (基本因素): perceived value (客户的认知价值), the inner driver that runs through the whole
@@ -13,9 +13,10 @@ drive a relationship from low to high, on two levels:
   produces trust and lasting trust produces loyalty (satisfaction -> trust -> loyalty); the two
   are milestones on the road to loyalty and matter most in the early and the middle stage.
 
-:data:`STAGE_DETERMINANT_EMPHASIS` turns those statements into numbers: 2 where the seed says a
-determinant is crucial, 1 where it acts, 0 where it does not act yet. It is an encoding of the
-seed's qualitative text, not an estimate from data; a firm with evidence passes its own table.
+:data:`STAGE_DETERMINANT_EMPHASIS` turns those statements into numbers: 2 where the course texts
+say a determinant is crucial, 1 where it acts, 0 where it does not act yet. It is an encoding of
+the course texts' qualitative text, not an estimate from data; a firm with evidence passes its own
+table.
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ _FACTS: Final[dict[str, tuple[str, bool, str]]] = {
 
 
 class LoyaltyDeterminant(enum.Enum):
-    """A determinant of customer loyalty (seed 001, 客户忠诚的决定因素).
+    """A determinant of customer loyalty (客户忠诚的决定因素).
 
     Basic factors (perceived value, switching cost) act on their own; derived ones
-    (satisfaction, trust) grow out of repeated good experience. Each member carries the seed's
-    term (``chinese``), whether it is ``basic`` and its ``role``.
+    (satisfaction, trust) grow out of repeated good experience. Each member carries the course
+    texts' term (``chinese``), whether it is ``basic`` and its ``role``.
     """
 
     PERCEIVED_VALUE = "perceived_value"
@@ -64,17 +65,17 @@ class LoyaltyDeterminant(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term."""
+        """The course texts' term."""
         return _FACTS[self.value][0]
 
     @property
     def basic(self) -> bool:
-        """Whether the seed counts it as basic (基本因素) rather than derived (派生因素)."""
+        """Whether the course texts count it as basic (基本因素) rather than derived (派生因素)."""
         return _FACTS[self.value][1]
 
     @property
     def role(self) -> str:
-        """What the seed says the determinant does."""
+        """What the course texts say the determinant does."""
         return _FACTS[self.value][2]
 
 

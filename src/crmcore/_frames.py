@@ -1,22 +1,28 @@
-"""Reading transaction logs from any data frame (through narwhals) or from ``Transaction`` objects.
+"""Data frames in and out: reading transaction logs, writing result columns.
 
-Every input becomes three aligned numpy arrays: customer ids, naive ``datetime64[us]`` times
-and (optionally) amounts, after the checks that guarantee nothing downstream meets a missing,
-unparsable or negative value. Rows are named by their 0-based position in the input.
+Reading: any data frame (through narwhals) or a sequence of ``Transaction`` objects becomes
+three aligned numpy arrays: customer ids, naive ``datetime64[us]`` times and (optionally)
+amounts, after the checks that guarantee nothing downstream meets a missing, unparsable or
+negative value. Rows are named by their 0-based position in the input.
+
+Writing: every ``to_frame`` of the library hands its named numpy columns to :func:`_frame`,
+which builds a pandas, polars or pyarrow frame through narwhals; nothing else touches a frame
+library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 import narwhals.stable.v2 as nw
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._checks import customer_ids
+from crmcore._checks import check_backend, customer_ids
+from crmcore._domain import Transaction
 from crmcore._errors import (
     DataError,
     DateError,
@@ -27,9 +33,10 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import ISO_OFFSET_PATTERN, has_offset, zone_name
-from crmcore._types import Transaction
 
-__all__ = ["TransactionColumns", "read_transactions"]
+__all__ = ["FrameBackend", "TransactionColumns", "read_transactions"]
+
+FrameBackend = Literal["pandas", "polars", "pyarrow"]
 
 
 @attrs.frozen(eq=False)
@@ -313,3 +320,16 @@ def _read_amounts(series: Any, column: str) -> NDArray[np.float64]:
 def _read_margins(series: Any, column: str) -> NDArray[np.float64]:
     """Margins may be negative (a sale below cost) but must be present and finite."""
     return _read_finite(series, column, "margin")
+
+
+def _frame(columns: Mapping[str, NDArray[Any]], backend: FrameBackend) -> Any:
+    """Write named columns into a native frame of ``backend`` (the ``to_frame`` methods)."""
+    check_backend(backend)
+    data: dict[str, Sequence[Any] | NDArray[Any]] = {}
+    for name, values in columns.items():
+        data[name] = values.tolist() if values.dtype == object else np.asarray(values)
+    try:
+        return nw.from_dict(data, backend=backend).to_native()
+    except ModuleNotFoundError as exc:
+        raise DataError(f"to_frame(backend={backend!r}) needs {exc.name}, which is not "
+                        "installed", field="backend") from exc

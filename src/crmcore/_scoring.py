@@ -23,6 +23,7 @@ from crmcore._base import CustomerBase
 from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._checks import model_output
 from crmcore._deprecation import warn_deprecated
+from crmcore._domain import CustomerId, ValueScore
 from crmcore._errors import (
     ConvergenceError,
     DataError,
@@ -31,7 +32,6 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import check_unit, unit_name
-from crmcore._types import CustomerId, ValueScore
 
 if TYPE_CHECKING:
     import pluggy
@@ -238,7 +238,7 @@ class Scores:
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
         """The scores as a data frame of ``backend`` (``"pandas"``, ``"polars"`` or
         ``"pyarrow"``), one row per customer."""
-        from crmcore._base import _frame
+        from crmcore._frames import _frame
 
         return _frame(self.columns(), backend)
 
@@ -316,7 +316,7 @@ def _require(kind: Literal["value", "spend"], model: object, given: object) -> N
 def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
            manager: pluggy.PluginManager, **fit_kwargs: Any) -> Any:
     """The model, fitted on ``base`` unless it is fitted already."""
-    from crmcore._plugins import get_model
+    from crmcore._registry import get_model
 
     model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
@@ -444,7 +444,7 @@ def score(
         A model could not be fitted, or a fitted model gave non-finite predictions (rows
         named), rather than a silent NaN.
     """
-    from crmcore._plugins import get_model, get_plugin_manager
+    from crmcore._registry import get_model, get_plugin_manager
     from crmcore.value._clv import lifetime_value
     from crmcore.value._parts import (
         PotentialInputs,
@@ -573,7 +573,7 @@ def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManage
     of positive spends; a customer with repeat purchases whose mean spend is 0 (e.g. free
     items) is outside it. Such customers are left out of the fit and predicted at the
     population level, and ``notes`` counts them; nobody is dropped."""
-    from crmcore._plugins import get_model
+    from crmcore._registry import get_model
 
     model = get_model("spend", given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
@@ -674,7 +674,7 @@ def _loyalty(base: CustomerBase, model: str | object | Literal[False] | None,
         notes.append("no loyalty index: the base does not know its purchase period (built "
                      "from a summary)")
         return None
-    from crmcore._plugins import get_model
+    from crmcore._registry import get_model
 
     loyalty = get_model("loyalty", model, plugin_manager=manager) if model is None or \
         isinstance(model, str) else model

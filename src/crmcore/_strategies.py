@@ -1,22 +1,20 @@
 """The course texts' strategy lists as data, attached to what they apply to.
 
-The seeds give lists of things a firm can do: ways to keep customers (客户保持的方法, seed 001),
-to prevent churn (防范客户流失的策略, seed 001), to retain customers about to leave (客户挽留策略,
-seed 001), to raise satisfaction (提高客户满意度, seed 001), to build loyalty (seed 004, chapter
-9), to handle a complaint (seeds 000 and 004) and to win a lost customer back (seed 004, chapter
-10). Each entry here is one :class:`Strategy` with the seed's Chinese term and an English
-rendering, the seed it comes from, and the targets it is attached to: a lifecycle stage
+The course texts give lists of things a firm can do: ways to keep customers (客户保持的方法),
+to prevent churn (防范客户流失的策略), to retain customers about to leave (客户挽留策略), to raise
+satisfaction (提高客户满意度), to build loyalty, to handle a complaint and to win a lost customer
+back. Each entry here is one :class:`Strategy` with the course texts' Chinese term and an English
+rendering, the course text it comes from, and the targets it is attached to: a lifecycle stage
 (``"stage:decline"``), a churn reason (``"churn-reason:fault"``), a segment class
 (``"segment:bank:B"``), a loyalty form (``"loyalty-form:behavioural"``), a loyalty ladder rung
-(``"segment:loyalty-ladder:new"``) or a decision (``"retention"``, ``"win-back"``,
-``"complaint"``).
+(``"segment:loyalty-ladder:new"``) or a decision (``"retention"``, ``"win-back"``, ``"complaint"``).
 
-Where the seed itself ties a list to a target (seed 000 gives brand image, quality service,
-offers and emotional investment as the formation stage's task; seed 001 gives retention to
-customers about to leave; seed 004 says win-back starts from the cause), the attachment is the
-seed's. Every other attachment is crmcore's reading of which list serves which target, and says
-so (:attr:`Strategy.attachment_is_reading`). Texts written by crmcore where a seed gives none are
-marked likewise (:attr:`Strategy.crmcore_reading`).
+Where the course texts themselves tie a list to a target (brand image, quality service, offers
+and emotional investment are the formation stage's task; retention acts on customers about to
+leave; win-back starts from the cause), the attachment is theirs. Every other attachment is
+crmcore's reading of which list serves which target, and says so
+(:attr:`Strategy.attachment_is_reading`). Texts written by crmcore where the course texts give none
+are marked likewise (:attr:`Strategy.crmcore_reading`).
 
 The table lives in the core because the lifecycle, value and loyalty packages each list from
 it (``LifecycleStage.strategies``, ``ChurnReason.strategies``, ``Segmentation.strategies``,
@@ -36,7 +34,8 @@ __all__ = ["STRATEGIES", "STRATEGY_GROUPS", "Strategy", "StrategyGroup", "strate
 
 @attrs.frozen
 class StrategyGroup:
-    """One of the seeds' lists: its key, its Chinese heading, an English heading, its seed."""
+    """One of the course texts' lists: its key, its Chinese heading, an English heading, its
+    source."""
 
     key: str
     chinese: str
@@ -46,14 +45,14 @@ class StrategyGroup:
 
 @attrs.frozen
 class Strategy:
-    """One strategy of a seed's list.
+    """One strategy of a list of the course texts.
 
     Attributes
     ----------
     group:
         Key of the list it belongs to (see :data:`STRATEGY_GROUPS`).
     chinese:
-        The seed's term, as the seed writes it.
+        The course texts' term, as they write it.
     english:
         An English rendering.
     source:
@@ -61,9 +60,9 @@ class Strategy:
     applies_to:
         The targets it is attached to (``"stage:decline"``, ``"churn-reason:fault"`` ...).
     crmcore_reading:
-        ``True`` when the text is crmcore's, written where the seed gives none.
+        ``True`` when the text is crmcore's, written where the course texts give none.
     attachment_is_reading:
-        ``True`` when the seed does not tie the strategy to its targets itself and the
+        ``True`` when the course texts do not tie the strategy to its targets itself and the
         attachment is crmcore's reading.
     """
 
@@ -94,7 +93,7 @@ STRATEGY_GROUPS: Final[dict[str, StrategyGroup]] = {
         StrategyGroup("win-back", "客户挽回", "winning a lost customer back", "seed 004"),
     )
 }
-"""The seeds' lists, by key."""
+"""The course texts' lists, by key."""
 
 # Targets used below, spelled once.
 _FORMATION, _STABILITY, _DECLINE = "stage:formation", "stage:stability", "stage:decline"
@@ -110,8 +109,8 @@ def _s(group: str, chinese: str, english: str, *targets: str, seed_attached: boo
                     crmcore_reading=reading, attachment_is_reading=not seed_attached)
 
 
-# The keeping list: seed 000 names brand image, quality service, offers and emotional
-# investment as the formation stage's task, so that attachment is the seed's.
+# The keeping list: the course texts name brand image, quality service, offers and emotional
+# investment as the formation stage's task, so that attachment is the course texts'.
 _KEEPING = tuple(
     _s("keeping", c, e, _FORMATION, _LADDER + "new", _LADDER + "regular", seed_attached=True)
     for c, e in (
@@ -138,8 +137,8 @@ _PREVENTION = (
        "churn-reason:competitive", _DECLINE),
 )
 
-# Seed 001 defines retention (客户挽留) as acting on valuable customers about to leave, and
-# seed 000 puts it in the decline stage: the attachment is the seed's.
+# The course texts define retention (客户挽留) as acting on valuable customers about to leave, and
+# the course texts put it in the decline stage: the attachment is the course texts'.
 _RETENTION = tuple(
     _s("retention", c, e, "retention", _DECLINE, seed_attached=True)
     for c, e in (
@@ -150,7 +149,7 @@ _RETENTION = tuple(
     )
 )
 
-# Satisfaction is decisive early in the lifecycle (seed 001's determinants).
+# Satisfaction is decisive early in the lifecycle (the course texts' determinants).
 _SATISFACTION = tuple(
     _s("satisfaction", c, e, _EXPLORATION, _FORMATION, "loyalty-form:none")
     for c, e in (
@@ -196,8 +195,8 @@ _COMPLAINT = (
        "complaint", seed_attached=True),
 )
 
-# Seed 004 (chapter 10): to win a customer back, first find why the relationship broke, then
-# act on that cause. Malicious churn is left out: crmcore's reading is that such a customer is
+# As the course texts teach: to win a customer back, first find why the relationship broke,
+# then act on that cause. Malicious churn is left out: crmcore's reading is that such a customer is
 # not to be won back (see ChurnReason).
 _WINBACK = (
     _s("win-back", "找到客户关系破裂的原因", "find why the relationship broke", "win-back",
@@ -214,14 +213,14 @@ _WINBACK = (
 STRATEGIES: Final[tuple[Strategy, ...]] = (
     _KEEPING + _PREVENTION + _RETENTION + _SATISFACTION + _LOYALTY + _COMPLAINT + _WINBACK
 )
-"""Every strategy of the seeds' lists, group by group in the seeds' order."""
+"""Every strategy of the course texts' lists, group by group in the course texts' order."""
 
 _KINDS: Final = ("stage", "churn-reason", "segment", "loyalty-form", "retention", "win-back",
                  "complaint")
 
 
 def strategies_for(target: str, *, group: str | None = None) -> tuple[Strategy, ...]:
-    """The strategies attached to ``target``, in the seeds' order.
+    """The strategies attached to ``target``, in the course texts' order.
 
     Parameters
     ----------

@@ -107,7 +107,7 @@ def fit_models(summary: Any, *, value_model: object = None, spend_model: object 
     """Fit the value model on the compressed ``(frequency, recency, T)`` patterns and the spend
     model on the repeat buyers of a summary from :func:`summarise`; also the lifecycle rule's
     default usual gap over all customers. Returns ``(value model, spend model, gap)``."""
-    from crmcore._plugins import get_model
+    from crmcore._registry import get_model
 
     patterns = summary.groupby(["frequency", "recency", "T"]).size().compute()
     if len(patterns) == 0:

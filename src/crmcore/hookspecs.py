@@ -2,7 +2,7 @@
 
 A plugin is a module or object with functions marked ``@crmcore.hookimpl`` and named after
 the specifications below. crmcore's own models are plugins too, registered from
-``crmcore._plugins.DEFAULT_PLUGINS``; installed distributions are found through the
+``crmcore._registry.DEFAULT_PLUGINS``; installed distributions are found through the
 ``crmcore`` entry-point group. Hooks are always called with keyword arguments and once per
 batch, never per customer.
 

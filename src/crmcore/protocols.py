@@ -265,7 +265,7 @@ class SpendModel(Protocol):
 
 @runtime_checkable
 class PotentialValueModel(Protocol):
-    """A potential-value model (kind ``"potential"``, seed 003's 潜在价值: what cross-buying,
+    """A potential-value model (kind ``"potential"``, the course texts' 潜在价值: what cross-buying,
     up-selling and referrals could add).
 
     It works on the whole base at once and answers NaN with a reason, never a made-up

@@ -32,7 +32,7 @@ import pluggy
 
 from crmcore._deprecation import MOVED_TO
 from crmcore._errors import PluginContractError, PluginError
-from crmcore._plugins import (
+from crmcore._registry import (
     ENTRY_POINT_GROUP,
     ModelOffer,
     _register,

@@ -13,12 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crmcore
-from crmcore import CustomerBase, DataError, EmptyDataError, InvalidValueError, PluginError
+from crmcore import (
+    CustomerBase,
+    DataError,
+    EmptyDataError,
+    InvalidValueError,
+    LoyaltyDeterminant,
+    PluginError,
+)
 from crmcore.lifecycle import (
     RULES,
     LifecycleClassifier,
     LifecycleStage,
-    LoyaltyDeterminant,
     StageResult,
     classify,
 )
@@ -368,7 +374,7 @@ class _FirmPlugin:
 def test_a_firm_plugin_replaces_the_rule(synthetic: tuple[CustomerBase, dict[int, Any]],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     base, _ = synthetic
-    monkeypatch.delenv(crmcore._plugins.DISABLE_ENV_VAR, raising=False)
+    monkeypatch.delenv(crmcore._registry.DISABLE_ENV_VAR, raising=False)
     manager = crmcore.get_plugin_manager(load_entry_points=False, plugins=[_FirmPlugin()])
     result = classify(base, plugin_manager=manager)
     assert result.counts()[LifecycleStage.STABILITY] == len(base)

@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crmcore
+from crmcore import LoyaltyDeterminant
 from crmcore.loyalty import (
     DEFAULT_STAGE_WEIGHTS,
     DETERMINANT_NAMES,
     STAGE_NAMES,
     IndicatorScaleError,
-    LoyaltyDeterminant,
     UnknownIndicatorError,
     determinant_index,
     stage_weights,

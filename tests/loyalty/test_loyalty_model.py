@@ -19,14 +19,14 @@ from crmcore.loyalty import _plugin as loyalty_plugin
 @pytest.fixture
 def loyalty_only(monkeypatch: pytest.MonkeyPatch) -> pluggy.PluginManager:
     """A manager with the loyalty plugin alone, so these tests do not hang on other packages."""
-    monkeypatch.delenv(crmcore._plugins.DISABLE_ENV_VAR, raising=False)
-    others = [p for p in crmcore._plugins.DEFAULT_PLUGINS if p != "crmcore.loyalty._plugin"]
+    monkeypatch.delenv(crmcore._registry.DISABLE_ENV_VAR, raising=False)
+    others = [p for p in crmcore._registry.DEFAULT_PLUGINS if p != "crmcore.loyalty._plugin"]
     return crmcore.get_plugin_manager(load_entry_points=False, disabled=others)
 
 
 def test_registered_as_the_default_loyalty_model(loyalty_only: pluggy.PluginManager) -> None:
     plugin_manager = loyalty_only
-    assert "crmcore.loyalty._plugin" in crmcore._plugins.DEFAULT_PLUGINS
+    assert "crmcore.loyalty._plugin" in crmcore._registry.DEFAULT_PLUGINS
     assert "weighted-index" in crmcore.available_models("loyalty", plugin_manager=plugin_manager)
     assert crmcore.default_model_name("loyalty", plugin_manager=plugin_manager) == (
         "weighted-index")

@@ -8,7 +8,7 @@ import pytest
 
 import crmcore
 from crmcore import CRMError, InvalidValueError
-from crmcore._plugins import DEFAULT_PLUGINS
+from crmcore._registry import DEFAULT_PLUGINS
 from crmcore.satisfaction import (
     ACSIModel,
     FuzzySatisfactionIndex,

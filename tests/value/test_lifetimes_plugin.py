@@ -148,7 +148,7 @@ def test_unfitted_wrapper() -> None:
 
 
 def test_can_be_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(crmcore._plugins.DISABLE_ENV_VAR, "crmcore.value._lifetimes_plugin")
+    monkeypatch.setenv(crmcore._registry.DISABLE_ENV_VAR, "crmcore.value._lifetimes_plugin")
     manager = crmcore.get_plugin_manager(load_entry_points=False)
     assert "lifetimes-bgnbd" not in crmcore.available_models("value", plugin_manager=manager)
     assert "bgbb" in crmcore.available_models("value", plugin_manager=manager)

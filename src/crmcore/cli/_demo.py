@@ -119,7 +119,7 @@ def demo(out: TextIO) -> int:
     rows = [(f"{tier.name.lower()} ({tier.term})",
              f"{count:,} customers, {tier_shares.get(tier, 0.0):.1%} of current value")
             for tier, count in tiers.counts().items()]
-    _table(rows, out, "Importance tiers (seed 001)")
+    _table(rows, out, "Importance tiers")
 
     recency_gap = calibration.T - calibration.recency
     rfm = rfm_segments(rfm_scores(recency_gap, calibration.frequency,

@@ -12,9 +12,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
+from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import MissingDependencyError
-from crmcore._frames import TransactionColumns
+from crmcore._frames import FrameBackend, TransactionColumns, _frame
 from crmcore._time import check_unit
 
 __all__ = [

@@ -1,11 +1,14 @@
 """crmcore.lifecycle: where each customer relationship stands, how it moves, and what to do.
 
-Stages of the customer relationship lifecycle (seeds 000, 001), the rule that assigns them
+Stages of the customer relationship lifecycle, the rule that assigns them
 from each customer's purchase history, stage migration over time, churn risk and reasons,
 retention and win-back decisions, and the Markov-chain lifetime value of Pfeifer & Carraway
 (2000).
 """
 
+from typing import TYPE_CHECKING, Any
+
+from crmcore._deprecation import moved_name
 from crmcore.lifecycle._backtest import (
     OutcomeTable,
     StageBacktest,
@@ -53,7 +56,7 @@ from crmcore.lifecycle._migration import (
 )
 from crmcore.lifecycle._protocols import NoPurchaseModel, PAliveModel, StageClassifier
 from crmcore.lifecycle._retention import RetentionRates, inactive_customers, retention_rates
-from crmcore.lifecycle._stages import LifecycleStage, LoyaltyDeterminant
+from crmcore.lifecycle._stages import LifecycleStage
 from crmcore.lifecycle._winback import DEFAULT_WINBACK_WEIGHTS
 
 __all__ = [
@@ -69,7 +72,6 @@ __all__ = [
     "FaultChurnEvidence",
     "LifecycleClassifier",
     "LifecycleStage",
-    "LoyaltyDeterminant",
     "MarkovCLV",
     "NoPurchaseModel",
     "OutcomeTable",
@@ -102,3 +104,11 @@ __all__ = [
     "transition_probabilities",
     "winback_candidates",
 ]
+
+_MOVED = {"LoyaltyDeterminant": "crmcore.LoyaltyDeterminant"}
+
+if not TYPE_CHECKING:  # type checkers flag the old paths; at run time they warn
+
+    def __getattr__(name: str) -> Any:
+        # LoyaltyDeterminant has one home, the core; the old paths work for one release.
+        return moved_name(__name__, name, _MOVED)

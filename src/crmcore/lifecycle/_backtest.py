@@ -17,8 +17,9 @@ import numpy as np
 import pluggy
 from numpy.typing import NDArray
 
-from crmcore._base import CalibrationHoldout, FrameBackend, _frame
+from crmcore._base import CalibrationHoldout
 from crmcore._errors import DataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._outcomes import group_means, holdout_outcomes, lift, roc_auc
 from crmcore.lifecycle._churn import ChurnMeasure, ChurnRisk, churn_risk
 from crmcore.lifecycle._classify import RULES, StageResult, classify
@@ -249,7 +250,7 @@ def backtest(
     base = split.calibration
     model = value_model
     if isinstance(model, str):
-        from crmcore._plugins import get_model
+        from crmcore._registry import get_model
 
         model = get_model("value", model, plugin_manager=plugin_manager)
     if model is not None and not hasattr(model, "params_") and callable(

@@ -1,6 +1,6 @@
 """Churn (客户流失), retention (客户挽留) and win-back (客户挽回).
 
-Seeds 001 and 004 define churn as a customer no longer buying and turning to another firm, and
+The course texts define churn as a customer no longer buying and turning to another firm, and
 name its five kinds (:class:`ChurnReason`). A firm acts on churn in two places: *before* it,
 retaining valuable customers about to leave (:func:`plan_retention`), and *after* it, winning
 back lost customers worth the effort once it knows why they left
@@ -19,11 +19,12 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._checks import as_column, as_numeric, require_finite
+from crmcore._domain import Relationship
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._strategies import Strategy, strategies_for
-from crmcore._types import Relationship
 from crmcore.lifecycle._classify import StageResult, classify
 from crmcore.lifecycle._protocols import (
     NoPurchaseModel,
@@ -52,15 +53,15 @@ __all__ = [
 
 _FloatArray = NDArray[np.float64]
 
-_READING = " (crmcore's reading: the seed names the reason without describing it)"
+_READING = " (crmcore's reading: the course texts name the reason without describing it)"
 _REASONS: Final[dict[str, tuple[str, str, str]]] = {
     "natural": (
         "自然流失",
         "not caused by the firm: the customer moves away, their needs or circumstances change "
-        "(seed 004's case: money suddenly needed for a son's wedding), or the customer ceases "
-        "to exist" + _READING,
-        "little to prevent; keep in touch and fit the offer to the changed need, as seed 004's "
-        "adviser did (情感营销), so the customer returns when the need comes back",
+        "(the course texts' case: money suddenly needed for a son's wedding), or the customer "
+        "ceases to exist" + _READING,
+        "little to prevent; keep in touch and fit the offer to the changed need, as the course "
+        "texts' adviser did (情感营销), so the customer returns when the need comes back",
     ),
     "competitive": (
         "竞争流失",
@@ -72,7 +73,7 @@ _REASONS: Final[dict[str, tuple[str, str, str]]] = {
         "过失流失",
         "the firm's own failing: poor quality or service, complaints handled badly, broken "
         "promises" + _READING,
-        "find and fix the failure (seed 001's churn prevention: total quality management, "
+        "find and fix the failure (the course texts' churn prevention: total quality management, "
         "complaint management) and apologise; the most preventable kind",
     ),
     "malicious": (
@@ -85,16 +86,16 @@ _REASONS: Final[dict[str, tuple[str, str, str]]] = {
     "other": (
         "其他流失",
         "any other or unknown reason",
-        "find out the reason before acting (seed 004: to win a customer back, first find why "
-        "the relationship broke)",
+        "find out the reason before acting (the course texts: to win a customer back, first find "
+        "why the relationship broke)",
     ),
 }
 
 
 class ChurnReason(enum.Enum):
-    """Why a customer left (seeds 001, 004; 客户流失的原因).
+    """Why a customer left (客户流失的原因).
 
-    Each member carries the seed's term (``chinese``), what it covers (``description``) and
+    Each member carries the course texts' term (``chinese``), what it covers (``description``) and
     what the firm can do about it (``response``).
     """
 
@@ -106,7 +107,7 @@ class ChurnReason(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term."""
+        """The course texts' term."""
         return _REASONS[self.value][0]
 
     @property
@@ -121,7 +122,7 @@ class ChurnReason(enum.Enum):
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' strategies attached to this reason (:func:`crmcore.strategies_for`),
+        """The course texts' strategies attached to this reason (:func:`crmcore.strategies_for`),
         e.g. churn prevention and complaint handling for fault churn."""
         return strategies_for(f"churn-reason:{self.value}")
 
@@ -388,7 +389,7 @@ def churn_risk(
         raise InvalidValueError(f"horizon must be a finite number > 0, got {horizon!r}",
                                 field="horizon")
     if value_model is None:
-        from crmcore._plugins import get_model
+        from crmcore._registry import get_model
 
         value_model = get_model("value", None)
         value_model.fit(base)  # type: ignore[union-attr]
@@ -525,7 +526,7 @@ class RetentionPlan:
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' ways to retain customers about to leave (客户挽留策略, seed 001), with
+        """The course texts' ways to retain customers about to leave (客户挽留策略), with
         their Chinese terms (:func:`crmcore.strategies_for`)."""
         return strategies_for("retention")
 
@@ -643,7 +644,7 @@ class WinBackList:
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' ways of winning a customer back (:func:`crmcore.strategies_for`)."""
+        """The course texts' ways of winning a customer back (:func:`crmcore.strategies_for`)."""
         return strategies_for("win-back")
 
     def to_frame(self, backend: FrameBackend = "pandas") -> Any:
@@ -670,7 +671,7 @@ def winback_candidates(
     reason_weights: Mapping[ChurnReason | str, float] | None = None,
 ) -> WinBackList:
     """Terminated customers ranked by the value they brought in the past and, where recorded,
-    by why they left (seed 004: find the cause first).
+    by why they left (the course texts: find the cause first).
 
     Parameters
     ----------

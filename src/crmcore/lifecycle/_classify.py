@@ -64,11 +64,12 @@ import numpy as np
 import pluggy
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, PurchaseHistory, _frame
+from crmcore._base import CustomerBase, PurchaseHistory
 from crmcore._deprecation import positional_fields, warn_deprecated
+from crmcore._domain import Relationship
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError, PluginError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._time import period_index, to_datetime64, unit_factor
-from crmcore._types import Relationship
 from crmcore.lifecycle._protocols import PAliveModel, checked_p_alive, model_name
 from crmcore.lifecycle._stages import STAGES, LifecycleStage
 from crmcore.protocols import LifecycleModel
@@ -988,7 +989,7 @@ def classify(
         The classifier does not return a :class:`StageResult` aligned with the base.
     """
     if model is None or isinstance(model, str):
-        from crmcore._plugins import get_model
+        from crmcore._registry import get_model
 
         classifier = get_model("lifecycle", model, plugin_manager=plugin_manager,
                                **hyperparameters)

@@ -1,15 +1,15 @@
 """Complaints over a base (客户抱怨): how many, how fast they are answered, and churn.
 
-Seed 000's service suite handles each complaint from creation to revisit (投诉的建立、分配、解决、
-跟踪、反馈、回访); seed 001 counts complaint management (重视客户抱怨管理) among the ways to
-prevent churn, and churn the firm caused itself is fault churn (过失流失). Seed 002 measures
-complaints in its logistics systems: the customer complaint ratio Y21 (客户抱怨比率) of service
-quality, and the complaints criterion Z5 (顾客抱怨) of customer satisfaction, whose Z55 is the
-time taken to respond to a complaint (对顾客抱怨做出反应的时间).
+The course texts' service suite handles each complaint from creation to revisit
+(投诉的建立、分配、解决、 跟踪、反馈、回访); the course texts count complaint management
+(重视客户抱怨管理) among the ways to prevent churn, and churn the firm caused itself is fault churn
+(过失流失). The course texts measure complaints in its logistics systems: the customer complaint
+ratio Y21 (客户抱怨比率) of service quality, and the complaints criterion Z5 (顾客抱怨) of customer
+satisfaction, whose Z55 is the time taken to respond to a complaint (对顾客抱怨做出反应的时间).
 
 :func:`complaint_summary` computes those figures from :class:`crmcore.Complaint` records, for
 the whole base, by channel and by period; :meth:`ComplaintSummary.logistics_indicators` lays
-them out under the seed's indicator names so that they are computed from records instead of
+them out under the course texts' indicator names so that they are computed from records instead of
 typed in; :func:`fault_churn_evidence` reads each lost customer's complaints against the
 recorded churn reason.
 """
@@ -24,12 +24,13 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters
+from crmcore._domain import Complaint
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._strategies import Strategy, strategies_for
 from crmcore._time import check_unit, period_index, period_start
-from crmcore._types import Complaint
 from crmcore.lifecycle._churn import ChurnReason, ChurnRecord
 
 __all__ = [
@@ -170,7 +171,7 @@ class ComplaintSummary:
     n_customers, n_purchases:
         Customers and transactions of the base (``None`` without one).
     complaint_ratio:
-        Customer complaint ratio (客户抱怨比率, seed 002's Y21): complaining customers over
+        Customer complaint ratio (客户抱怨比率, the course texts' Y21): complaining customers over
         customers; ``None`` without a base.
     per_100_purchases:
         Complaints per 100 transactions; ``None`` without a base.
@@ -208,7 +209,7 @@ class ComplaintSummary:
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' ways of handling a complaint (:func:`crmcore.strategies_for`)."""
+        """The course texts' ways of handling a complaint (:func:`crmcore.strategies_for`)."""
         return strategies_for("complaint")
 
     def by_channel(self) -> ComplaintTable:
@@ -275,7 +276,8 @@ class ComplaintSummary:
 
     @renamed_parameters(period="freq")
     def logistics_indicators(self, freq: str | None = None) -> dict[str, Any]:
-        """The complaint indicators of seed 002's logistics systems, computed from the records.
+        """The complaint indicators of the course texts' logistics systems, computed from the
+        records.
 
         ``Y21`` is the customer complaint ratio (客户抱怨比率) of the service-quality system Y;
         ``Z55`` the time to respond to a complaint (对顾客抱怨做出反应的时间, the measurable half

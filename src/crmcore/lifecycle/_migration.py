@@ -20,8 +20,9 @@ import numpy as np
 import pluggy
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, PurchaseHistory, _frame
+from crmcore._base import CustomerBase, PurchaseHistory
 from crmcore._errors import DataError, InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._time import check_unit, period_index, period_start, to_datetime64
 from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import PAliveModel
@@ -185,7 +186,7 @@ def stage_migration(
     classifier: LifecycleModel | None = model if model is not None and not isinstance(
         model, str) else None
     if classifier is None:
-        from crmcore._plugins import get_model
+        from crmcore._registry import get_model
 
         classifier = get_model("lifecycle", model if isinstance(model, str) else None,
                                plugin_manager=plugin_manager, **hyperparameters)

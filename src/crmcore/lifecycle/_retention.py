@@ -9,8 +9,8 @@ $$\\text{retention}_p = \\frac{|A_{p-1} \\cap A_p|}{|A_{p-1}|}, \\qquad
 where $A_p$ is the set of customers *active* in period $p$. By default a customer is active in
 a period in which they purchase. With ``inactive_after=N`` a customer is active while they have
 purchased in the last $N$ periods (periods $p-N+1, \\dots, p$), so a customer counts as lost only
-after $N$ periods without a purchase: seed 004's bank calls an account unused for two years or
-more inactive (``freq="Y", inactive_after=2``). The same definition gives the cohort table:
+after $N$ periods without a purchase: the course texts' bank calls an account unused for two years
+or more inactive (``freq="Y", inactive_after=2``). The same definition gives the cohort table:
 customers by first-purchase period against periods since acquisition.
 
 For a contractual cohort under the shifted-beta-geometric model (Fader & Hardie 2007) the share
@@ -27,9 +27,10 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._base import CustomerBase, FrameBackend, _frame
+from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters, warn_deprecated
 from crmcore._errors import DataError, InvalidValueError, TimeUnitError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._time import check_unit, period_index, period_start
 
 __all__ = ["RetentionRates", "inactive_customers", "retention_rates"]
@@ -173,7 +174,7 @@ class RetentionRates:
 
     def overall_retention_rate(self, *, complete_only: bool = True) -> float:
         """Customers retained over customers at risk, summed over the periods after the first
-        (customer retention rate, 客户保持率; indicator Y22 of seed 002's logistics service
+        (customer retention rate, 客户保持率; indicator Y22 of the course texts' logistics service
         quality system). Only complete periods count unless ``complete_only=False``.
 
         Raises
@@ -249,8 +250,8 @@ def retention_rates(
         :class:`DeprecationWarning`.
     inactive_after:
         Number of periods without a purchase after which a customer counts as lost (default
-        1: active means purchasing in the period). ``freq="Y", inactive_after=2`` is seed
-        004's "account unused for two years or more".
+        1: active means purchasing in the period). ``freq="Y", inactive_after=2`` is the
+        course texts' "account unused for two years or more".
 
     Returns
     -------
@@ -348,10 +349,10 @@ def inactive_customers(base: CustomerBase, *, inactive_after: int = 2,
     """Which customers are inactive at the observation end: no purchase in the last
     ``inactive_after`` periods (the period the observation ends in included).
 
-    The default is seed 004's bank rule, an account unused for two years or more (两年以上的时间
-    没使用过), counted in calendar years; the same definition as :func:`retention_rates` with
-    the same arguments, so a customer inactive here is one not active in the last period
-    there. Feed it to :func:`crmcore.value.bank_classes` as ``inactive``.
+    The default is the course texts' bank rule, an account unused for two years or more
+    (两年以上的时间 没使用过), counted in calendar years; the same definition as
+    :func:`retention_rates` with the same arguments, so a customer inactive here is one not active
+    in the last period there. Feed it to :func:`crmcore.value.bank_classes` as ``inactive``.
 
     ``freq`` was called ``period`` before; ``period=`` still works until the next release,
     with a :class:`DeprecationWarning`.

@@ -1,11 +1,11 @@
 """The stages of the customer relationship lifecycle and the loyalty determinants at each.
 
-Seeds 000 and 001 (客户关系生命周期) divide a relationship into an exploration period (考察期),
-a formation period (形成期), a stability period (稳定期) and a decline period (退化期); seed 000
-and 004 add its end (关系终止), after which only win-back (客户挽回) is left. Seed 001 names four
-determinants of loyalty and where in the lifecycle each acts: perceived value throughout,
-satisfaction early, trust in the middle, switching cost in the middle and late stages as a
-buffer against decline.
+The course texts (客户关系生命周期) divide a relationship into an exploration period (考察期),
+a formation period (形成期), a stability period (稳定期) and a decline period (退化期); the course
+texts add its end (关系终止), after which only win-back (客户挽回) is left. The course texts name
+four determinants of loyalty and where in the lifecycle each acts: perceived value throughout,
+satisfaction early, trust in the middle, switching cost in the middle and late stages as a buffer
+against decline.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import enum
 from crmcore._determinants import STAGE_DETERMINANT_EMPHASIS, LoyaltyDeterminant
 from crmcore._strategies import Strategy, strategies_for
 
-__all__ = ["LifecycleStage", "LoyaltyDeterminant"]
+__all__ = ["LifecycleStage"]
 
 
 _STAGES: dict[str, tuple[str, str, str, int]] = {
@@ -63,10 +63,10 @@ _STAGES: dict[str, tuple[str, str, str, int]] = {
 }
 
 class LifecycleStage(enum.Enum):
-    """A stage of the customer relationship lifecycle (seeds 000, 001; 客户关系生命周期).
+    """A stage of the customer relationship lifecycle (客户关系生命周期).
 
-    Each member carries the seed's term (``chinese``), the stage's ``characteristics``, the
-    firm's ``management_focus``, the ``key_determinants`` of loyalty there (seed 001, most
+    Each member carries the course texts' term (``chinese``), the stage's ``characteristics``, the
+    firm's ``management_focus``, the ``key_determinants`` of loyalty there (most
     important first) and its ``order`` in the lifecycle (0 exploration ... 4 terminated).
     """
 
@@ -78,7 +78,7 @@ class LifecycleStage(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term."""
+        """The course texts' term."""
         return _STAGES[self.value][0]
 
     @property
@@ -93,7 +93,7 @@ class LifecycleStage(enum.Enum):
 
     @property
     def key_determinants(self) -> tuple[LoyaltyDeterminant, ...]:
-        """Loyalty determinants acting in this stage, most important first (seed 001, from
+        """Loyalty determinants acting in this stage, most important first (from
         :data:`crmcore._determinants.STAGE_DETERMINANT_EMPHASIS`, the table the loyalty package
         weights by). After the relationship ends only perceived value is left: it decides
         whether winning the customer back is worth it."""
@@ -110,9 +110,9 @@ class LifecycleStage(enum.Enum):
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' strategies attached to this stage (:func:`crmcore.strategies_for`):
+        """The course texts' strategies attached to this stage (:func:`crmcore.strategies_for`):
         ways to keep customers in formation, to prevent churn and retain customers in decline,
-        to win them back once terminated, each with the seed's term."""
+        to win them back once terminated, each with the course texts' term."""
         return strategies_for(f"stage:{self.value}")
 
     @property

@@ -1,15 +1,16 @@
 """Win-back (客户挽回) by the recorded reason the customer left.
 
-Seed 004 (chapter 10): to win back a broken relationship, first find why it broke, then act on
-that cause (挽回破裂的客户关系,首先必须找到客户关系破裂的原因,并根据原因采取必要措施加以改进).
+As the course texts teach: to win back a broken relationship, first find why it broke, then
+act on that cause
+(挽回破裂的客户关系,首先必须找到客户关系破裂的原因,并根据原因采取必要措施加以改进).
 :func:`crmcore.lifecycle.winback_candidates` therefore reads each lost customer's recorded churn
 reason (:class:`crmcore.lifecycle.ChurnRecord`), leaves out the reasons where win-back is not
 advised, ranks the others by past value times a weight per reason, and says why.
 
-The weights are crmcore's reading of the seeds, not the seeds' numbers: fault and competitive
-churn are the firm's to recover (fix the failing; beat the competitor's offer) and keep their
-full value; a customer whose need went away (natural churn) is worth a lighter touch until the
-need returns (half weight); a customer who left for an unknown reason (OTHER, or no record) is
+The weights are crmcore's reading of the course texts, not the course texts' numbers: fault and
+competitive churn are the firm's to recover (fix the failing; beat the competitor's offer) and keep
+their full value; a customer whose need went away (natural churn) is worth a lighter touch until
+the need returns (half weight); a customer who left for an unknown reason (OTHER, or no record) is
 listed with the advice to find the cause first (weight 0.75); a malicious leaver is not to be
 won back (excluded). A firm passes its own weights.
 """
@@ -46,11 +47,10 @@ _ADVICE: Final[Mapping[ChurnReason, str]] = {
     ChurnReason.NATURAL: "natural churn (自然流失): keep in touch and fit the offer to the "
                          "changed need; ranked down until the need returns",
     ChurnReason.OTHER: "reason unknown (其他流失): find why the relationship broke before "
-                       "acting (seed 004)",
+                       "acting",
     ChurnReason.MALICIOUS: "malicious churn (恶意流失): not to be won back",
 }
-_NO_RECORD: Final = ("no churn reason recorded: find why the relationship broke before acting "
-                     "(seed 004)")
+_NO_RECORD: Final = "no churn reason recorded: find why the relationship broke before acting"
 
 
 def _weights(given: Mapping[Any, float] | None) -> dict[ChurnReason, float]:

@@ -5,7 +5,7 @@ Behavioural indicators come from a :class:`crmcore.CustomerBase` and the transac
 * ``repeat_purchases``: the repeat-purchase rate, the share of the periods after a customer's
   first purchase period in which they bought again, ``frequency / periods observed``;
 * ``category_share``: the customer's spend with the firm over their whole spend on the category
-  (share of category requirements, Cunningham 1956; the seed's "share of the customer's total
+  (share of category requirements, Cunningham 1956; the course texts' "share of the customer's total
   need for the product"), when that whole spend is known;
 * ``price_sensitivity``: the share of the customer's purchases made on promotion, when the
   transactions record it (``Transaction.on_promotion``).
@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters
+from crmcore._domain import Customer, SurveyResponse, Transaction
 from crmcore._errors import (
     DataError,
     IndicatorScaleError,
@@ -36,7 +37,6 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import check_unit, period_index, unit_factor
-from crmcore._types import Customer, SurveyResponse, Transaction
 from crmcore.loyalty._indicators import INDICATOR_NAMES, check_scale
 
 __all__ = [
@@ -461,10 +461,11 @@ def referral_rate(
 ) -> FloatArray:
     """Referrals (口碑, word of mouth) as a loyalty indicator on ``[0, 1]``.
 
-    Seed 004 counts new customers brought by existing ones as a form and a measure of loyalty;
-    seed 003 counts the same referrals as potential value (:class:`crmcore.value.PotentialInputs`).
-    Here each customer's number of referrals ``k`` becomes ``min(k, cap) / cap``: with the
-    default ``cap=1``, whether the customer has referred anyone.
+    The course texts count new customers brought by existing ones as a form and a measure of
+    loyalty, and the same referrals as potential value (潜在价值)
+    (:class:`crmcore.value.PotentialInputs`). Here each customer's number of referrals ``k``
+    becomes ``min(k, cap) / cap``: with the default ``cap=1``, whether the customer has referred
+    anyone.
 
     Parameters
     ----------

@@ -1,10 +1,10 @@
-"""Forms of loyalty (客户忠诚的表现形式, seed 001) as Dick & Basu's attitude x patronage grid.
+"""Forms of loyalty (客户忠诚的表现形式) as Dick & Basu's attitude x patronage grid.
 
 Dick and Basu (1994, "Customer loyalty: toward an integrated conceptual framework", *Journal of
 the Academy of Marketing Science* 22(2), 99-113, figure 1) cross relative attitude with repeat
 patronage: high/high is loyalty, high attitude with low patronage is latent loyalty, low
-attitude with high patronage is spurious loyalty, and low/low is no loyalty. Seed 001 names the
-same cells sustainable (可持续忠诚), emotional (精神忠诚) and behavioural (行为忠诚) loyalty.
+attitude with high patronage is spurious loyalty, and low/low is no loyalty. The course texts name
+the same cells sustainable (可持续忠诚), emotional (精神忠诚) and behavioural (行为忠诚) loyalty.
 """
 
 from __future__ import annotations
@@ -24,19 +24,19 @@ __all__ = ["LoyaltyForm", "loyalty_form"]
 
 
 class LoyaltyForm(enum.Enum):
-    """The form a customer's loyalty takes (seed 001; Dick & Basu 1994).
+    """The form a customer's loyalty takes (Dick & Basu 1994).
 
     Attributes
     ----------
     SUSTAINABLE
         可持续忠诚, sustainable loyalty: high relative attitude and high repeat patronage,
-        behaviour and feeling in harmony (the seed's 极度忠诚; Dick & Basu's *loyalty*).
+        behaviour and feeling in harmony (the course texts' 极度忠诚; Dick & Basu's *loyalty*).
     EMOTIONAL
         精神忠诚, emotional loyalty: high attitude, low patronage (Dick & Basu's *latent
         loyalty*): the customer likes the firm but does not (yet) buy much.
     BEHAVIOURAL
         行为忠诚, behavioural loyalty: high patronage, low attitude (Dick & Basu's *spurious
-        loyalty*): repeat buying from habit, convenience or lack of choice; the seed calls
+        loyalty*): repeat buying from habit, convenience or lack of choice; the course texts call
         it the low form of loyalty.
     NONE
         No loyalty: low attitude and low patronage.
@@ -49,12 +49,12 @@ class LoyaltyForm(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term (seed 001); ``NONE`` is crmcore's (the seed names no such form)."""
+        """The course texts' term; ``NONE`` is crmcore's (the course texts name no such form)."""
         return _FORM_TERMS[self.value]
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
-        """The seeds' strategies attached to this form (:func:`crmcore.strategies_for`): e.g.
+        """The course texts' strategies attached to this form (:func:`crmcore.strategies_for`): e.g.
         trust and emotional attachment to turn behavioural loyalty into sustainable loyalty,
         financial benefits to turn emotional loyalty into patronage. Which list serves which
         form is crmcore's reading."""
@@ -163,9 +163,9 @@ def loyalty_form(
 ) -> LoyaltyForm | NDArray[np.object_]:
     """The form of each customer's loyalty from relative attitude and repeat patronage.
 
-    A value at or above its threshold counts as high. Then (Dick & Basu 1994, figure 1; seed
-    001): high/high -> ``SUSTAINABLE``, high attitude only -> ``EMOTIONAL``, high patronage
-    only -> ``BEHAVIOURAL``, neither -> ``NONE``.
+    A value at or above its threshold counts as high. Then (Dick & Basu 1994, figure 1): high/high
+    -> ``SUSTAINABLE``, high attitude only -> ``EMOTIONAL``, high patronage only ->
+    ``BEHAVIOURAL``, neither -> ``NONE``.
 
     Parameters
     ----------

@@ -1,9 +1,9 @@
-"""The loyalty index: the eight indicators of seed 001 weighted into one 0-100 score.
+"""The loyalty index: the eight indicators of the course texts weighted into one 0-100 score.
 
 For customer :math:`i`, indicator :math:`k` with value :math:`x_{ik}` on the scale
 :math:`[a_k, b_k]` is min-max normalised (Nardo et al. 2008, *Handbook on Constructing
 Composite Indicators*, OECD/JRC, section 5.2) and reversed when it counts against loyalty
-(price sensitivity and choice time, seed 001):
+(price sensitivity and choice time):
 
 .. math::
 
@@ -39,7 +39,7 @@ from crmcore.loyalty._weighted import aggregate, orient, read_table, read_weight
 __all__ = ["LoyaltyBreakdown", "loyalty_breakdown", "loyalty_index"]
 
 _FAVOURS = {spec.name: spec.favours_loyalty for spec in INDICATORS}
-_SEED_EIGHT = INDICATOR_NAMES[:8]
+_EIGHT = INDICATOR_NAMES[:8]
 
 
 @attrs.frozen(eq=False)
@@ -126,7 +126,7 @@ def loyalty_breakdown(
         :data:`crmcore.loyalty.INDICATOR_NAMES`; any subset may be given. NaN (or ``None``)
         marks an indicator unknown for that customer.
     weights:
-        ``None`` for equal weights over the eight indicators of seed 001 (and referrals when
+        ``None`` for equal weights over the eight indicators of the course texts (and referrals when
         they are given); a mapping indicator name ->
         weight; an array aligned with the order of ``indicators``; or an object with a
         ``weights`` attribute holding one of those (an AHP or entropy result from
@@ -161,9 +161,9 @@ def loyalty_breakdown(
     all_scales = resolve_scales(scales)
     used_scales = {name: all_scales[name] for name in names}
     if weights is None:
-        # Equal weights over seed 001's eight, plus referrals when they are given: coverage
-        # keeps meaning "share of the seed's indicators known".
-        weights = dict.fromkeys(_SEED_EIGHT + tuple(n for n in names if n not in _SEED_EIGHT),
+        # Equal weights over the course texts' eight, plus referrals when they are given: coverage
+        # keeps meaning "share of the course texts' indicators known".
+        weights = dict.fromkeys(_EIGHT + tuple(n for n in names if n not in _EIGHT),
                                 1.0)
     w, scheme = read_weights(weights, names, known=INDICATOR_NAMES, field="weights")
     scores = orient(matrix, names, used_scales, _FAVOURS, field="indicators")
@@ -181,7 +181,7 @@ def loyalty_index(
     *,
     scales: Mapping[str, tuple[float, float]] | None = None,
 ) -> NDArray[np.float64]:
-    """The loyalty index, 0-100 per customer, from the eight indicators of seed 001.
+    """The loyalty index, 0-100 per customer, from the eight indicators of the course texts.
 
     Arguments and errors are those of :func:`loyalty_breakdown`, which also returns each
     indicator's contribution and how much of the weight each customer's index rests on.

@@ -1,10 +1,10 @@
-"""The eight loyalty indicators of seed 001 (判断客户忠诚度的八个指标), and referrals (口碑,
-seed 004), with their scales.
+"""The eight loyalty indicators of the course texts (判断客户忠诚度的八个指标), and referrals
+(口碑), with their scales.
 
-Each indicator is declared once here: its name in crmcore, the seed's Chinese term, whether it
-is behavioural (read from purchases) or attitudinal (read from survey answers), whether a higher
+Each indicator is declared once here: its name in crmcore, the course texts' Chinese term, whether
+it is behavioural (read from purchases) or attitudinal (read from survey answers), whether a higher
 value means *more* loyalty or less, and the closed interval its values are expected on. The
-seed counts price sensitivity and choice time against loyalty and the six others for it.
+course texts count price sensitivity and choice time against loyalty and the six others for it.
 
 Every indicator is expected on ``[0, 1]`` unless the caller declares another scale
 (``scales={"repeat_purchases": (0, 24)}`` to pass raw counts, for instance). The helpers that
@@ -36,12 +36,12 @@ class IndicatorSpec:
     name:
         The indicator's name in crmcore (the key callers use).
     seed_term:
-        The seed's Chinese wording (seed 001).
+        The course texts' Chinese wording.
     kind:
         ``"behavioural"`` (read from purchases) or ``"attitudinal"`` (read from survey answers).
     favours_loyalty:
         ``True`` when a higher value means more loyalty, ``False`` for the two indicators the
-        seed counts against it (price sensitivity and choice time).
+        course texts count against it (price sensitivity and choice time).
     scale:
         The default closed interval ``(low, high)`` values are expected on.
     low, high:
@@ -104,12 +104,12 @@ INDICATORS: Final[tuple[IndicatorSpec, ...]] = (
         high="has referred new customers (at least the cap of referral_rate)",
     ),
 )
-"""The eight indicators of seed 001, in the seed's order, then referrals (口碑): seed 004's
-case answer counts new customers brought by existing ones, word of mouth, as a form and a
-measure of loyalty (口碑相传...是客户忠诚的一种表现形式,也是衡量客户忠诚的标准)."""
+"""The eight indicators of the course texts, in the course texts' order, then referrals (口碑): the
+course texts' case answer counts new customers brought by existing ones, word of mouth, as a form
+and a measure of loyalty (口碑相传...是客户忠诚的一种表现形式,也是衡量客户忠诚的标准)."""
 
 INDICATOR_NAMES: Final[tuple[str, ...]] = tuple(spec.name for spec in INDICATORS)
-"""Their names, in the seed's order."""
+"""Their names, in the course texts' order."""
 
 _BY_NAME: Final[dict[str, IndicatorSpec]] = {spec.name: spec for spec in INDICATORS}
 

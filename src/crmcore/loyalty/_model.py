@@ -16,10 +16,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
 from crmcore._deprecation import renamed_parameters, warn_deprecated
+from crmcore._domain import Relationship, SurveyResponse
 from crmcore._errors import InvalidValueError, SerializationError
 from crmcore._serialization import dump_document, load_document
 from crmcore._time import check_unit
-from crmcore._types import Relationship, SurveyResponse
 from crmcore.loyalty._derive import attitudinal_indicators, behavioural_indicators
 from crmcore.loyalty._index import LoyaltyBreakdown, loyalty_breakdown
 from crmcore.loyalty._indicators import INDICATOR_NAMES, resolve_scales
@@ -32,7 +32,7 @@ _VERSION = 2  # 2: repeat_period saved as repeat_freq (version 1 documents still
 
 
 class WeightedLoyaltyIndex:
-    """The loyalty index of seed 001's eight indicators with fixed weights and scales.
+    """The loyalty index of the course texts' eight indicators with fixed weights and scales.
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ __all__ = ["crmcore_default_model", "crmcore_loyalty_models"]
 
 @hookimpl
 def crmcore_loyalty_models() -> Mapping[str, LoyaltyModelFactory]:
-    """Offer the weighted loyalty index of seed 001's eight indicators."""
+    """Offer the weighted loyalty index of the course texts' eight indicators."""
     return {WeightedLoyaltyIndex.name: WeightedLoyaltyIndex}
 
 

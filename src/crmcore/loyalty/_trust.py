@@ -1,8 +1,8 @@
 """Trust from repeated satisfaction (客户的信任), an index computed from satisfaction history.
 
-Seed 001: a series of satisfactions produces trust, and lasting trust produces loyalty
-(一系列客户满意会产生客户信任,长期的客户信任会产生客户忠诚). The seed gives the chain, not a
-formula. crmcore's reading turns it into an index on ``[0, 1]``:
+As the course texts put it, a series of satisfactions produces trust, and lasting trust
+produces loyalty (一系列客户满意会产生客户信任,长期的客户信任会产生客户忠诚). They give the chain,
+not a formula. crmcore's reading turns it into an index on ``[0, 1]``:
 
 $$\\text{trust}_i = \\frac{\\sum_j w_j s_{ij}}{m + \\sum_j w_j},$$
 
@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
+from crmcore._domain import SurveyResponse
 from crmcore._errors import IndicatorScaleError, InvalidValueError
-from crmcore._types import SurveyResponse
 from crmcore.loyalty._derive import _naive_utc, _rows_of, _universe
 from crmcore.loyalty._indicators import check_scale
 
@@ -46,7 +46,7 @@ def trust_index(
     as_of: dt.datetime | None = None,
 ) -> NDArray[np.float64]:
     """Each customer's trust from their history of satisfaction answers (crmcore's reading of
-    seed 001's satisfaction -> trust chain; see the module text for the formula).
+    the course texts' satisfaction -> trust chain; see the module text for the formula).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""crmcore.plotting: the evaluation plots of purchase models and the seeds' concepts.
+"""crmcore.plotting: the evaluation plots of purchase models and the course texts' concepts.
 
 Every function has the form ``plot_x(data, *, ax=None, **style) -> Axes``: it draws on ``ax``
 (default: a new figure), passes ``style`` to the main matplotlib call, labels its axes with

@@ -1,4 +1,4 @@
-"""Plots of the seeds' concepts: pyramid, portfolio, lifecycle stages, AHP weights, IPA.
+"""Plots of the course texts' concepts: pyramid, portfolio, lifecycle stages, AHP weights, IPA.
 
 Each draws a crmcore result object as it is: counts, shares, cut-offs and weights are read
 from the object, never recomputed.
@@ -35,13 +35,13 @@ def _share(shares: dict[Any, float] | None, key: Any) -> str:
 
 
 def plot_pyramid(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
-    """The customer pyramid (seed 001): one centred bar per tier, platinum on top, its width
+    """The customer pyramid: one centred bar per tier, platinum on top, its width
     the number of customers, labelled with the tier's share of value.
 
     ``segmentation`` comes from :func:`crmcore.value.pyramid`. ``ax.containers[0]`` holds the
     bars from the bottom (lead) to the top (platinum).
     """
-    from crmcore.value._segmentation import PyramidTier
+    from crmcore.value._segments import PyramidTier
 
     _scheme(segmentation, "pyramid", "plot_pyramid")
     ax = axes(ax)
@@ -53,7 +53,7 @@ def plot_pyramid(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
     options = {"height": 0.8, **style}
     ax.barh(positions, widths, left=-widths / 2, **options)
     for y, tier, width in zip(positions, order, widths, strict=True):
-        # English names only: the seeds' Chinese terms need a CJK font to draw (they are in
+        # English names only: the course texts' Chinese terms need a CJK font to draw (they are in
         # the segmentation's notebook display).
         ax.annotate(f"{int(width):,} customers{_share(shares, tier)}", (0, y), ha="center",
                     va="center")
@@ -66,14 +66,14 @@ def plot_pyramid(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
 
 
 def plot_portfolio(segmentation: Any, *, ax: Any = None, **style: Any) -> Any:
-    """Customer portfolio analysis (seed 003) as a two-by-two grid of customer counts:
+    """Customer portfolio analysis as a two-by-two grid of customer counts:
     historical value across, potential value up, each cell labelled with its quadrant, count
     and share of value.
 
     ``segmentation`` comes from :func:`crmcore.value.portfolio`; the image's data
     (``ax.images[0].get_array()``) is the counts, row 0 low potential, column 0 low history.
     """
-    from crmcore.value._segmentation import PortfolioQuadrant as Q
+    from crmcore.value._segments import PortfolioQuadrant as Q
 
     _scheme(segmentation, "portfolio", "plot_portfolio")
     ax = axes(ax)

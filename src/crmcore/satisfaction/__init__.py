@@ -1,11 +1,11 @@
 """crmcore.satisfaction: turning survey answers into weighted, explainable satisfaction scores.
 
-Satisfaction is perceived experience compared with expectation (seeds 001, 004). This package
+Satisfaction is perceived experience compared with expectation. This package
 weights indicator systems (AHP with consistency checks, entropy, given and combined weights),
-holds them as :class:`IndicatorTree` objects of any depth (with templates from seeds 001 and
-002), and scores answers through them: a weighted 0-100 index, fuzzy comprehensive evaluation,
-expectation-disconfirmation and SERVQUAL gaps, importance-performance analysis, the ACSI form
-(with its weights estimated by PLS path modelling), NPS, CSAT and CES.
+holds them as :class:`IndicatorTree` objects of any depth (with templates from the course texts),
+and scores answers through them: a weighted 0-100 index, fuzzy comprehensive evaluation,
+expectation-disconfirmation and SERVQUAL gaps, importance-performance analysis, the ACSI form (with
+its weights estimated by PLS path modelling), NPS, CSAT and CES.
 """
 
 from crmcore.satisfaction._ahp import (
@@ -58,7 +58,7 @@ from crmcore.satisfaction._pls import (
     acsi_model,
     pls_path_model,
 )
-from crmcore.satisfaction._scoring import (
+from crmcore.satisfaction._satisfaction_index import (
     SatisfactionIndex,
     ScaleSpec,
     normalise_answers,

@@ -8,8 +8,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._domain import CustomerId, SurveyResponse
 from crmcore._errors import InvalidValueError, describe_rows
-from crmcore._types import CustomerId, SurveyResponse
 
 __all__ = ["Answers", "answers_matrix", "check_in_scale"]
 

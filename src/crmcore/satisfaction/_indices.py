@@ -113,7 +113,7 @@ class Disconfirmation:
 def disconfirmation(perceived: npt.ArrayLike, expected: npt.ArrayLike) -> Disconfirmation:
     """Expectation-disconfirmation: perceived minus expected, and perceived over expected.
 
-    Seed 001/004 define satisfaction as the perceived actual experience compared with the
+    The course texts define satisfaction as the perceived actual experience compared with the
     expectation (客户满意是可感知的实际体验与期望值之间的比较); Oliver (1980) gives the model.
     Arrays broadcast (e.g. respondents x attributes against one expectation per attribute).
 

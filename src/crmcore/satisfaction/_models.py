@@ -24,7 +24,7 @@ from crmcore.satisfaction._fuzzy import (
     membership_from_answers,
 )
 from crmcore.satisfaction._indices import acsi_index
-from crmcore.satisfaction._scoring import (
+from crmcore.satisfaction._satisfaction_index import (
     Missing,
     SatisfactionIndex,
     ScaleSpec,
@@ -58,8 +58,9 @@ class WeightedSatisfactionIndex:
     Parameters
     ----------
     tree:
-        A fully weighted :class:`IndicatorTree`. Default: seed 001's five satisfaction factors
-        (:func:`crmcore.satisfaction.satisfaction_factors_tree`) with equal weights, rated 1-5.
+        A fully weighted :class:`IndicatorTree`. Default: the course texts' five satisfaction
+        factors (:func:`crmcore.satisfaction.satisfaction_factors_tree`) with equal weights, rated
+        1-5.
     scale:
         Scale for leaves without one.
     missing:

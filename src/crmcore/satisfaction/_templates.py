@@ -1,17 +1,19 @@
-"""Indicator-tree templates from the seed texts (shared/seeds, Chinese CRM course notes).
+"""Indicator-tree templates from the course texts (Chinese CRM course notes).
 
-* Seed 001 lists five factors that drive customer satisfaction (影响客户满意度: 企业因素, 产品因素,
-  营销与服务体系, 沟通因素, 客户关怀).
-* Seed 002 (exercise 3) builds three-level evaluation systems for a logistics firm: customer value
-  X, logistics service quality Y and logistics customer satisfaction Z.
+* The course texts list five factors that drive customer satisfaction (影响客户满意度:
+  企业因素, 产品因素, 营销与服务体系, 沟通因素, 客户关怀).
+* An exercise of the course texts builds three-level evaluation systems for a logistics firm:
+  customer value X, logistics service quality Y and logistics customer satisfaction Z.
 
-The seeds give structure, not weights: every template comes unweighted, to be weighted with
+The course texts give structure, not weights: every template comes unweighted, to be weighted with
 AHP, entropy or given weights (:class:`IndicatorTree`).
 
-Reading of the seed: its table flattens the Z system so that "工作人员的服务水平 Z3" (staff
-service level) is followed directly by the indicators numbered Z21-Z25; they are kept under Z2
-as numbered, which leaves Z3 with no third-level indicators, so it is a leaf (rated directly).
-The seed's typos "Xl1", "ZI2", "ZI4" and the second "Z5" under Z5 are read as X11, Z12, Z14, Z53.
+Our reading of the course texts: their table flattens the Z system so that
+"工作人员的服务水平 Z3" (staff service level) is followed directly by the indicators numbered
+Z21-Z25; they are kept under Z2 as numbered, which leaves Z3 with no third-level indicators, so
+it is a leaf (rated directly).
+The course texts' typos "Xl1", "ZI2", "ZI4" and the second "Z5" under Z5 are read as X11, Z12,
+Z14, Z53.
 
 Directions: with ``rated=True`` every indicator is a satisfaction rating on ``scale`` (higher
 is better, so all are benefit indicators); with ``rated=False`` they are measurements and
@@ -56,7 +58,7 @@ def _build(goal: str, label: str, criteria: Sequence[_Criterion], *, rated: bool
 
 
 def satisfaction_factors_tree(*, scale: tuple[float, float] | None = (1, 5)) -> IndicatorTree:
-    """Seed 001's five factors of customer satisfaction, each rated on ``scale``.
+    """The course texts' five factors of customer satisfaction, each rated on ``scale``.
 
     Goal ``"satisfaction"`` with leaves ``"enterprise"`` (企业因素), ``"product"`` (产品因素),
     ``"marketing-and-service"`` (营销与服务体系), ``"communication"`` (沟通因素) and
@@ -76,7 +78,7 @@ def satisfaction_factors_tree(*, scale: tuple[float, float] | None = (1, 5)) -> 
 def logistics_customer_value_tree(
     *, rated: bool = False, scale: tuple[float, float] | None = None
 ) -> IndicatorTree:
-    """Seed 002's logistics customer-value system X (客户价值评价指标体系).
+    """The course texts' logistics customer-value system X (客户价值评价指标体系).
 
     x1 relative current value (相对当前价值): X11 profit, X12 stability, X13 operating state,
     X14 credit; x2 relative potential value (相对潜在价值): X21 cooperation potential, X22
@@ -101,7 +103,7 @@ def logistics_customer_value_tree(
 def logistics_service_quality_tree(
     *, rated: bool = False, scale: tuple[float, float] | None = None
 ) -> IndicatorTree:
-    """Seed 002's logistics service-quality system Y (物流服务质量评价指标体系).
+    """The course texts' logistics service-quality system Y (物流服务质量评价指标体系).
 
     Y1 timeliness (时效性): Y11-Y13; Y2 reliability (可靠性): Y21-Y22; Y3 flexibility (灵活性):
     Y31-Y37; Y4 safety (安全性): Y41-Y49; Y5 economy (经济性): Y51-Y52. Measured
@@ -151,10 +153,10 @@ def logistics_service_quality_tree(
 def logistics_satisfaction_tree(
     *, rated: bool = True, scale: tuple[float, float] | None = (1, 5)
 ) -> IndicatorTree:
-    """Seed 002's logistics customer-satisfaction system Z (物流企业顾客满意度评价指标体系).
+    """The course texts' logistics customer-satisfaction system Z (物流企业顾客满意度评价指标体系).
 
     Z1 logistics cost (物流成本评价): Z11-Z15; Z2 service assurance (服务保证性): Z21-Z25;
-    Z3 staff service level (工作人员的服务水平, a leaf: the seed lists no indicators for it);
+    Z3 staff service level (工作人员的服务水平, a leaf: the course texts list no indicators for it);
     Z4 service quality (服务质量): Z41-Z44; Z5 customer complaints (顾客抱怨): Z51-Z55.
     By default every indicator is a satisfaction rating on a 1-5 scale. Measured
     (``rated=False``), the costs Z11, Z12 and the error rate Z54 are cost indicators.

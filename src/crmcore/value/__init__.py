@@ -36,24 +36,12 @@ from crmcore.value._segment_backtest import (
     SegmentBacktest,
     backtest_segments,
 )
+from crmcore.value._segment_results import RFMScores, Segmentation, SegmentRow, Split
 from crmcore.value._segmentation import (
     BANK_SEED_SHARES,
     BANK_WEALTH_THRESHOLDS,
     FAMILY_CARD_THRESHOLDS,
     PERSONAL_CARD_THRESHOLDS,
-    BankClass,
-    CardTier,
-    ImportanceTier,
-    InvestmentQuadrant,
-    LoyaltyLadder,
-    PortfolioQuadrant,
-    PyramidTier,
-    RFMScores,
-    RFMSegment,
-    Segment,
-    Segmentation,
-    SegmentRow,
-    Split,
     bank_classes,
     bank_classes_by_wealth,
     card_tier,
@@ -65,6 +53,17 @@ from crmcore.value._segmentation import (
     rfm_scores,
     rfm_segments,
     threshold_tiers,
+)
+from crmcore.value._segments import (
+    BankClass,
+    CardTier,
+    ImportanceTier,
+    InvestmentQuadrant,
+    LoyaltyLadder,
+    PortfolioQuadrant,
+    PyramidTier,
+    RFMSegment,
+    Segment,
 )
 from crmcore.value._simulate import (
     SimulatedCohort,

@@ -32,13 +32,14 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CustomerBase, _frame, check_summary, compress_rows
+from crmcore._base import CustomerBase, check_summary, compress_rows
 from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._checks import discount_rates, model_output
 from crmcore._deprecation import keyword_only_options
+from crmcore._domain import ValueScore
 from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
+from crmcore._frames import _frame
 from crmcore._time import check_unit, unit_factor, unit_name
-from crmcore._types import ValueScore
 from crmcore.protocols import CohortModel, PurchaseModel, SpendModel
 from crmcore.value._likelihood import LikelihoodModel
 from crmcore.value._parts import margin_rates
@@ -57,7 +58,7 @@ class LifetimeValue:
     """Per-customer lifetime values and the facts they rest on (from :func:`lifetime_value`).
 
     ``clv`` and ``current_value`` are the same number here: the expected discounted margin of
-    the customer's *future* transactions (residual lifetime value, the seed texts' 当前价值);
+    the customer's *future* transactions (residual lifetime value, the course texts' 当前价值);
     margin already earned is :func:`crmcore.value.historical_value`. ``lower`` and ``upper``
     (when intervals were asked for) come from a parametric bootstrap of both models'
     parameters; they reflect estimation uncertainty only.

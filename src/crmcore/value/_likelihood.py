@@ -70,7 +70,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
-from crmcore._base import _frame, compress_rows
+from crmcore._base import compress_rows
 from crmcore._checks import finite_non_negative
 from crmcore._errors import (
     ConvergenceError,
@@ -79,6 +79,7 @@ from crmcore._errors import (
     NotFittedError,
     SerializationError,
 )
+from crmcore._frames import _frame
 from crmcore._serialization import dump_document, load_document
 
 __all__ = [

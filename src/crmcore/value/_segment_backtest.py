@@ -20,16 +20,17 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crmcore._base import CalibrationHoldout, CustomerBase, FrameBackend, _frame
+from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import InvalidValueError
+from crmcore._frames import FrameBackend, _frame
 from crmcore._outcomes import group_means, holdout_outcomes
-from crmcore.value._segmentation import (
+from crmcore.value._segment_results import Segmentation
+from crmcore.value._segments import (
     BankClass,
     ImportanceTier,
     LoyaltyLadder,
     PyramidTier,
     RFMSegment,
-    Segmentation,
 )
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ loyal above established above regular above new in return (the rungs of a rising
 rebuy), and lapsed below established and loyal. ``rfm``: within each pair of classes that
 differ in one letter, high recency and high frequency come back more often and high monetary
 value spends more; important value is best and general retention lowest in both. ``pyramid``:
-platinum above gold above iron above lead in spend (the order in which the seed gives them
+platinum above gold above iron above lead in spend (the order in which the course texts give them
 resources). ``bank`` (the value x loyalty grid): one axis at a time, the loyal class comes back
 more often (A above B, C above D) and the valuable one spends more (A above C, B above D);
 inactive customers come back least. Schemes whose classes claim nothing the holdout shows

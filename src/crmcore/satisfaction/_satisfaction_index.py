@@ -21,8 +21,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._domain import CustomerId
 from crmcore._errors import InvalidValueError, describe_rows
-from crmcore._types import CustomerId
 from crmcore.satisfaction._answers import Answers, answers_matrix, check_in_scale
 from crmcore.satisfaction._tree import Direction, IndicatorTree, Scale
 
@@ -69,8 +69,8 @@ def normalise_answers(
 
     ``scale`` applies to indicators that have none of their own: ``(low, high)``, or
     ``"observed"`` for the smallest and largest value observed for each such indicator (min-max
-    normalisation, for measurements such as seed 002's systems X and Y compared across customers
-    or firms).
+    normalisation, for measurements such as the course texts' systems X and Y compared across
+    customers or firms).
 
     Raises
     ------

@@ -1,6 +1,6 @@
-"""Types of loyalty (客户忠诚的类型, seed 000) and a classifier from the evidence for each.
+"""Types of loyalty (客户忠诚的类型) and a classifier from the evidence for each.
 
-Seed 000 names six types by what drives them: monopoly (no alternative), kinship (family and
+The course texts name six types by what drives them: monopoly (no alternative), kinship (family and
 social ties), interest (discounts and mutual benefit), inertia (habit and convenience), trust,
 and latent loyalty (not there yet, but possible). The classifier checks each type's evidence
 for every customer at once and labels a customer with the first type, in a stated order of
@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_PRECEDENCE", "LoyaltyType", "LoyaltyTypeAssignment", "classi
 
 
 class LoyaltyType(enum.Enum):
-    """What a customer's loyalty rests on (seed 000).
+    """What a customer's loyalty rests on.
 
     Attributes
     ----------
@@ -53,7 +53,7 @@ class LoyaltyType(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term (seed 000)."""
+        """The course texts' term."""
         return _TYPE_TERMS[self.value]
 
 
@@ -64,8 +64,8 @@ _TYPE_TERMS: Final[dict[str, str]] = {
 
 
 DEFAULT_PRECEDENCE: Final[tuple[LoyaltyType, ...]] = tuple(LoyaltyType)
-"""The seed's own order (monopoly, kinship, interest, inertia, trust, latent), used to pick one
-type when a customer shows the evidence of several: a customer who cannot leave is held by the
+"""The course texts' own order (monopoly, kinship, interest, inertia, trust, latent), used to pick
+one type when a customer shows the evidence of several: a customer who cannot leave is held by the
 monopoly whatever else holds; a trusting customer who buys mostly on incentive is counted as
 held by the incentive."""
 
@@ -190,7 +190,7 @@ def classify_loyalty_type(
     attitude_threshold: float = 0.5,
     precedence: Sequence[LoyaltyType] = DEFAULT_PRECEDENCE,
 ) -> LoyaltyTypeAssignment:
-    """Classify each customer's loyalty type (seed 000) from the evidence for its drivers.
+    """Classify each customer's loyalty type from the evidence for its drivers.
 
     Every argument is one value per customer (scalars broadcast); a missing value (``None`` in
     an array, or NaN) is evidence of nothing. The evidence for each type:

@@ -1,6 +1,6 @@
-"""The four determinants of loyalty and their weight at each lifecycle stage (seed 001).
+"""The four determinants of loyalty and their weight at each lifecycle stage.
 
-Seed 001 (客户忠诚的决定因素在客户关系生命周期不同阶段中的作用) names four determinants that
+The course texts (客户忠诚的决定因素在客户关系生命周期不同阶段中的作用) name four determinants that
 drive a relationship from low to high, on two levels:
 
 * basic (基本因素): perceived value (客户的认知价值), the inner driver that runs through the whole
@@ -11,10 +11,10 @@ drive a relationship from low to high, on two levels:
   are milestones on the road to loyalty and matter most in the early and the middle stage.
 
 :data:`DEFAULT_STAGE_WEIGHTS` turns those statements into numbers. Each determinant gets an
-emphasis of 2 where the seed says it is crucial, 1 where it acts, 0 where it does not act yet;
-the early stage is exploration, the middle stages formation and stability, the late stage
-decline. The numbers are an encoding of the seed's qualitative text, not an estimate from data:
-a firm with its own evidence passes its own table.
+emphasis of 2 where the course texts say it is crucial, 1 where it acts, 0 where it does not act
+yet; the early stage is exploration, the middle stages formation and stability, the late stage
+decline. The numbers are an encoding of the course texts' qualitative text, not an estimate from
+data: a firm with its own evidence passes its own table.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ __all__ = [
     "DETERMINANT_NAMES",
     "STAGE_NAMES",
     "DeterminantBreakdown",
-    "LoyaltyDeterminant",
     "determinant_index",
     "stage_weights",
 ]
@@ -51,7 +50,7 @@ strings of the lifecycle package's stage enum."""
 
 DEFAULT_STAGE_WEIGHTS: Final[Mapping[str, Mapping[str, float]]] = STAGE_DETERMINANT_EMPHASIS
 """Emphasis of each determinant at each stage (2 crucial, 1 acting, 0 not yet acting), from
-seed 001's text; the same table gives the lifecycle stages their key determinants.
+the course texts; the same table gives the lifecycle stages their key determinants.
 :func:`stage_weights` normalises a row to sum 1."""
 
 _ALL_FAVOUR = dict.fromkeys(DETERMINANT_NAMES, True)
@@ -174,7 +173,7 @@ def determinant_index(
 
     With determinant scores :math:`d_{ij}` min-max normalised from their scales onto
     ``[0, 1]`` (Nardo et al. 2008, section 5.2) and :math:`w_{s(i)j}` the weight of determinant
-    :math:`j` at customer :math:`i`'s stage (:data:`DEFAULT_STAGE_WEIGHTS`, from seed 001),
+    :math:`j` at customer :math:`i`'s stage (:data:`DEFAULT_STAGE_WEIGHTS`, from the course texts),
 
     .. math::
 

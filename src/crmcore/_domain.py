@@ -62,10 +62,10 @@ _CHANNEL_TERMS: dict[str, str] = {
 class Channel(enum.Enum):
     """A channel through which the firm and a customer are in contact.
 
-    Seed 000 lists the call centre (呼叫中心), direct contact (直接沟通), fax (传真), mobile
+    The course texts list the call centre (呼叫中心), direct contact (直接沟通), fax (传真), mobile
     sales (移动销售), email (电子邮件), the internet (网际网路) and other marketing channels;
-    seed 003 adds telephone (电话交流), online exchange (网上交流) and letters (信件); seed 004's
-    bank case adds text messages (手机短信). ``chinese`` gives the seed's term.
+    the course texts add telephone (电话交流), online exchange (网上交流) and letters (信件); the
+    course texts' bank case adds text messages (手机短信). ``chinese`` gives the course texts' term.
     """
 
     CALL_CENTRE = "call-centre"
@@ -81,7 +81,7 @@ class Channel(enum.Enum):
 
     @property
     def chinese(self) -> str:
-        """The seed's term for the channel."""
+        """The course texts' term for the channel."""
         return _CHANNEL_TERMS[self.value]
 
 
@@ -276,12 +276,12 @@ class Interaction:
 @attrs.frozen
 class Complaint:
     """A complaint (客户抱怨, 投诉) and its handling: opened, assigned, resolved, followed up
-    (seed 000's service suite: 投诉的建立、分配、解决、跟踪、反馈、回访).
+    (the course texts' service suite: 投诉的建立、分配、解决、跟踪、反馈、回访).
 
     Each time is optional except ``opened_at``, and none may precede the step before it.
     ``assigned_at`` is the firm's first response (the complaint is taken up by someone);
     ``channel`` is where the complaint came in; ``escalated`` records whether it had to be
-    passed up (to a manager, as in seed 004's front-desk dialogue), ``None`` when unknown.
+    passed up (to a manager, as in the course texts' front-desk dialogue), ``None`` when unknown.
     :func:`crmcore.lifecycle.complaint_summary` summarises many.
     """
 
@@ -450,7 +450,7 @@ class ValueScore:
     customer_id:
         Whose score this is.
     historical_value:
-        Value already realised: past margin compounded to the observation end (seed 003).
+        Value already realised: past margin compounded to the observation end.
     current_value:
         Value expected if today's behaviour continues: the residual lifetime value.
     potential_value:
