@@ -260,3 +260,23 @@ def test_score_notes_a_boundary_fit() -> None:
     assert "ParetoNBD" in notes[0]
     assert "s" in notes[0]
     assert np.all(np.isfinite(scores.clv))
+
+
+def test_scipy_2f1_overflow_near_one_falls_back_to_the_series() -> None:
+    # SciPy's hyp2f1(1, 2; 101; 20/21) is inf (scipy 1.11 to 1.17 at least): the history
+    # x = 98 with t_x = T found it (P(alive) was NaN). The direct sum is exact there.
+    from scipy.special import hyp2f1
+
+    from crmcore.value._pareto import _direct_series
+
+    z = np.array([20 / 21, 0.5, 0.99])
+    m, c = np.array([2.0, 2.0, 5.0]), np.array([101.0, 101.0, 30.0])
+    expected = [float(sum(np.prod([(mm + j) / (cc + j) * zz for j in range(n)])
+                          for n in range(4000))) for mm, cc, zz in zip(m, c, z, strict=True)]
+    np.testing.assert_allclose(_direct_series(m, c, z), expected, rtol=1e-12)
+    assert np.isfinite(hyp2f1(1.0, 5.0, 30.0, 0.99))  # where SciPy is finite, they agree
+    np.testing.assert_allclose(_direct_series(m[2:], c[2:], z[2:]), hyp2f1(1.0, 5.0, 30.0, 0.99),
+                               rtol=1e-10)
+    model = ParetoNBD.from_params(r=1.0, alpha=1.0, s=1.0, beta=21.0)
+    assert model.p_alive([98], [0.0], [0.0])[0] == pytest.approx(1.0)
+    assert np.isfinite(model.expected_purchases(1.0, [98], [0.0], [1e-9])[0])

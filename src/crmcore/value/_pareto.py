@@ -50,6 +50,22 @@ _SERIES_MAX_TERMS = 100_000
 _SERIES_MAX_Z = 0.95
 
 
+def _direct_series(m: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """``2F1(1, m; c; z)`` summed term by term (``0 <= z < 1``, ``0 < m < c``): each term is the
+    last times ``(m + n) z / (c + n) < z``, so the sum converges for any ``z < 1``, in about
+    ``40 / (1 - z)`` terms; the fall-back where SciPy's value is not finite."""
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    active = np.arange(len(z))
+    n = 0
+    while len(active) and n < _SERIES_MAX_TERMS:
+        term[active] *= (m[active] + n) / (c[active] + n) * z[active]
+        total[active] += term[active]
+        active = active[term[active] > _SERIES_TOLERANCE * total[active]]
+        n += 1
+    return total
+
+
 def _series(
     m: FloatArray, c: FloatArray, z: FloatArray, *, derivatives: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -65,8 +81,8 @@ def _series(
         # series to ~1e-14 here and is faster; the series stays as the fall-back
         value = np.asarray(hyp2f1(1.0, m, c, z), dtype=np.float64)
         bad = ~np.isfinite(value)
-        if bad.any():
-            value[bad] = _series(m[bad], c[bad], z[bad], derivatives=True)[0]
+        if bad.any():  # SciPy gives inf at some z near 1 (e.g. 2F1(1, 2; 101; 20/21))
+            value[bad] = _direct_series(m[bad], c[bad], z[bad])
         zeros = np.zeros_like(z)
         return value, zeros, zeros, zeros
     g = np.ones_like(z)
@@ -78,7 +94,11 @@ def _series(
         # There SciPy's 2F1, which transforms z, gives the value and the z-derivative
         # exactly ((m/c) 2F1(2, m+1; c+1; z)) and central differences the m and c ones.
         mf, cf, zf = m[far], c[far], z[far]
-        g[far] = hyp2f1(1.0, mf, cf, zf)
+        g_far = np.asarray(hyp2f1(1.0, mf, cf, zf), dtype=np.float64)
+        broken = ~np.isfinite(g_far)
+        if broken.any():
+            g_far[broken] = _direct_series(mf[broken], cf[broken], zf[broken])
+        g[far] = g_far
         g_z[far] = mf / cf * hyp2f1(2.0, mf + 1.0, cf + 1.0, zf)
         h_m, h_c = 1e-6 * mf, 1e-6 * cf
         g_m[far] = (hyp2f1(1.0, mf + h_m, cf, zf) - hyp2f1(1.0, mf - h_m, cf, zf)) / (2 * h_m)
@@ -409,9 +429,12 @@ class ParetoNBD(BTYDStaticCovariates):
         log_alive = -(r + x) * np.log(alpha + t_obs) - s * np.log(beta + t_obs)
         b1, g1 = _log_f(params, x, tx, derivatives=gradient)
         b2, g2 = _log_f(params, x, t_obs, derivatives=gradient)
-        with np.errstate(divide="ignore"):
-            gap = np.minimum(b2 - b1, 0.0)
-            log_diff = b1 + log1mexp(gap)  # log(e^B1 - e^B2), -inf when t_x = T
+        # a purchase at T leaves no dead-since term: -inf exactly, whatever B1 and B2 are
+        # (both may overflow for a long history compressed into no time)
+        now = np.broadcast_to(np.asarray(tx) >= np.asarray(t_obs), np.shape(b1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where(now, 0.0, np.minimum(b2 - b1, 0.0))
+            log_diff = np.where(now, -np.inf, b1 + log1mexp(gap))  # log(e^B1 - e^B2)
         log_dead = np.log(s) - np.log(m) + log_diff
         if not gradient:
             return log_const, log_alive, log_dead, None, None, None
