@@ -26,10 +26,12 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
-from scipy.special import betainc, digamma, gammaln
+from scipy.special import betainc, digamma, gammaln, polygamma
 
 from crmcore._base import CustomerBase, column_codes, compress_rows
 from crmcore.value._btyd import (
+    _LARGE_BETA,
+    _MAX_SUM_TERMS,
     FloatArray,
     beta_expectation,
     check_counts,
@@ -96,6 +98,29 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
                     + np.log(tail))
     log_drop = np.where(k > 0, log_drop, -np.inf)
     return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
+
+
+def _log_beta_ratio_hessian(a: float, b: float, n: FloatArray
+                            ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Second derivatives ``(d2D/da2, d2D/da db, d2D/db2)`` of ``D(n) = log B(a, b+n) /
+    B(a, b)`` for whole ``n >= 0``, on the same two routes as :func:`log_beta_ratio`:
+    trigamma differences for moderate ``a + b``; for large ``a + b`` the sums
+    ``d2D/da2 = d2D/da db = sum_{j<n} 1/(a+b+j)^2`` and ``d2D/db2 = -sum_{j<n} a (a+2b+2j) /
+    ((b+j)^2 (a+b+j)^2)``, which keep their relative precision."""
+    nn = np.asarray(n, dtype=np.float64)
+    top = float(np.max(nn)) if nn.size else 0.0
+    if a + b <= _LARGE_BETA or top > _MAX_SUM_TERMS:
+        d_aa = polygamma(1, a + b) - polygamma(1, a + b + nn)
+        d_bb = polygamma(1, b + nn) - polygamma(1, b) + d_aa
+        return (np.asarray(d_aa, dtype=np.float64), np.asarray(d_aa, dtype=np.float64),
+                np.asarray(d_bb, dtype=np.float64))
+    j = np.arange(int(top), dtype=np.float64)
+    index = nn.astype(np.intp)
+    s = a + b + j
+    aa = np.concatenate([[0.0], np.cumsum(1.0 / (s * s))])[index]
+    bb = np.concatenate([[0.0], np.cumsum(-a * (a + 2.0 * (b + j)) / ((b + j) ** 2 * s * s))
+                         ])[index]
+    return aa, aa, bb
 
 
 def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
@@ -187,7 +212,68 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         d_alpha = r / alpha - rx * (inv_T + w2 * ((1.0 / (alpha + utx))[itx] - inv_T))
         d_a = survive_a[ix] + w2 / a
         d_b = survive_b[ix] - w2 * np.where(has_second, 1.0 / b_second, 0.0)[ix]
-        return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
+        # stacked by parameter and transposed (column-major): the weighted sums over patterns
+        # then run along contiguous memory
+        return ll, np.stack([d_r, d_alpha, d_a, d_b]).T
+
+    def _log_likelihood_hessian(
+        self, params: FloatArray, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> FloatArray | None:
+        """Exact Hessian of ``sum_i w_i ll_i`` in ``(r, alpha, a, b)`` (no covariates).
+
+        With ``ll = common(x) - (r+x) log(alpha+T) + log(1 + e^d)`` as in
+        ``_log_likelihood_terms``, the Hessian is that of the smooth part plus ``s grad(d)
+        grad(d)^T + w2 hess(d)``, where ``w2 = sigmoid(d)`` is the second term's share and
+        ``s = w2 (1 - w2)``. Terms that depend on a pattern through ``x`` only are summed per
+        distinct ``x``.
+        """
+        if self._design is not None:
+            return None
+        r, alpha, a, b = params
+        if len(data) < 9:
+            data = self._prepare_data(data)
+        x, _, _, ux, inv_x, utx, inv_tx, uT, inv_T = data
+        ix, itx, iT = (i.astype(np.intp) for i in (inv_x, inv_tx, inv_T))
+        shift = 1.0 if self._modified else 0.0
+        has_second = np.ones_like(ux, dtype=bool) if self._modified else ux > 0
+        b_second = np.where(has_second, b + ux + shift - 1.0, 1.0)
+        with np.errstate(divide="ignore"):
+            beta_gap = np.where(has_second, np.log(a) - np.log(b_second), -np.inf)
+        log_T = np.log(alpha + uT)[iT]
+        log_gap = np.log(alpha + utx)[itx] - log_T
+        rx = r + x
+        d = beta_gap[ix] - rx * log_gap
+        e = np.exp(-np.abs(d))
+        w2 = np.where(d > 0, 1.0, e) / (1.0 + e)
+        curve = w * (e / ((1.0 + e) * (1.0 + e)))  # w s, s = w2 (1 - w2)
+        ww2 = w * w2
+        inv_T = (1.0 / (alpha + uT))[iT]
+        gap_inv = (1.0 / (alpha + utx))[itx] - inv_T
+        # gradient of d: -log_gap, -(r+x) gap_inv, 1/a and -1/b_second (second term only)
+        grad_d = np.stack([-log_gap, -rx * gap_inv,
+                           np.where(has_second, 1.0 / a, 0.0)[ix],
+                           np.where(has_second, -1.0 / b_second, 0.0)[ix]])
+        hessian = np.einsum("in,jn->ij", grad_d * curve, grad_d)
+        # w2 times the Hessian of d
+        per_x_w2 = np.bincount(ix, weights=ww2, minlength=len(ux))
+        hessian[0, 1] -= float(ww2 @ gap_inv)
+        hessian[1, 1] += float(ww2 @ (rx * ((gap_inv + inv_T) ** 2 - inv_T * inv_T)))
+        hessian[2, 2] -= float(per_x_w2 @ np.where(has_second, 1.0 / (a * a), 0.0))
+        hessian[3, 3] += float(per_x_w2 @ np.where(has_second, 1.0 / (b_second * b_second),
+                                                    0.0))
+        # the smooth part: gammaln(r+x) - gammaln(r) + r log(alpha) - (r+x) log(alpha+T)
+        # + log B(a, b+x')/B(a, b)
+        per_x = np.bincount(ix, weights=w, minlength=len(ux))
+        total = float(w.sum())
+        hessian[0, 0] += float(per_x @ polygamma(1, r + ux)) - total * float(polygamma(1, r))
+        hessian[0, 1] += total / alpha - float(w @ inv_T)
+        hessian[1, 1] += -total * r / (alpha * alpha) + float(w @ (rx * inv_T * inv_T))
+        d_aa, d_ab, d_bb = _log_beta_ratio_hessian(float(a), float(b), ux + shift)
+        hessian[2, 2] += float(per_x @ d_aa)
+        hessian[2, 3] += float(per_x @ d_ab)
+        hessian[3, 3] += float(per_x @ d_bb)
+        upper = np.triu(hessian)
+        return np.asarray(upper + np.triu(hessian, 1).T, dtype=np.float64)
 
     # -- predictions -----------------------------------------------------------------------
 
