@@ -186,3 +186,12 @@ def test_column_codes_with_tiny_gaps() -> None:
     expected_unique, expected_codes = np.unique(column, return_inverse=True)
     np.testing.assert_array_equal(unique, expected_unique)
     np.testing.assert_array_equal(codes, expected_codes)
+
+
+def test_column_codes_of_values_whose_differences_are_whole() -> None:
+    # 93/7 - 23/7 == 10 exactly, but 23/7 + 10 != 93/7: the counting route must not rebuild
+    # values from the smallest one
+    column = np.array([23.0, 93.0, 23.0]) / 7.0
+    unique, codes = column_codes(column)
+    np.testing.assert_array_equal(unique, np.unique(column))
+    np.testing.assert_array_equal(unique[codes], column)
