@@ -434,31 +434,32 @@ class CustomerBase:
         row = row.reshape(-1).astype(np.int64)
         n = len(unique_ids)
 
-        # One sort on a combined (customer, period) key; within a key order does not matter.
+        # One sort on a combined (customer, period) key, stable: within a key the log's order
+        # (so amounts are summed in the order of the log).
         lowest = int(periods.min())
         span = int(periods.max()) - lowest + 1
-        order = np.argsort(row * span + (periods - lowest))
-        row_sorted, period_sorted = row[order], periods[order]
+        order, key = _stable_order(row * span + (periods - lowest), n * span)
         new_entry = np.ones(len(order), dtype=bool)
-        new_entry[1:] = (row_sorted[1:] != row_sorted[:-1]) | (
-            period_sorted[1:] != period_sorted[:-1])
+        np.not_equal(key[1:], key[:-1], out=new_entry[1:])
         starts = np.flatnonzero(new_entry)
-        entry_row = row_sorted[starts]
-        indptr = np.searchsorted(entry_row, np.arange(n + 1)).astype(np.int64)
+        del new_entry
+        entry_key = key[starts]
+        del key
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(entry_key // span, minlength=n), out=indptr[1:])
+        bounds = np.append(starts, len(order))  # entry j is rows bounds[j]:bounds[j + 1]
         history = PurchaseHistory(
             indptr=indptr,
-            period=period_sorted[starts].astype(np.int64),
-            count=np.diff(np.append(starts, len(order))).astype(np.int64),
+            period=entry_key % span + lowest,
+            count=np.diff(bounds).astype(np.int64, copy=False),
             amount=np.add.reduceat(amounts[order], starts),
             freq=freq,
             margin=None if columns.margin is None else np.add.reduceat(columns.margin[order],
                                                                        starts),
         )
-        # Each customer's first purchase time: the earliest time in their first period's entry.
-        times_sorted = times[order]
-        first_entry_start = starts[indptr[:-1]]
-        first_entry_stop = np.append(starts, len(order))[indptr[:-1] + 1]
-        first_purchase = _segment_min(times_sorted, first_entry_start, first_entry_stop)
+        # Each customer's first purchase time: the earliest of their purchases (all in their
+        # first period's entry: periods rise with time).
+        first_purchase = _segment_min(times[order], bounds[indptr[:-1]], bounds[indptr[1:]])
         return cls._from_history(
             unique_ids, history, end_period=end_period, time_unit=unit, factor=factor,
             first_purchase=first_purchase, observation_end=end,
@@ -769,13 +770,37 @@ def check_summary(
 
 def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntArray
                  ) -> NDArray[np.datetime64]:
-    """Minimum of ``values[starts[i]:stops[i]]`` for each i (non-empty, ascending segments)."""
-    as_int = np.append(values.astype(np.int64), 0)  # a sentinel so a stop may equal len
-    bounds = np.empty(2 * len(starts), dtype=np.int64)
-    bounds[0::2], bounds[1::2] = starts, stops
-    mins = np.minimum.reduceat(as_int, bounds)[0::2]
-    result: NDArray[np.datetime64] = mins.astype(values.dtype)
+    """Minimum of ``values[starts[i]:stops[i]]`` for each i (non-empty, ascending segments).
+    Segments that tile the array (each stop the next start, the last the end) take one
+    ``reduceat`` over the starts, on a view of the values."""
+    as_int = values.view(np.int64)
+    if len(starts) and int(stops[-1]) == len(values) and np.array_equal(starts[1:], stops[:-1]):
+        mins = np.minimum.reduceat(as_int, starts)
+    else:
+        as_int = np.append(as_int, 0)  # a sentinel so a stop may equal len
+        bounds = np.empty(2 * len(starts), dtype=np.int64)
+        bounds[0::2], bounds[1::2] = starts, stops
+        mins = np.minimum.reduceat(as_int, bounds)[0::2]
+    result: NDArray[np.datetime64] = mins.view(values.dtype)
     return result
+
+
+def _stable_order(key: _IntArray, n_keys: int) -> tuple[_IntArray, _IntArray]:
+    """``(order, key[order])`` with ``order = np.argsort(key, kind="stable")``, for integer
+    keys in ``[0, n_keys)``. When a key and a row number fit in 63 bits together they are
+    packed into one integer and sorted by value (several times faster than an argsort, and the
+    sorted keys come out of the same array)."""
+    n = len(key)
+    index_bits = max(1, int(n - 1).bit_length())
+    if n == 0 or int(max(n_keys - 1, 1)).bit_length() + index_bits > 63:
+        order: _IntArray = np.argsort(key, kind="stable")
+        return order, key[order]
+    packed = np.left_shift(key, index_bits, dtype=np.int64)
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << index_bits) - 1)
+    packed >>= index_bits
+    return order, packed
 
 
 def _observation_end(

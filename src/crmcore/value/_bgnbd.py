@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
-from scipy.special import betainc, digamma, gammaln, polygamma
+from scipy.special import betainc, betaln, digamma, gammaln, polygamma
 
 from crmcore._base import CustomerBase, column_codes, compress_rows
 from crmcore.value._btyd import (
@@ -83,21 +83,49 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
                    b: FloatArray) -> FloatArray:
     """``log P(X(t) = k)`` of a BG/NBD customer alive at the start of ``(0, t]`` with
     ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)`` (FHL 2005, eq. 8): ``B(a, b+k)/B(a, b)
-    NB(k) + [k > 0] B(a+1, b+k-1)/B(a, b) P(N >= k)``, ``N ~ NB(r, alpha/(alpha+t))``."""
+    NB(k) + [k > 0] B(a+1, b+k-1)/B(a, b) P(N >= k)``, ``N ~ NB(r, alpha/(alpha+t))``.
+
+    At ``k = 0`` this is ``NB(0) = (alpha/(alpha+t))^r`` alone (the beta ratio is 1 and there
+    is no second term); the special functions are evaluated for the rows with ``k > 0`` only
+    (churn risk asks for ``k = 0`` of every customer)."""
+    k, t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                              for v in (k, t, r, alpha, b)))
+    result: FloatArray = -r * np.log1p(t / alpha)
+    some = k > 0
+    if not np.any(some):
+        return np.asarray(result, dtype=np.float64)
+    k, t, r, alpha, b = k[some], t[some], r[some], alpha[some], b[some]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nb = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0) - r * np.log1p(t / alpha)
                   + k * (np.log(t) - np.log(alpha + t)))
-    log_nb = np.where(k == 0, -r * np.log1p(t / alpha), log_nb)
     log_stay = _log_beta_ratio_rows(a, b, k) + log_nb
     # P(N >= k) is the regularised incomplete beta I_{t/(alpha+t)}(k, r)
-    tail = betainc(np.maximum(k, 1.0), r, t / (alpha + t))
+    tail = betainc(k, r, t / (alpha + t))
     # B(a+1, b+k-1)/B(a, b) = a/(a+b+k-1) B(a, b+k-1)/B(a, b)
-    km1 = np.maximum(k - 1.0, 0.0)
+    km1 = k - 1.0
     with np.errstate(divide="ignore"):
         log_drop = (np.log(a) - np.log(a + b + km1) + _log_beta_ratio_rows(a, b, km1)
                     + np.log(tail))
-    log_drop = np.where(k > 0, log_drop, -np.inf)
-    return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
+    result = result.copy()
+    result[some] = np.logaddexp(log_stay, log_drop)
+    return np.asarray(result, dtype=np.float64)
+
+
+def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
+    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history): for
+    moderate ``a + b`` all rows at once (the formula :func:`log_beta_ratio` uses there), for
+    large ``a + b`` once per distinct ``b`` (its running sums)."""
+    bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
+    out = np.empty(bb.shape)
+    flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
+    moderate = a + flat_b <= _LARGE_BETA
+    flat_out[moderate] = (betaln(a, flat_b[moderate] + flat_n[moderate])
+                          - betaln(a, flat_b[moderate]))
+    large = ~moderate
+    for value in np.unique(flat_b[large]):
+        rows = large & (flat_b == value)
+        flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
+    return flat_out.reshape(bb.shape)
 
 
 def _log_beta_ratio_hessian(a: float, b: float, n: FloatArray
@@ -121,17 +149,6 @@ def _log_beta_ratio_hessian(a: float, b: float, n: FloatArray
     bb = np.concatenate([[0.0], np.cumsum(-a * (a + 2.0 * (b + j)) / ((b + j) ** 2 * s * s))
                          ])[index]
     return aa, aa, bb
-
-
-def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
-    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history)."""
-    bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
-    out = np.empty(bb.shape)
-    flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
-    for value in np.unique(flat_b):
-        rows = flat_b == value
-        flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
-    return flat_out.reshape(bb.shape)
 
 
 class _BetaGeometricNBD(BTYDStaticCovariates):
