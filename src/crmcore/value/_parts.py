@@ -144,7 +144,16 @@ def historical_value(
     unit = check_unit(base.time_unit if time_unit is None else time_unit, argument="time_unit")
     rate = _check_rate(discount_rate)
     end_period = int(period_index(np.asarray([end]), freq)[0])
-    elapsed = (end_period - history.period) * unit_factor(freq, unit)
+    periods = history.period
+    low = int(periods.min()) if len(periods) else 0
+    high = int(periods.max()) if len(periods) else 0
+    if len(periods) > 4096 and high - low < len(periods) // 4:
+        # a log spans few periods compared with its entries: one power per period, looked up
+        steps = np.arange(low, high + 1, dtype=np.int64)
+        growth = np.power(1.0 + rate, (end_period - steps) * unit_factor(freq, unit))
+        growth = growth[periods - low]
+    else:
+        growth = np.power(1.0 + rate, (end_period - periods) * unit_factor(freq, unit))
     owner = history.customer_of_entry()
     if margin is None:
         if history.margin is None:
@@ -157,7 +166,7 @@ def historical_value(
         realised = history.margin
     else:
         realised = history.amount * margin_rates(margin, len(base))[owner]
-    compounded = realised * np.power(1.0 + rate, elapsed)
+    compounded = realised * growth
     result = np.bincount(owner, weights=compounded, minlength=len(base))
     return _readonly(result.astype(np.float64))
 
