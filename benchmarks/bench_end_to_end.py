@@ -16,7 +16,9 @@ purchase. Both pipelines get the same pandas frame in the same process:
   expected purchases, lifecycle stage, loyalty index), ``Scores.to_frame()``.
 
 crmcore does more work (52 steps, stage and loyalty); the times are those a user pays. Time is
-wall clock, both pipelines in this process (the ratio lifetimes / crmcore is printed). Peak
+wall clock, both pipelines in this process (the ratio lifetimes / crmcore is printed), and
+each pipeline's total CPU time (user + system) with the load average around the two runs: on
+a shared machine the CPU times are the steadier comparison. Peak
 memory is each pipeline's peak resident set size (``VmHWM`` of ``/proc/self/status``, Linux),
 measured in a forked child that starts from this process (log already in memory) after its
 high-water mark is reset; printed as the peak and as the increase over the resident size at
@@ -140,8 +142,13 @@ def compare(n_purchases: int, *, memory: bool) -> None:
     if memory:  # first, so the forked children start from the log alone
         ours_peak, ours_more = peak_memory(crmcore_pipeline, log)
         theirs_peak, theirs_more = peak_memory(lifetimes_pipeline, log)
+    load_before = os.getloadavg()[0]
+    cpu = time.process_time()
     ours = crmcore_pipeline(log)
+    ours_cpu = time.process_time() - cpu
+    cpu = time.process_time()
     theirs = lifetimes_pipeline(log)
+    theirs_cpu = time.process_time() - cpu
     base, summary = ours["base"], theirs["summary"]
     for column in ("frequency", "recency", "T", "monetary_value"):
         np.testing.assert_allclose(getattr(base, column), summary[column].to_numpy(),
@@ -154,6 +161,10 @@ def compare(n_purchases: int, *, memory: bool) -> None:
         text_b = f"{b:12.2f}" if b is not None else f"{'':>12}"
         text_r = f"{b / a:6.1f}x" if b is not None and a else ""
         print(f"  {step:<16} {a:10.2f} {text_b} {text_r}")
+    print(f"  {'total CPU':<16} {ours_cpu:10.2f} {theirs_cpu:12.2f} {theirs_cpu / ours_cpu:6.1f}x"
+          "   (user + system seconds of this process: what the machine's other jobs do "
+          "not inflate)")
+    print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"  BG/NBD parameters agree to {ratio_params:.1e} relative")
     if memory:
         print(f"  peak RSS MB      crmcore {ours_peak:8.0f} (+{ours_more:.0f})   "

@@ -51,9 +51,11 @@ customers times the sum of squared parameters (the ridge penalty lifetimes uses,
 same way, so ``penalizer=0`` is plain maximum likelihood). It is maximised over the
 log-parameters with L-BFGS-B (bounded quasi-Newton, exact gradient), polished with Newton
 steps on the observed information, and retried from perturbed starts if the first run fails.
-With more than 20,000 patterns, a random tenth of them is fitted first and the full fit is
-Newton's method with that fit's Hessian held fixed (it differs from the full data's by
-sampling noise only), falling back to L-BFGS-B if that stalls. A
+With more than 20,000 patterns, a tenth of them (the heaviest twentieth whole, a random sample
+of the rest with weights scaled up) is fitted first and the full fit is Newton's method with
+that fit's Hessian held fixed (it differs from the full data's by sampling noise only), or,
+for a model with an exact Hessian, the full data's own Hessian, refreshed while the steps are
+large; it falls back to L-BFGS-B if that stalls. A
 parameter whose log has a standard error above 10 is reported as not identified
 (:class:`crmcore.ConvergenceError`), as is a non-positive-definite information matrix.
 The observed information is the negative Hessian of that objective in log-parameter space,
