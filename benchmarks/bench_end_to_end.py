@@ -173,24 +173,31 @@ def compare(n_purchases: int, *, memory: bool) -> None:
 
 def growth(sizes: list[int], per_customer: list[float], customers: int) -> None:
     """crmcore's steps at several numbers of customers and of purchases per customer."""
-    print("\ngrowth with customers (about 7.5 purchases each)")
-    print(f"  {'customers':>10} {'purchases':>11} {'summary':>8} {'score':>7} {'total':>7}")
+    print("\ngrowth with customers (about 7.5 purchases each); seconds, 'rest' = fits, score "
+          "and frame, 'cpu' = CPU seconds of the whole pipeline")
+    print(f"  {'customers':>10} {'purchases':>11} {'summary':>8} {'rest':>7} {'total':>7} "
+          f"{'cpu':>7} {'load':>5}")
     for n in sizes:
         log = simulate_log(n, seed=4)
+        cpu = time.process_time()
         times = crmcore_pipeline(log)["times"]
+        cpu = time.process_time() - cpu
         rest = times["total"] - times["summary"]
         print(f"  {n:>10,} {len(log):>11,} {times['summary']:8.3f} {rest:7.3f} "
-              f"{times['total']:7.3f}")
+              f"{times['total']:7.3f} {cpu:7.3f} {os.getloadavg()[0]:5.1f}")
     print(f"\ngrowth with purchases per customer ({customers:,} customers)")
-    print(f"  {'per customer':>12} {'purchases':>11} {'summary':>8} {'score':>7} {'total':>7}")
+    print(f"  {'per customer':>12} {'purchases':>11} {'summary':>8} {'rest':>7} {'total':>7} "
+          f"{'cpu':>7} {'load':>5}")
     for level in per_customer:
         # the purchase rate scales with alpha (Gamma rate); dropout held fixed
         log = simulate_log(customers, seed=5, alpha=30.0 * PURCHASES_PER_CUSTOMER / level,
                            b=6.0 * level / PURCHASES_PER_CUSTOMER)
+        cpu = time.process_time()
         times = crmcore_pipeline(log)["times"]
+        cpu = time.process_time() - cpu
         rest = times["total"] - times["summary"]
         print(f"  {len(log) / customers:12.1f} {len(log):>11,} {times['summary']:8.3f} "
-              f"{rest:7.3f} {times['total']:7.3f}")
+              f"{rest:7.3f} {times['total']:7.3f} {cpu:7.3f} {os.getloadavg()[0]:5.1f}")
 
 
 def main() -> None:
@@ -200,6 +207,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="numbers of purchases")
     parser.add_argument("--no-memory", action="store_true", help="skip peak memory")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth tables")
+    parser.add_argument("--growth-only", action="store_true",
+                        help="only the growth tables (crmcore alone)")
     args = parser.parse_args()
     sizes = args.sizes or ([100_000, 300_000, 1_000_000] if args.quick
                            else [1_000_000, 5_000_000, 10_000_000])
@@ -209,7 +218,7 @@ def main() -> None:
     lifetimes_pipeline(warm)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-    for size in sizes:
+    for size in [] if args.growth_only else sizes:
         compare(size, memory=not args.no_memory)
     if not args.no_growth:
         scale = 10 if args.quick else 1
