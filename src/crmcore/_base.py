@@ -431,14 +431,19 @@ class CustomerBase:
         except TypeError as exc:
             raise DataError(f"column {customer_id!r} holds ids that cannot be ordered: {exc}",
                             field=customer_id) from exc
-        row = row.reshape(-1).astype(np.int64)
+        row = row.reshape(-1).astype(np.int64, copy=False)  # a fresh array: ours to change
         n = len(unique_ids)
 
         # One sort on a combined (customer, period) key, stable: within a key the log's order
         # (so amounts are summed in the order of the log).
         lowest = int(periods.min())
         span = int(periods.max()) - lowest + 1
-        order, key = _stable_order(row * span + (periods - lowest), n * span)
+        key = row  # row is this function's own copy: the key is built in place
+        key *= span
+        key += periods
+        key -= lowest
+        del row, periods  # only the key from here on (memory: a log has many rows)
+        order, key = _stable_order(key, n * span)
         new_entry = np.ones(len(order), dtype=bool)
         np.not_equal(key[1:], key[:-1], out=new_entry[1:])
         starts = np.flatnonzero(new_entry)
@@ -787,15 +792,16 @@ def _segment_min(values: NDArray[np.datetime64], starts: _IntArray, stops: _IntA
 
 def _stable_order(key: _IntArray, n_keys: int) -> tuple[_IntArray, _IntArray]:
     """``(order, key[order])`` with ``order = np.argsort(key, kind="stable")``, for integer
-    keys in ``[0, n_keys)``. When a key and a row number fit in 63 bits together they are
-    packed into one integer and sorted by value (several times faster than an argsort, and the
-    sorted keys come out of the same array)."""
+    keys (int64, overwritten) in ``[0, n_keys)``. When a key and a row number fit in 63 bits
+    together they are packed into one integer and sorted by value (several times faster than
+    an argsort, and the sorted keys come out of the same array)."""
     n = len(key)
     index_bits = max(1, int(n - 1).bit_length())
     if n == 0 or int(max(n_keys - 1, 1)).bit_length() + index_bits > 63:
         order: _IntArray = np.argsort(key, kind="stable")
         return order, key[order]
-    packed = np.left_shift(key, index_bits, dtype=np.int64)
+    packed = key
+    packed <<= index_bits
     packed |= np.arange(n, dtype=np.int64)
     packed.sort()
     order = packed & ((1 << index_bits) - 1)
