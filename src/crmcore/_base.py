@@ -167,7 +167,7 @@ def _compress_by_codes(
         restored.append(uniques[k][unique_key % radix].astype(arrays[k].dtype))
         unique_key = unique_key // radix
     return (tuple(reversed(restored)), counts.astype(np.float64),
-            inverse.reshape(-1).astype(np.int64))
+            inverse.reshape(-1).astype(np.int64, copy=False))
 
 
 def _unique_key(key: _IntArray, n_keys: int) -> tuple[_IntArray, _IntArray, _IntArray]:

@@ -305,8 +305,9 @@ class LikelihoodModel:
                     f"weights must be finite and >= 0; not at {describe_rows(bad)}",
                     field="weights", rows=bad.tolist())
         if compress and n_rows > 1:
-            unique, _, inverse = compress_rows(*columns)
-            w = np.bincount(inverse, weights=w, minlength=len(unique[0])).astype(np.float64)
+            unique, counts, inverse = compress_rows(*columns)
+            w = counts if weights is None else np.bincount(
+                inverse, weights=w, minlength=len(unique[0])).astype(np.float64)
             columns = tuple(np.asarray(c, dtype=np.float64) for c in unique)
         keep = w > 0
         if not keep.all():
