@@ -157,9 +157,10 @@ def _compress_by_codes(
         codes.append(c)
     if float(np.prod([float(len(u)) for u in uniques])) >= 2.0**62:
         return None
-    key = codes[0]
+    key = codes[0]  # column_codes' own array: combined in place
     for u, c in zip(uniques[1:], codes[1:], strict=True):
-        key = key * len(u) + c
+        key *= len(u)
+        key += c
     unique_key, inverse, counts = _unique_key(key, int(np.prod([len(u) for u in uniques])))
     restored = []
     for k in range(len(arrays) - 1, -1, -1):
@@ -226,7 +227,7 @@ def column_codes(values: NDArray[Any]) -> tuple[_FloatArray, _IntArray]:
                 present = np.bincount(whole) > 0
                 rank = np.cumsum(present) - 1
                 unique: _FloatArray = np.flatnonzero(present).astype(np.float64) + low
-                return unique, rank[whole].astype(np.int64, copy=False)
+                return unique, np.take(rank, whole)
         grid = _grid_codes(v, low, high)
         if grid is not None:
             return grid
@@ -253,16 +254,20 @@ def _grid_codes(v: _FloatArray, low: float, high: float
         return None
     if (high - low) * q > 2 * len(v) + 1024 or max(abs(low), abs(high)) * q >= 2.0**52:
         return None
-    k = np.rint(v * q)
-    whole = (k - float(k.min())).astype(np.int64)
-    value_of = np.empty(int(whole.max()) + 1)
+    k = v * q
+    np.rint(k, out=k)
+    k_low = float(np.rint(low * q))  # rint is monotone: the smallest k and the largest
+    k -= k_low
+    whole = k.astype(np.int64)
+    del k
+    value_of = np.empty(int(np.rint(high * q) - k_low) + 1)
     value_of[whole] = v
-    if not np.array_equal(value_of[whole], v):
+    if not np.array_equal(np.take(value_of, whole), v):
         return None
-    present = np.bincount(whole) > 0
+    present = np.bincount(whole, minlength=len(value_of)) > 0
     rank = np.cumsum(present) - 1
     unique: _FloatArray = value_of[present]
-    return unique, rank[whole].astype(np.int64, copy=False)
+    return unique, np.take(rank, whole)
 
 
 @attrs.frozen(eq=False)
