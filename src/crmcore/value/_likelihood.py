@@ -782,11 +782,6 @@ class LikelihoodModel:
         value, grad = self._objective(theta, data, w, penalizer, n_obs)
         if not math.isfinite(value):
             return None
-        # a model with an exact Hessian takes the full data's own at the start instead: one
-        # evaluation's worth of work that makes each step about as good as a fresh Newton step
-        exact = self._exact_hessian(theta, grad, data, w, penalizer, n_obs)
-        if exact is not None:
-            hessian = exact
         nfev = 1
         for nit in range(1, 16):
             try:
@@ -799,8 +794,9 @@ class LikelihoodModel:
             if not new_value <= value + 1e-12 * abs(value):
                 return None
             theta, value, grad = candidate, new_value, new_grad
-            if exact is not None and float(np.max(np.abs(step))) > 1e-3:
-                # still far: a fresh Hessian makes the next step quadratic, not linear
+            if float(np.max(np.abs(step))) > 1e-3:
+                # still far: a model with an exact Hessian takes the full data's own here,
+                # which makes the next step quadratic rather than linear
                 fresh = self._exact_hessian(theta, grad, data, w, penalizer, n_obs)
                 if fresh is not None:
                     hessian = fresh
