@@ -484,7 +484,7 @@ def _evidence(
     size = np.clip(wanted, window, np.maximum(window, age // 2)).astype(np.int64)
 
     if measure == "amount":
-        value = history.amount.astype(np.float64)
+        value = np.asarray(history.amount, dtype=np.float64)  # read only: no copy
     elif measure == "count":
         value = history.count.astype(np.float64)
     else:
