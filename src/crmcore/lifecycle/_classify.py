@@ -540,19 +540,30 @@ def _lapse_limits(
     """Lapse limit, in periods, by purchase count ``k = 0 .. min_purchases`` (index
     ``min_purchases`` for every count from there on; index 0 unused). See :func:`lapse_limits`."""
     indptr, period = history.indptr, history.period
-    owner = history.customer_of_entry()
-    same = owner[1:] == owner[:-1] if len(period) else np.zeros(0, dtype=bool)
-    gaps = np.diff(period)[same].astype(np.float64)
-    # the count of the purchase a gap starts from: 1 for the time from first to second
-    count = (np.arange(len(period)) - indptr[owner] + 1)[:-1][same] if len(period) else (
-        np.zeros(0, dtype=np.int64))
+    n_entries = len(period)
+    # same[i]: entries i and i + 1 belong to one customer (i + 1 is no customer's first)
+    same = np.ones(max(n_entries - 1, 0), dtype=bool)
+    boundary = indptr[1:-1]
+    same[boundary[(boundary > 0) & (boundary < n_entries)] - 1] = False
+    diffs = np.diff(period)
+    gaps = diffs[same].astype(np.float64)
     limits = np.full(min_purchases + 1, np.nan)
     if len(gaps) < MIN_GAPS:
         limits[:] = max(float(fallback), float(window))
         return limits
     pooled = float(np.quantile(gaps, quantile))
+    # the gap from a customer's k-th purchase period to her (k+1)-th starts at her entry
+    # indptr + k - 1 (a quantile does not depend on the order of the gaps)
+    purchases = np.diff(indptr)
+    starts = indptr[:-1]
+    later = same.copy()  # gaps from the min_purchases-th purchase on
     for k in range(1, min_purchases + 1):
-        chosen = gaps[count == k] if k < min_purchases else gaps[count >= k]
+        if k < min_purchases:
+            at = starts[purchases >= k + 1] + (k - 1)
+            chosen = diffs[at].astype(np.float64)
+            later[at] = False
+        else:
+            chosen = diffs[later].astype(np.float64)
         value = float(np.quantile(chosen, quantile)) if len(chosen) >= MIN_GAPS else pooled
         limits[k] = max(value, float(window))
     return limits

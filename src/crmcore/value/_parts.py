@@ -337,7 +337,7 @@ class WalletReferralPotential:
                                        reason[unknown] + "; referrals unknown")
         if wallet is None and referrals is None:
             value = nan.copy()
-            reason[:] = "no share-of-wallet or referral data given"
+            reason = np.full(n, "no share-of-wallet or referral data given")
         else:
             value = np.where(np.isnan(cross), 0.0, cross) + np.where(
                 np.isnan(referral), 0.0, referral)
@@ -347,7 +347,7 @@ class WalletReferralPotential:
                 value[np.isnan(referral)] = np.nan
         return PotentialValue(
             value=_readonly(value), cross_buying=_readonly(cross), referral=_readonly(referral),
-            reason=_readonly(reason.astype(str)), model=self.name,
+            reason=_readonly(reason.astype(str, copy=False)), model=self.name,
         )
 
 
