@@ -71,9 +71,9 @@ def period_index(times: NDArray[np.datetime64], freq: str) -> NDArray[np.int64]:
     """The number of the ``freq`` period each time falls in (consecutive periods differ by 1)."""
     check_unit(freq, argument="freq")
     if freq == "D":
-        return times.astype("datetime64[D]").astype(np.int64)
+        return times.astype("datetime64[D]").view(np.int64)
     if freq == "W":
-        days = times.astype("datetime64[D]").astype(np.int64)
+        days = times.astype("datetime64[D]").view(np.int64)
         return np.floor_divide(days + _WEEK_SHIFT, 7)
     months = _months(times)
     if freq == "M":
@@ -88,7 +88,7 @@ def _months(times: NDArray[np.datetime64]) -> NDArray[np.int64]:
     day of a log that spans few days compared with its length (a table, then a lookup), else
     per element."""
     if len(times) > 4096 and not np.isnat(times).any():
-        days = times.astype("datetime64[D]").astype(np.int64)
+        days = times.astype("datetime64[D]").view(np.int64)
         low, high = int(days.min()), int(days.max())
         if high - low < len(days) // 4:
             table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]")
