@@ -200,11 +200,11 @@ def _integer_codes(ids: NDArray[Any]) -> tuple[NDArray[Any], _IntArray]:
     if len(ids):
         low, high = int(ids.min()), int(ids.max())
         if high - low <= 2 * len(ids) + 1024:
-            shifted = (ids - low).astype(np.int64)
+            shifted = (ids - low).astype(np.int64, copy=False)
             present = np.bincount(shifted) > 0
             rank = np.cumsum(present) - 1
             unique = (np.flatnonzero(present) + low).astype(ids.dtype)
-            return unique, rank[shifted].astype(np.int64)
+            return unique, np.take(rank, shifted).astype(np.int64, copy=False)
     u, c = np.unique(ids, return_inverse=True)
     return u, c.reshape(-1).astype(np.int64)
 
