@@ -16,7 +16,9 @@ purchase. Both pipelines get the same pandas frame in the same process:
   expected purchases, lifecycle stage, loyalty index), ``Scores.to_frame()``.
 
 crmcore does more work (52 steps, stage and loyalty); the times are those a user pays. Time is
-wall clock, both pipelines in this process (the ratio lifetimes / crmcore is printed). Peak
+wall clock, both pipelines in this process (the ratio lifetimes / crmcore is printed), and
+each pipeline's total CPU time (user + system) with the load average around the two runs: on
+a shared machine the CPU times are the steadier comparison. Peak
 memory is each pipeline's peak resident set size (``VmHWM`` of ``/proc/self/status``, Linux),
 measured in a forked child that starts from this process (log already in memory) after its
 high-water mark is reset; printed as the peak and as the increase over the resident size at
@@ -140,8 +142,13 @@ def compare(n_purchases: int, *, memory: bool) -> None:
     if memory:  # first, so the forked children start from the log alone
         ours_peak, ours_more = peak_memory(crmcore_pipeline, log)
         theirs_peak, theirs_more = peak_memory(lifetimes_pipeline, log)
+    load_before = os.getloadavg()[0]
+    cpu = time.process_time()
     ours = crmcore_pipeline(log)
+    ours_cpu = time.process_time() - cpu
+    cpu = time.process_time()
     theirs = lifetimes_pipeline(log)
+    theirs_cpu = time.process_time() - cpu
     base, summary = ours["base"], theirs["summary"]
     for column in ("frequency", "recency", "T", "monetary_value"):
         np.testing.assert_allclose(getattr(base, column), summary[column].to_numpy(),
@@ -154,6 +161,10 @@ def compare(n_purchases: int, *, memory: bool) -> None:
         text_b = f"{b:12.2f}" if b is not None else f"{'':>12}"
         text_r = f"{b / a:6.1f}x" if b is not None and a else ""
         print(f"  {step:<16} {a:10.2f} {text_b} {text_r}")
+    print(f"  {'total CPU':<16} {ours_cpu:10.2f} {theirs_cpu:12.2f} {theirs_cpu / ours_cpu:6.1f}x"
+          "   (user + system seconds of this process: what the machine's other jobs do "
+          "not inflate)")
+    print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"  BG/NBD parameters agree to {ratio_params:.1e} relative")
     if memory:
         print(f"  peak RSS MB      crmcore {ours_peak:8.0f} (+{ours_more:.0f})   "
@@ -162,24 +173,31 @@ def compare(n_purchases: int, *, memory: bool) -> None:
 
 def growth(sizes: list[int], per_customer: list[float], customers: int) -> None:
     """crmcore's steps at several numbers of customers and of purchases per customer."""
-    print("\ngrowth with customers (about 7.5 purchases each)")
-    print(f"  {'customers':>10} {'purchases':>11} {'summary':>8} {'score':>7} {'total':>7}")
+    print("\ngrowth with customers (about 7.5 purchases each); seconds, 'rest' = fits, score "
+          "and frame, 'cpu' = CPU seconds of the whole pipeline")
+    print(f"  {'customers':>10} {'purchases':>11} {'summary':>8} {'rest':>7} {'total':>7} "
+          f"{'cpu':>7} {'load':>5}")
     for n in sizes:
         log = simulate_log(n, seed=4)
+        cpu = time.process_time()
         times = crmcore_pipeline(log)["times"]
+        cpu = time.process_time() - cpu
         rest = times["total"] - times["summary"]
         print(f"  {n:>10,} {len(log):>11,} {times['summary']:8.3f} {rest:7.3f} "
-              f"{times['total']:7.3f}")
+              f"{times['total']:7.3f} {cpu:7.3f} {os.getloadavg()[0]:5.1f}")
     print(f"\ngrowth with purchases per customer ({customers:,} customers)")
-    print(f"  {'per customer':>12} {'purchases':>11} {'summary':>8} {'score':>7} {'total':>7}")
+    print(f"  {'per customer':>12} {'purchases':>11} {'summary':>8} {'rest':>7} {'total':>7} "
+          f"{'cpu':>7} {'load':>5}")
     for level in per_customer:
         # the purchase rate scales with alpha (Gamma rate); dropout held fixed
         log = simulate_log(customers, seed=5, alpha=30.0 * PURCHASES_PER_CUSTOMER / level,
                            b=6.0 * level / PURCHASES_PER_CUSTOMER)
+        cpu = time.process_time()
         times = crmcore_pipeline(log)["times"]
+        cpu = time.process_time() - cpu
         rest = times["total"] - times["summary"]
         print(f"  {len(log) / customers:12.1f} {len(log):>11,} {times['summary']:8.3f} "
-              f"{rest:7.3f} {times['total']:7.3f}")
+              f"{rest:7.3f} {times['total']:7.3f} {cpu:7.3f} {os.getloadavg()[0]:5.1f}")
 
 
 def main() -> None:
@@ -189,6 +207,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="numbers of purchases")
     parser.add_argument("--no-memory", action="store_true", help="skip peak memory")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth tables")
+    parser.add_argument("--growth-only", action="store_true",
+                        help="only the growth tables (crmcore alone)")
     args = parser.parse_args()
     sizes = args.sizes or ([100_000, 300_000, 1_000_000] if args.quick
                            else [1_000_000, 5_000_000, 10_000_000])
@@ -198,7 +218,7 @@ def main() -> None:
     lifetimes_pipeline(warm)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-    for size in sizes:
+    for size in [] if args.growth_only else sizes:
         compare(size, memory=not args.no_memory)
     if not args.no_growth:
         scale = 10 if args.quick else 1

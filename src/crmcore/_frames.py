@@ -155,7 +155,8 @@ def _read_times(
         zone = dtype.time_zone
         if zone is not None:
             series = series.dt.replace_time_zone(None)  # local wall-clock time in that zone
-        return np.asarray(series.to_numpy()).astype("datetime64[us]"), zone
+        # read only from here on: no copy when the column already holds microseconds
+        return np.asarray(series.to_numpy()).astype("datetime64[us]", copy=False), zone
     if dtype == nw.Date:
         return np.asarray(series.cast(nw.Datetime("us")).to_numpy()).astype(
             "datetime64[us]"), None

@@ -95,16 +95,30 @@ def period_index(times: NDArray[np.datetime64], freq: str) -> NDArray[np.int64]:
     """The number of the ``freq`` period each time falls in (consecutive periods differ by 1)."""
     check_unit(freq, argument="freq")
     if freq == "D":
-        return times.astype("datetime64[D]").astype(np.int64)
+        return times.astype("datetime64[D]").view(np.int64)
     if freq == "W":
-        days = times.astype("datetime64[D]").astype(np.int64)
+        days = times.astype("datetime64[D]").view(np.int64)
         return np.floor_divide(days + _WEEK_SHIFT, 7)
-    months = times.astype("datetime64[M]").astype(np.int64)
+    months = _months(times)
     if freq == "M":
         return months
     if freq == "Q":
         return np.floor_divide(months, 3)
     return np.floor_divide(months, 12)
+
+
+def _months(times: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """Months since 1970-01 of each time: numpy's calendar conversion, done once per distinct
+    day of a log that spans few days compared with its length (a table, then a lookup), else
+    per element."""
+    if len(times) > 4096 and not np.isnat(times).any():
+        days = times.astype("datetime64[D]").view(np.int64)
+        low, high = int(days.min()), int(days.max())
+        if high - low < len(days) // 4:
+            table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]")
+            result: NDArray[np.int64] = table.astype(np.int64)[days - low]
+            return result
+    return times.astype("datetime64[M]").astype(np.int64)
 
 
 def period_start(periods: NDArray[np.int64], freq: str) -> NDArray[np.datetime64]:

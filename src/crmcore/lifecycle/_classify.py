@@ -523,19 +523,22 @@ def _evidence(
     size = np.clip(wanted, window, np.maximum(window, age // 2)).astype(np.int64)
 
     if measure == "amount":
-        value = history.amount.astype(np.float64)
+        value = np.asarray(history.amount, dtype=np.float64)  # read only: no copy
     elif measure == "count":
         value = history.count.astype(np.float64)
     else:
         value = np.ones(len(period))
     owner = history.customer_of_entry()
-    entry_size = size[owner]
-    entry_bin = (end_period - period) // entry_size
+    entry_bin = end_period - period
+    np.floor_divide(entry_bin, np.repeat(size, purchases), out=entry_bin)  # size[owner]
     is_first = np.zeros(len(period), dtype=bool)
     is_first[indptr[rows]] = True
     in_recent = entry_bin == 0
     recent = np.bincount(owner, weights=value * in_recent, minlength=n)
-    earlier = np.bincount(owner, weights=value * (~in_recent & ~is_first), minlength=n)
+    before = np.logical_or(in_recent, is_first, out=is_first)  # ~in_recent & ~is_first
+    np.logical_not(before, out=before)
+    earlier = np.bincount(owner, weights=value * before, minlength=n)
+    del before, is_first
     earlier_span = end_period - size - first  # periods after the first purchase, before W
     comparable = has & (age >= 2 * window) & (earlier_span >= size)
 
@@ -548,11 +551,12 @@ def _evidence(
     peak = np.zeros(n)
     if len(period):
         new_group = np.ones(len(period), dtype=bool)
-        new_group[1:] = (owner[1:] != owner[:-1]) | (entry_bin[1:] != entry_bin[:-1])
+        np.not_equal(entry_bin[1:], entry_bin[:-1], out=new_group[1:])
+        new_group[indptr[rows]] = True  # each customer's first entry starts a group
         starts = np.flatnonzero(new_group)
         sums = np.add.reduceat(value, starts)
-        group_owner = owner[starts]
-        customer_start = np.searchsorted(group_owner, rows)
+        # each customer's first group: the number of groups begun before her first entry
+        customer_start = np.cumsum(new_group)[indptr[rows]] - 1
         peak[rows] = np.maximum.reduceat(sums, customer_start)
     with np.errstate(invalid="ignore", divide="ignore"):
         level = np.where(has & (peak > 0), recent / np.where(peak > 0, peak, 1.0), np.nan)
@@ -602,6 +606,8 @@ def gap_observations(history: PurchaseHistory, *, min_purchases: int
 def _weighted_quantile(values: _FloatArray, weights: _FloatArray, q: float) -> float:
     """``np.quantile`` (linear interpolation) of ``values`` each repeated ``weights`` times
     (whole numbers), without repeating them."""
+    if bool(np.all(weights == 1.0)):
+        return float(np.quantile(values, q))  # each seen once: numpy's (partition, no sort)
     order = np.argsort(values, kind="stable")
     v, w = values[order], np.asarray(weights, dtype=np.float64)[order]
     cumulative = np.cumsum(w)

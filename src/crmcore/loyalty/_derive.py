@@ -224,7 +224,7 @@ def repeat_purchase_rate(base: CustomerBase, *, freq: str | None = None) -> Floa
                 "build the base with CustomerBase.from_transactions", field="history",
             )
         history = base.history
-        coarse = period_index(history.period_dates().astype("datetime64[us]"), judged)
+        coarse = period_index(history.period_dates(), judged)
         owner = history.customer_of_entry()
         new = np.ones(len(coarse), dtype=bool)
         new[1:] = (owner[1:] != owner[:-1]) | (coarse[1:] != coarse[:-1])

@@ -26,11 +26,13 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
-from scipy.special import betainc, digamma, gammaln
+from scipy.special import betainc, betaln, digamma, gammaln, polygamma
 
 from crmcore._base import CustomerBase, column_codes, compress_rows
 from crmcore._deprecation import renamed_parameters
 from crmcore.value._btyd import (
+    _LARGE_BETA,
+    _MAX_SUM_TERMS,
     FloatArray,
     beta_expectation,
     check_counts,
@@ -82,32 +84,72 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
                    b: FloatArray) -> FloatArray:
     """``log P(X(t) = k)`` of a BG/NBD customer alive at the start of ``(0, t]`` with
     ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)`` (FHL 2005, eq. 8): ``B(a, b+k)/B(a, b)
-    NB(k) + [k > 0] B(a+1, b+k-1)/B(a, b) P(N >= k)``, ``N ~ NB(r, alpha/(alpha+t))``."""
+    NB(k) + [k > 0] B(a+1, b+k-1)/B(a, b) P(N >= k)``, ``N ~ NB(r, alpha/(alpha+t))``.
+
+    At ``k = 0`` this is ``NB(0) = (alpha/(alpha+t))^r`` alone (the beta ratio is 1 and there
+    is no second term); the special functions are evaluated for the rows with ``k > 0`` only
+    (churn risk asks for ``k = 0`` of every customer)."""
+    k, t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                              for v in (k, t, r, alpha, b)))
+    result: FloatArray = -r * np.log1p(t / alpha)
+    some = k > 0
+    if not np.any(some):
+        return np.asarray(result, dtype=np.float64)
+    k, t, r, alpha, b = k[some], t[some], r[some], alpha[some], b[some]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nb = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0) - r * np.log1p(t / alpha)
                   + k * (np.log(t) - np.log(alpha + t)))
-    log_nb = np.where(k == 0, -r * np.log1p(t / alpha), log_nb)
     log_stay = _log_beta_ratio_rows(a, b, k) + log_nb
     # P(N >= k) is the regularised incomplete beta I_{t/(alpha+t)}(k, r)
-    tail = betainc(np.maximum(k, 1.0), r, t / (alpha + t))
+    tail = betainc(k, r, t / (alpha + t))
     # B(a+1, b+k-1)/B(a, b) = a/(a+b+k-1) B(a, b+k-1)/B(a, b)
-    km1 = np.maximum(k - 1.0, 0.0)
+    km1 = k - 1.0
     with np.errstate(divide="ignore"):
         log_drop = (np.log(a) - np.log(a + b + km1) + _log_beta_ratio_rows(a, b, km1)
                     + np.log(tail))
-    log_drop = np.where(k > 0, log_drop, -np.inf)
-    return np.asarray(np.logaddexp(log_stay, log_drop), dtype=np.float64)
+    result = result.copy()
+    result[some] = np.logaddexp(log_stay, log_drop)
+    return np.asarray(result, dtype=np.float64)
 
 
 def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
-    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history)."""
+    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history): for
+    moderate ``a + b`` all rows at once (the formula :func:`log_beta_ratio` uses there), for
+    large ``a + b`` once per distinct ``b`` (its running sums)."""
     bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
     out = np.empty(bb.shape)
     flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
-    for value in np.unique(flat_b):
-        rows = flat_b == value
+    moderate = a + flat_b <= _LARGE_BETA
+    flat_out[moderate] = (betaln(a, flat_b[moderate] + flat_n[moderate])
+                          - betaln(a, flat_b[moderate]))
+    large = ~moderate
+    for value in np.unique(flat_b[large]):
+        rows = large & (flat_b == value)
         flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
     return flat_out.reshape(bb.shape)
+
+
+def _log_beta_ratio_hessian(a: float, b: float, n: FloatArray
+                            ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Second derivatives ``(d2D/da2, d2D/da db, d2D/db2)`` of ``D(n) = log B(a, b+n) /
+    B(a, b)`` for whole ``n >= 0``, on the same two routes as :func:`log_beta_ratio`:
+    trigamma differences for moderate ``a + b``; for large ``a + b`` the sums
+    ``d2D/da2 = d2D/da db = sum_{j<n} 1/(a+b+j)^2`` and ``d2D/db2 = -sum_{j<n} a (a+2b+2j) /
+    ((b+j)^2 (a+b+j)^2)``, which keep their relative precision."""
+    nn = np.asarray(n, dtype=np.float64)
+    top = float(np.max(nn)) if nn.size else 0.0
+    if a + b <= _LARGE_BETA or top > _MAX_SUM_TERMS:
+        d_aa = polygamma(1, a + b) - polygamma(1, a + b + nn)
+        d_bb = polygamma(1, b + nn) - polygamma(1, b) + d_aa
+        return (np.asarray(d_aa, dtype=np.float64), np.asarray(d_aa, dtype=np.float64),
+                np.asarray(d_bb, dtype=np.float64))
+    j = np.arange(int(top), dtype=np.float64)
+    index = nn.astype(np.intp)
+    s = a + b + j
+    aa = np.concatenate([[0.0], np.cumsum(1.0 / (s * s))])[index]
+    bb = np.concatenate([[0.0], np.cumsum(-a * (a + 2.0 * (b + j)) / ((b + j) ** 2 * s * s))
+                         ])[index]
+    return aa, aa, bb
 
 
 class _BetaGeometricNBD(BTYDStaticCovariates):
@@ -144,20 +186,28 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         # data (one per day of the observation window): compute those once per value.
         if self._design is not None:  # covariates: the per-row likelihood takes the columns
             return data
+        # Each column's codes (int64) travel in the float64 tuple as their raw bytes, read back
+        # by _codes without a copy (a cast per evaluation cost a tenth of its time).
         helpers: list[FloatArray] = []
         for column in data[:3]:
             unique, inverse = column_codes(column)
-            helpers += [unique, inverse.astype(np.float64)]
+            helpers += [unique, np.ascontiguousarray(inverse, dtype=np.int64).view(np.float64)]
         return (*data[:3], *helpers)
+
+    def _codes(self, data: tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
+        """``(x, ux, ix, utx, itx, uT, iT)``: the pattern column ``x``, each column's distinct
+        values and the index of each pattern's value (int64) from :meth:`_prepare_data`."""
+        if len(data) < 9:
+            data = self._prepare_data(data)
+        x, _, _, ux, inv_x, utx, inv_tx, uT, inv_T = data
+        return (x, ux, inv_x.view(np.int64), utx, inv_tx.view(np.int64), uT,
+                inv_T.view(np.int64))
 
     def _log_likelihood_terms(
         self, params: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool
     ) -> tuple[FloatArray, FloatArray | None]:
         r, alpha, a, b = params
-        if len(data) < 9:
-            data = self._prepare_data(data)
-        x, _, _, ux, inv_x, utx, inv_tx, uT, inv_T = data
-        ix, itx, iT = (i.astype(np.intp) for i in (inv_x, inv_tx, inv_T))
+        x, ux, ix, utx, itx, uT, iT = self._codes(data)
         # BG/NBD (FHL 2005):          L = B(a, b+x)/B(a,b) * NB-part(T)
         #                              + [x > 0] B(a+1, b+x-1)/B(a,b) * NB-part(t_x)
         # MBG/NBD (Batislam et al. 2007): B(a, b+x+1) and B(a+1, b+x), second term for all x.
@@ -183,12 +233,86 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         assert survive_a is not None
         assert survive_b is not None
         w2 = np.where(d > 0, 1.0, e) / (1.0 + e)  # share of the second term
-        d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[ix] - log_T - w2 * log_gap
+        # one row per parameter, returned transposed (column-major): the weighted sums over
+        # patterns then run along contiguous memory
+        grad = np.empty((4, len(x)))
+        d_r, d_alpha, d_a, d_b = grad
+        np.subtract((digamma(r + ux) - digamma(r) + np.log(alpha))[ix], log_T, out=d_r)
+        d_r -= w2 * log_gap
         inv_T = (1.0 / (alpha + uT))[iT]
-        d_alpha = r / alpha - rx * (inv_T + w2 * ((1.0 / (alpha + utx))[itx] - inv_T))
-        d_a = survive_a[ix] + w2 / a
-        d_b = survive_b[ix] - w2 * np.where(has_second, 1.0 / b_second, 0.0)[ix]
-        return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
+        np.multiply(w2, (1.0 / (alpha + utx))[itx] - inv_T, out=d_alpha)
+        d_alpha += inv_T
+        d_alpha *= -rx
+        d_alpha += r / alpha
+        np.add(survive_a[ix], w2 / a, out=d_a)
+        np.subtract(survive_b[ix], w2 * np.where(has_second, 1.0 / b_second, 0.0)[ix], out=d_b)
+        return ll, grad.T
+
+    def _log_likelihood_hessian(
+        self, params: FloatArray, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> FloatArray | None:
+        """Exact Hessian of ``sum_i w_i ll_i`` in ``(r, alpha, a, b)`` (no covariates).
+
+        With ``ll = common(x) - (r+x) log(alpha+T) + log(1 + e^d)`` as in
+        ``_log_likelihood_terms``, the Hessian is that of the smooth part plus ``s grad(d)
+        grad(d)^T + w2 hess(d)``, where ``w2 = sigmoid(d)`` is the second term's share and
+        ``s = w2 (1 - w2)``. Terms that depend on a pattern through ``x`` only are summed per
+        distinct ``x``.
+        """
+        if self._design is not None:
+            return None
+        r, alpha, a, b = params
+        x, ux, ix, utx, itx, uT, iT = self._codes(data)
+        shift = 1.0 if self._modified else 0.0
+        has_second = np.ones_like(ux, dtype=bool) if self._modified else ux > 0
+        b_second = np.where(has_second, b + ux + shift - 1.0, 1.0)
+        with np.errstate(divide="ignore"):
+            beta_gap = np.where(has_second, np.log(a) - np.log(b_second), -np.inf)
+        log_T = np.log(alpha + uT)[iT]
+        log_gap = np.log(alpha + utx)[itx] - log_T
+        rx = r + x
+        d = beta_gap[ix] - rx * log_gap
+        e = np.exp(-np.abs(d))
+        ww2 = w * np.where(d > 0, 1.0, e) / (1.0 + e)
+        curve = w * (e / ((1.0 + e) * (1.0 + e)))  # w s, s = w2 (1 - w2)
+        inv_T = (1.0 / (alpha + uT))[iT]
+        inv_tx_ = (1.0 / (alpha + utx))[itx]
+        gap_inv = inv_tx_ - inv_T
+        # gradient of d: (-log_gap, -(r+x) gap_inv, 1/a, -1/b_second) where there is a second
+        # term; elsewhere w2 = s = 0, so the constant 1/a needs no mask
+        g_r = -log_gap
+        g_alpha = -rx * gap_inv
+        g_b = (-1.0 / b_second)[ix]
+        c_r, c_alpha, c_b = curve * g_r, curve * g_alpha, curve * g_b
+        sum_c = float(curve.sum())
+        hessian = np.zeros((4, 4))
+        hessian[0, 0] = c_r @ g_r
+        hessian[0, 1] = c_r @ g_alpha
+        hessian[0, 2] = c_r.sum() / a
+        hessian[0, 3] = c_r @ g_b
+        hessian[1, 1] = c_alpha @ g_alpha
+        hessian[1, 2] = c_alpha.sum() / a
+        hessian[1, 3] = c_alpha @ g_b
+        hessian[2, 2] = sum_c / (a * a)
+        hessian[2, 3] = c_b.sum() / a
+        hessian[3, 3] = c_b @ g_b
+        # w2 times the Hessian of d
+        hessian[0, 1] -= float(ww2 @ gap_inv)
+        hessian[1, 1] += float(ww2 @ (rx * gap_inv * (inv_tx_ + inv_T)))
+        hessian[2, 2] -= float(ww2.sum()) / (a * a)
+        hessian[3, 3] += float(ww2 @ g_b ** 2)
+        # the smooth part: gammaln(r+x) - gammaln(r) + r log(alpha) - (r+x) log(alpha+T)
+        # + log B(a, b+x')/B(a, b)
+        total = float(w.sum())
+        d_aa, _, d_bb = _log_beta_ratio_hessian(float(a), float(b), ux + shift)
+        hessian[0, 0] += float(w @ polygamma(1, r + ux)[ix]) - total * float(polygamma(1, r))
+        hessian[0, 1] += total / alpha - float(w @ inv_T)
+        hessian[1, 1] += -total * r / (alpha * alpha) + float(w @ (rx * inv_T * inv_T))
+        sum_aa = float(w @ d_aa[ix])
+        hessian[2, 2] += sum_aa
+        hessian[2, 3] += sum_aa  # d2/da db = d2/da2 for the beta-function ratio
+        hessian[3, 3] += float(w @ d_bb[ix])
+        return np.asarray(hessian + np.triu(hessian, 1).T, dtype=np.float64)
 
     # -- predictions -----------------------------------------------------------------------
 

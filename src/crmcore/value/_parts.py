@@ -146,7 +146,16 @@ def historical_value(
     unit = check_unit(base.time_unit if time_unit is None else time_unit, argument="time_unit")
     rate = check_discount_rate(discount_rate, per=unit_name(unit))
     end_period = int(period_index(np.asarray([end]), freq)[0])
-    elapsed = (end_period - history.period) * unit_factor(freq, unit)
+    periods = history.period
+    low = int(periods.min()) if len(periods) else 0
+    high = int(periods.max()) if len(periods) else 0
+    if len(periods) > 4096 and high - low < len(periods) // 4:
+        # a log spans few periods compared with its entries: one power per period, looked up
+        steps = np.arange(low, high + 1, dtype=np.int64)
+        growth = np.power(1.0 + rate, (end_period - steps) * unit_factor(freq, unit))
+        growth = growth[periods - low]
+    else:
+        growth = np.power(1.0 + rate, (end_period - periods) * unit_factor(freq, unit))
     owner = history.customer_of_entry()
     if margin is None:
         if history.margin is None:
@@ -160,15 +169,16 @@ def historical_value(
     else:
         realised = history.amount * margin_rates(margin, len(base))[owner]
     with np.errstate(over="ignore", invalid="ignore"):
-        compounded = realised * np.power(1.0 + rate, elapsed)
+        compounded = realised * growth
         result = np.bincount(owner, weights=compounded, minlength=len(base))
     # a rate that compounds known margins beyond the largest float is refused, not passed on
     known = np.bincount(owner, weights=~np.isfinite(realised), minlength=len(base)) == 0
     overflow = np.flatnonzero(known & ~np.isfinite(result))
     if len(overflow):
+        longest = float((end_period - low) * unit_factor(freq, unit)) if len(periods) else 0.0
         raise InvalidValueError(
             f"discount_rate={rate!r} per {unit_name(unit)} compounds past margin beyond the "
-            f"largest float over up to {float(elapsed.max()):g} {unit_name(unit)}s, for "
+            f"largest float over up to {longest:g} {unit_name(unit)}s, for "
             f"{describe_rows(overflow, noun='customer row')}; is the rate really per "
             f"{unit_name(unit)}?",
             field="discount_rate", rows=overflow.tolist())
@@ -341,7 +351,7 @@ class WalletReferralPotential:
                                        reason[unknown] + "; referrals unknown")
         if wallet is None and referrals is None:
             value = nan.copy()
-            reason[:] = "no share-of-wallet or referral data given"
+            reason = np.full(n, "no share-of-wallet or referral data given")
         else:
             value = np.where(np.isnan(cross), 0.0, cross) + np.where(
                 np.isnan(referral), 0.0, referral)
@@ -351,7 +361,7 @@ class WalletReferralPotential:
                 value[np.isnan(referral)] = np.nan
         return PotentialValue(
             value=_readonly(value), cross_buying=_readonly(cross), referral=_readonly(referral),
-            reason=_readonly(reason.astype(str)), model=self.name,
+            reason=_readonly(reason.astype(str, copy=False)), model=self.name,
         )
 
 
