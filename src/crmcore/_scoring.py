@@ -1,7 +1,7 @@
 """``crmcore.score``: a whole customer base through the chosen models, into :class:`Scores`.
 
 One call fits (or takes) a value model and a spend model, computes each customer's value parts
-(seed 003: historical, current, potential value), lifetime value, P(alive) and expected
+(客户价值的构成: historical, current, potential value), lifetime value, P(alive) and expected
 purchases, lays out the drivers of lifetime value and, where the lifecycle and loyalty packages
 and their inputs allow, adds the lifecycle stage and the loyalty index. Models are looked up in
 the plugin registry once per call (hooks are called once per batch, never per customer), and
@@ -97,7 +97,7 @@ class Scores:
     customer_id:
         The customers, in the base's order (ascending ids).
     historical_value, current_value, potential_value:
-        The value parts of seed 003. ``potential_value`` is NaN where it could not be
+        The value parts (客户价值的构成). ``potential_value`` is NaN where it could not be
         estimated; ``potential_reason`` says why.
     clv:
         Residual lifetime value from the value and spend models (the same number as
@@ -112,7 +112,7 @@ class Scores:
     expected_spend:
         Expected spend per purchase from the spend model.
     drivers:
-        The five drivers of lifetime value of seed 003.
+        The five drivers of lifetime value (影响客户终生价值的因素).
     stage:
         Lifecycle stage per customer as the ``value`` of
         :class:`crmcore.lifecycle.LifecycleStage` (``"exploration"`` ... ``"terminated"``; the

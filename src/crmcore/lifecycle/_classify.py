@@ -1,8 +1,8 @@
 """Lifecycle stage per customer from the customer's own purchase history.
 
-The stages are those of seeds 000 and 001 (:class:`LifecycleStage`). The rule reads each
-customer's per-period purchases (:class:`crmcore.PurchaseHistory`) and compares the customer
-with *themself*, never with other customers, so a light buyer and a heavy buyer each get the
+The stages are those of the relationship lifecycle in the course texts (客户关系生命周期,
+:class:`LifecycleStage`). The rule reads each customer's per-period purchases
+(:class:`crmcore.PurchaseHistory`) and compares the customer with *themself*, never with other customers, so a light buyer and a heavy buyer each get the
 stage of their own relationship:
 
 * **usual gap** ``g``: the customer's mean time between purchase periods, ``(last - first) /

@@ -1,4 +1,4 @@
-"""The three parts of a customer's value (客户价值的构成, seed 003) and the drivers of CLV.
+"""The three parts of a customer's value (客户价值的构成) and the drivers of CLV.
 
 * **Historical value** (历史价值): the margin already realised, each period's margin
   compounded to the observation end at the discount rate, as Kumar & Reinartz's *past
@@ -11,7 +11,7 @@
   :class:`WalletReferralPotential`, uses only what the data has and answers NaN, with the
   reason, where it cannot estimate.
 
-The five drivers of lifetime value seed 003 lists (影响客户终生价值的因素) are laid out per
+The five drivers of lifetime value the course texts list (影响客户终生价值的因素) are laid out per
 customer by :func:`clv_drivers`, so a reader can see why a customer is worth what the score says.
 """
 
@@ -107,7 +107,7 @@ def historical_value(
     discount_rate: float,
     time_unit: str | None = None,
 ) -> _FloatArray:
-    """Historical value (历史价值, seed 003): realised margin compounded to the observation end.
+    """Historical value (历史价值): realised margin compounded to the observation end.
 
     .. math::
 
@@ -370,7 +370,7 @@ class WalletReferralPotential:
 
 @attrs.frozen(eq=False)
 class CLVDrivers:
-    """The five drivers of lifetime value (影响客户终生价值的因素, seed 003), per customer.
+    """The five drivers of lifetime value (影响客户终生价值的因素), per customer.
 
     Attributes
     ----------
@@ -405,7 +405,7 @@ def clv_drivers(
     margin: float | ArrayLike,
     potential: PotentialValue | None = None,
 ) -> CLVDrivers:
-    """The drivers of lifetime value of seed 003 for every customer of ``base``.
+    """The drivers of lifetime value (影响客户终生价值的因素) for every customer of ``base``.
 
     Parameters
     ----------
