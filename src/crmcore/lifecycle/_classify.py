@@ -2,8 +2,9 @@
 
 The stages are those of the relationship lifecycle in the course texts (客户关系生命周期,
 :class:`LifecycleStage`). The rule reads each customer's per-period purchases
-(:class:`crmcore.PurchaseHistory`) and compares the customer with *themself*, never with other customers, so a light buyer and a heavy buyer each get the
-stage of their own relationship:
+(:class:`crmcore.PurchaseHistory`) and compares the customer with *themself*, never with
+other customers, so a light buyer and a heavy buyer each get the stage of their own
+relationship:
 
 * **usual gap** ``g``: the customer's mean time between purchase periods, ``(last - first) /
   (purchase periods - 1)``. A customer with fewer than ``min_purchases`` purchase periods is held
