@@ -153,7 +153,7 @@ def _gap_table(part: Any, options: dict[str, Any], min_purchases: int) -> Any:
     """How often each (purchase count, gap in periods) occurs among a partition's customers."""
     import pandas as pd
 
-    from crmcore.lifecycle._classify import gap_observations
+    from crmcore.lifecycle._lapse import gap_observations
 
     base = _partition_base(part, options)
     empty = pd.DataFrame({"k": pd.Series(dtype="int64"), "gap": pd.Series(dtype="float64"),
@@ -172,7 +172,7 @@ def _lapse_limits(shuffled: Any, options: dict[str, Any], freq: str, time_unit: 
     """The built-in rule's lapse limits over the whole log, in ``time_unit``
     (:func:`crmcore.lifecycle.lapse_limits` of one base holding every customer)."""
     from crmcore.lifecycle import LifecycleClassifier
-    from crmcore.lifecycle._classify import limits_from_gaps
+    from crmcore.lifecycle._lapse import limits_from_gaps
 
     rule = LifecycleClassifier()
     import pandas as pd

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from crmcore._base import CustomerBase
-    from crmcore.lifecycle._classify import StageResult
+    from crmcore.lifecycle._stage_result import StageResult
     from crmcore.loyalty._index import LoyaltyBreakdown
     from crmcore.value._parts import PotentialInputs, PotentialValue
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from crmcore import InvalidValueError
 from crmcore.datasets import load_cdnow
 from crmcore.lifecycle import LifecycleClassifier, lapse_limits
-from crmcore.lifecycle._classify import _weighted_quantile
+from crmcore.lifecycle._lapse import _weighted_quantile
 
 
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 5)), min_size=1, max_size=40),

@@ -29,15 +29,7 @@ from crmcore.lifecycle._churn import (
     summarise_churn,
     winback_candidates,
 )
-from crmcore.lifecycle._classify import (
-    RULES,
-    LifecycleClassifier,
-    StageExplanation,
-    StageResult,
-    classify,
-    classify_relationship,
-    lapse_limits,
-)
+from crmcore.lifecycle._classify import LifecycleClassifier, classify, classify_relationship
 from crmcore.lifecycle._complaints import (
     ComplaintSummary,
     ComplaintTable,
@@ -45,6 +37,7 @@ from crmcore.lifecycle._complaints import (
     complaint_summary,
     fault_churn_evidence,
 )
+from crmcore.lifecycle._lapse import lapse_limits
 from crmcore.lifecycle._markov import MarkovCLV
 from crmcore.lifecycle._migration import (
     MIGRATION_STATES,
@@ -56,6 +49,8 @@ from crmcore.lifecycle._migration import (
 )
 from crmcore.lifecycle._protocols import NoPurchaseModel, PAliveModel, StageClassifier
 from crmcore.lifecycle._retention import RetentionRates, inactive_customers, retention_rates
+from crmcore.lifecycle._rules import RULES
+from crmcore.lifecycle._stage_result import StageExplanation, StageResult
 from crmcore.lifecycle._stages import LifecycleStage
 from crmcore.lifecycle._winback import DEFAULT_WINBACK_WEIGHTS
 

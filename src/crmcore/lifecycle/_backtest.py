@@ -22,8 +22,10 @@ from crmcore._errors import DataError, InvalidValueError
 from crmcore._frames import FrameBackend, _frame
 from crmcore._outcomes import group_means, holdout_outcomes, lift, roc_auc
 from crmcore.lifecycle._churn import ChurnMeasure, ChurnRisk, churn_risk
-from crmcore.lifecycle._classify import RULES, StageResult, classify
+from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import PAliveModel, model_name
+from crmcore.lifecycle._rules import RULES
+from crmcore.lifecycle._stage_result import StageResult
 from crmcore.lifecycle._stages import STAGES
 from crmcore.protocols import LifecycleModel
 

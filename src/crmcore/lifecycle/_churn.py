@@ -25,7 +25,7 @@ from crmcore._domain import Relationship
 from crmcore._errors import DataError, EmptyDataError, InvalidValueError
 from crmcore._frames import FrameBackend, _frame
 from crmcore._strategies import Strategy, strategies_for
-from crmcore.lifecycle._classify import StageResult, classify
+from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import (
     NoPurchaseModel,
     PAliveModel,
@@ -33,6 +33,7 @@ from crmcore.lifecycle._protocols import (
     checked_p_none,
     model_name,
 )
+from crmcore.lifecycle._stage_result import StageResult
 from crmcore.lifecycle._stages import LifecycleStage
 
 __all__ = [

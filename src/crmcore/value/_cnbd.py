@@ -52,7 +52,7 @@ from crmcore.value._btyd import (
     customer_arrays,
     hyp2f1_stable,
 )
-from crmcore.value._likelihood import _Fit
+from crmcore.value._fit_state import _Fit
 
 __all__ = [
     "BGCNBD",

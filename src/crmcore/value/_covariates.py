@@ -47,11 +47,11 @@ from crmcore._errors import (
 from crmcore._frames import _read_ids
 from crmcore._serialization import dump_document, load_document
 from crmcore.value._btyd import ContinuousBTYDModel, customer_arrays
+from crmcore.value._fit_state import _Fit
 from crmcore.value._likelihood import (
     _SCHEMA_VERSION,
     LikelihoodModel,
     ParameterSummary,
-    _Fit,
     _jsonable,
     _z,
 )

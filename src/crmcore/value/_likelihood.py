@@ -67,7 +67,6 @@ parameters follows by the delta method, ``cov = D C D`` with ``D = diag(params)`
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -90,6 +89,15 @@ from crmcore._errors import (
 )
 from crmcore._frames import _frame
 from crmcore._serialization import dump_document, load_document
+from crmcore.value._boundary import best_boundary, running_off, settle_runaway
+from crmcore.value._fit_state import (
+    _AS_LIKELY,
+    _DRIFT_LOG,
+    _GRADIENT_TOLERANCE,
+    _LOG_BOUND,
+    _Fit,
+    _inverse_information,
+)
 
 __all__ = [
     "LikelihoodModel",
@@ -101,20 +109,7 @@ FloatArray = NDArray[np.float64]
 M = TypeVar("M", bound="LikelihoodModel")
 
 _SCHEMA_VERSION = 1
-_LOG_BOUND = 30.0  # parameters live in [e^-30, e^30]; reaching it means "not identified"
-_GRADIENT_TOLERANCE = 1e-4  # on the mean log-likelihood, per log-parameter
 _WARM_START_PATTERNS = 20_000
-_MAX_LOG_STANDARD_ERROR = 10.0
-_DRIFT_LOG = 12.0  # an end point beyond e^(+/-12) (1.6e5, 6e-6) counts as running off
-_WEAK_LOADING = 0.3  # a parameter loading this much on a flat direction runs off along it
-# Parameters fitted on the boundary are held at e^(+/-25) (7.2e10, 1.4e-11): there the models
-# equal their limits to about 1e-10, and every prediction is computed stably.
-_PIN_LOG = 25.0
-# A limit whose log-likelihood is within this many nats per observation of an end point far out
-# counts as "as likely": far out (p ~ 1e10 in gamma-gamma, say) the likelihood's special
-# functions lose digits to cancellation, about 1e-4 nats per observation, so a stricter
-# comparison would decide on rounding noise, i.e. on the machine.
-_AS_LIKELY = 1e-3
 
 
 @attrs.frozen
@@ -195,19 +190,6 @@ class PredictionInterval:
     level: float
     n_draws: int
     method: str = "parametric bootstrap"
-
-
-@attrs.frozen
-class _Fit:
-    params: FloatArray
-    log_likelihood: float
-    log_covariance: FloatArray | None
-    n_obs: float
-    n_patterns: int
-    time_unit: str | None
-    diagnostics: dict[str, Any]
-    converged: bool
-    pinned: tuple[str, ...] = ()
 
 
 class LikelihoodModel:
@@ -394,7 +376,7 @@ class LikelihoodModel:
                     diagnostics={"attempts": attempts})
             end = min(finished, key=lambda a: a["fun"])
             theta_end = np.log(np.asarray(end["end"], dtype=np.float64))
-            return self._settle_runaway(theta_end, None, data, w, penalizer, n_obs, time_unit,
+            return settle_runaway(self, theta_end, None, data, w, penalizer, n_obs, time_unit,
                                         {"attempts": attempts})
         theta = np.asarray(best.x, dtype=np.float64)
         theta, hessian, polish, value, grad = self._newton_polish(
@@ -421,7 +403,7 @@ class LikelihoodModel:
             # positive definite, or a standard error of a log-parameter above
             # _MAX_LOG_STANDARD_ERROR (a 95% interval wider than e^(+/-20)): the likelihood
             # keeps rising (or stays flat) as some parameters run off towards 0 or infinity.
-            return self._settle_runaway(theta, information, data, w, penalizer, n_obs,
+            return settle_runaway(self, theta, information, data, w, penalizer, n_obs,
                                         time_unit, diagnostics)
         diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
         if self._mixing_pairs and penalizer == 0 and np.any(np.abs(theta) > _DRIFT_LOG):
@@ -429,7 +411,7 @@ class LikelihoodModel:
             # can be a plateau on the way to a limit where the optimiser happened to stop
             # (which one depends on floating-point details): compare with the limit, and
             # take the limit when its likelihood is as high.
-            limit = self._best_boundary(self._running_off(theta, information), theta, data,
+            limit = best_boundary(self, running_off(self, theta, information), theta, data,
                                         w, n_obs, time_unit, diagnostics,
                                         at_least=-math.inf)
             if limit is not None and (limit.log_likelihood
@@ -440,298 +422,6 @@ class LikelihoodModel:
         return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
                     n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
                     diagnostics=diagnostics, converged=True)
-
-    # -- parameters running off: diagnosis and the boundary of the parameter space ---------
-
-    def _information_at(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
-                        penalizer: float, n_obs: float) -> FloatArray:
-        grad = self._objective(theta, data, w, penalizer, n_obs)[1]
-        return -self._hessian(theta, grad, data, w, penalizer, n_obs) * n_obs
-
-    def _running_off(self, theta: FloatArray, information: FloatArray | None
-                     ) -> dict[str, str]:
-        """Which parameters run off, and whither (``"0"`` or ``"infinity"``), at the end point
-        ``theta`` (log-parameters) of a fit without a strict maximum.
-
-        A parameter runs off if its end point is beyond ``e^(+/-_DRIFT_LOG)``, or if it loads
-        on a direction in which the likelihood is flat or still rising (an eigenvector of the
-        observed information whose eigenvalue is not positive, or so small that the standard
-        error along it exceeds ``_MAX_LOG_STANDARD_ERROR``). Both criteria look at the shape of
-        the likelihood near the end point, not at which test fired first, so the answer does not
-        depend on where exactly the optimiser stopped along the runaway direction.
-        """
-        names = self.param_names
-        off: dict[str, str] = {}
-        for name, t in zip(names, theta, strict=True):
-            if abs(t) > _DRIFT_LOG:
-                off[name] = "infinity" if t > 0 else "0"
-        if information is not None and np.all(np.isfinite(information)):
-            values, vectors = np.linalg.eigh(0.5 * (information + information.T))
-            scale = max(1.0, float(np.max(np.abs(values))))
-            weak = values <= max(1e-10 * scale, _MAX_LOG_STANDARD_ERROR ** -2)
-            for j in np.flatnonzero(weak):
-                for i in np.flatnonzero(np.abs(vectors[:, j]) >= _WEAK_LOADING):
-                    off.setdefault(names[i], "infinity" if theta[i] > 0 else "0")
-        if not off:  # cannot happen for a true runaway; name the farthest parameter anyway
-            far = int(np.argmax(np.abs(theta)))
-            off[names[far]] = "infinity" if theta[far] > 0 else "0"
-        return {name: off[name] for name in names if name in off}
-
-    def _settle_runaway(
-        self, theta: FloatArray, information: FloatArray | None, data: tuple[FloatArray, ...],
-        w: FloatArray, penalizer: float, n_obs: float, time_unit: str | None,
-        diagnostics: dict[str, Any],
-    ) -> _Fit:
-        """The likelihood has no strict maximum inside the parameter space. Models whose
-        likelihood has a well-defined limit there (``_mixing_pairs``) are fitted on that
-        boundary, with a :class:`crmcore.ConvergenceWarning`; others raise one
-        :class:`crmcore.ConvergenceError` naming the parameters that run off."""
-        if information is None:
-            information = self._information_at(theta, data, w, penalizer, n_obs)
-        runaway = self._running_off(theta, information)
-        params = np.exp(theta)
-        end_point = dict(zip(self.param_names, map(float, params), strict=True))
-        diagnostics = {**diagnostics, "runaway": runaway, "end_point": end_point,
-                       "params": params.tolist()}
-        finite = bool(np.all(np.isfinite(information)))
-        if finite:
-            diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
-        if self._mixing_pairs and penalizer == 0:
-            # No comparison with the end point here: where the likelihood has no maximum it
-            # may rise without bound (identical spends: a degenerate density), so an end point
-            # further out is "more likely" than any limit pinned at e^(+/-25); the faces are
-            # compared with each other.
-            fit = self._best_boundary(runaway, theta, data, w, n_obs, time_unit, diagnostics,
-                                      at_least=-math.inf)
-            if fit is not None:
-                warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
-                              stacklevel=5)
-                return fit
-        where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
-        end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
-        raise ConvergenceError(
-            f"{type(self).__name__}: the likelihood has no maximum inside the parameter space: "
-            f"it keeps rising, or stays flat, as {where} (the optimiser stopped at {end}), so "
-            f"the data do not identify {', '.join(runaway)}",
-            diagnostics=diagnostics,
-        )
-
-    def _best_boundary(
-        self, runaway: dict[str, str], theta: FloatArray, data: tuple[FloatArray, ...],
-        w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
-        *, at_least: float,
-    ) -> _Fit | None:
-        """The most likely boundary fit among the faces the runaway may head for.
-
-        The diagnosis from the end point's curvature can name a parameter too many (one that
-        merely loads on a flat direction there, e.g. gamma-gamma's ``q`` beside ``p -> inf,
-        v -> 0``), and which it names depends on where the optimiser stopped. So every
-        combination of the named parameters is fitted as a boundary and the one with the
-        highest likelihood is kept, provided it is at least ``at_least`` (the end point's
-        log-likelihood: a limit less likely than where the optimiser stood is no answer).
-        No warning is issued here; the caller warns with ``diagnostics["boundary"]["message"]``.
-        """
-        names = list(runaway)
-        best: _Fit | None = None
-        tried: list[dict[str, Any]] = []
-        for size in range(len(names), 0, -1):
-            for subset in itertools.combinations(names, size):
-                face = {n: runaway[n] for n in subset}
-                fit = self._fit_boundary(face, theta, data, w, n_obs, time_unit, diagnostics,
-                                         warn=False)
-                tried.append({"runaway": face, "log_likelihood":
-                              None if fit is None else fit.log_likelihood})
-                if fit is not None and math.isfinite(fit.log_likelihood) and (
-                        best is None or fit.log_likelihood > best.log_likelihood):
-                    best = fit
-        tolerance = _AS_LIKELY * max(1.0, n_obs)
-        if best is None or best.log_likelihood < at_least - tolerance:
-            diagnostics["boundary_faces"] = tried
-            return None
-        best.diagnostics["boundary"]["faces"] = tried
-        return best
-
-    def _boundary_face(self, runaway: Mapping[str, str], theta: FloatArray
-                       ) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]]:
-        """The boundary the runaway heads for, as a linear map of log-parameters
-        ``theta = A @ phi + c`` from the free coordinates ``phi``; returns ``A``, ``c``, the
-        start ``phi0`` and a description (which parameters are pinned, what the limit is)."""
-        index = {n: i for i, n in enumerate(self.param_names)}
-        k = len(self.param_names)
-        columns: list[FloatArray] = []
-        c = np.zeros(k)
-        phi0: list[float] = []
-        pinned: list[str] = []
-        limits: list[dict[str, Any]] = []
-        handled: set[str] = set()
-        for u, v, kind, quantity, none_means, all_means in self._mixing_pairs:
-            iu, iv = index[u], index[v]
-            du, dv = runaway.get(u), runaway.get(v)
-            if du is None and dv is None:
-                continue
-            handled |= {u, v}
-            if kind == "product" and du is not None and dv is not None and du != dv:
-                # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
-                # keep psi = log(u v) free
-                edge = _PIN_LOG if du == "infinity" else -_PIN_LOG
-                c[iu], c[iv] = edge, -edge
-                col = np.zeros(k)
-                col[iv] = 1.0
-                columns.append(col)
-                phi0.append(float(np.clip(theta[iu] + theta[iv], -_LOG_BOUND, _LOG_BOUND)))
-                pinned.append(u)
-                limits.append({"parameters": [u, v], "to": du, "kind": kind,
-                               "meaning": all_means})
-                continue
-            both = du is not None and dv is not None and du == dv
-            if both:
-                # u, v -> infinity (or 0) with their ratio fixed: pin u at the edge, keep the
-                # ratio psi = log(u / v) free
-                edge = _PIN_LOG if du == "infinity" else -_PIN_LOG
-                c[iu], c[iv] = edge, edge
-                col = np.zeros(k)
-                col[iv] = -1.0
-                columns.append(col)
-                psi = float(np.clip(theta[iu] - theta[iv], -_LOG_BOUND, _LOG_BOUND))
-                phi0.append(psi)
-                pinned.append(u)
-                label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
-                if du == "infinity":
-                    meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
-                else:
-                    top = "1" if kind == "beta" else "infinite"
-                    meaning = (f"the {quantity} is either 0 or {top} for each customer "
-                               f"({label} = {{mean:.4g}})")
-                limits.append({"parameters": [u, v], "to": du, "ratio": label,
-                               "ratio_index": len(phi0) - 1, "kind": kind, "meaning": meaning})
-                continue
-            # one of them runs off alone: the mixing distribution's mean goes to 0 or to its
-            # top; the other parameter no longer matters and is pinned where it stood
-            low = du == "0" or (du is None and dv == "infinity")
-            if low:
-                c[iu] = -_PIN_LOG
-                c[iv] = float(np.clip(theta[iv], -_DRIFT_LOG, _DRIFT_LOG))
-                meaning = none_means
-                limits.append({"parameters": [u, v], "to": "0", "kind": kind,
-                               "meaning": meaning})
-            else:
-                c[iv] = -_PIN_LOG
-                c[iu] = float(np.clip(theta[iu], -_DRIFT_LOG, _DRIFT_LOG))
-                limits.append({"parameters": [u, v], "to": "top", "kind": kind,
-                               "meaning": all_means})
-            pinned += [u, v]
-        for name in self.param_names:
-            if name in handled:
-                continue
-            i = index[name]
-            if name in runaway:
-                c[i] = _PIN_LOG if runaway[name] == "infinity" else -_PIN_LOG
-                pinned.append(name)
-                limits.append({"parameters": [name], "to": runaway[name], "kind": "single",
-                               "meaning": f"{name} -> {runaway[name]}"})
-                continue
-            col = np.zeros(k)
-            col[i] = 1.0
-            columns.append(col)
-            phi0.append(float(theta[i]))
-        A = np.column_stack(columns) if columns else np.zeros((k, 0))
-        return A, c, np.asarray(phi0, dtype=np.float64), {"pinned": pinned, "limits": limits}
-
-    def _fit_boundary(
-        self, runaway: dict[str, str], theta: FloatArray, data: tuple[FloatArray, ...],
-        w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
-        *, warn: bool = True,
-    ) -> _Fit | None:
-        """Maximise the likelihood on the boundary the runaway heads for (the parameters that
-        run off pinned at ``e^(+/-_PIN_LOG)``, where the model equals its limit to about
-        ``1e-10``; the ratio of a pair running off together stays free). Returns ``None`` if
-        that boundary has no strict maximum either (after up to three rounds of pinning the
-        parameters that then run off)."""
-        runaway = dict(runaway)
-        rounds: list[dict[str, Any]] = []
-        for _ in range(3):
-            A, c, phi0, face = self._boundary_face(runaway, theta)
-            if A.shape[1] == 0:
-                return None
-
-            def reduced(phi: FloatArray, A: FloatArray = A, c: FloatArray = c
-                        ) -> tuple[float, FloatArray]:
-                value, grad = self._objective(A @ phi + c, data, w, 0.0, n_obs)
-                return value, A.T @ grad
-
-            result = optimize.minimize(
-                reduced, phi0, jac=True, method="L-BFGS-B",
-                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(phi0),
-                options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20})
-            phi = np.asarray(result.x, dtype=np.float64)
-            value, grad_red = reduced(phi)
-            for _ in range(8):  # Newton polish on the face
-                if not math.isfinite(value) or float(np.max(np.abs(grad_red))) < 1e-12:
-                    break
-                # Hessian of the mean log-likelihood in the free coordinates
-                hess_red = -A.T @ self._information_at(A @ phi + c, data, w, 0.0, n_obs) @ A
-                try:
-                    step = np.linalg.solve(hess_red / n_obs, grad_red)
-                except np.linalg.LinAlgError:
-                    break
-                candidate = np.clip(phi + step, -_LOG_BOUND, _LOG_BOUND)
-                new_value, new_grad = reduced(candidate)
-                if not new_value <= value:
-                    break
-                phi, value, grad_red = candidate, new_value, new_grad
-                if float(np.max(np.abs(step))) < 1e-10:
-                    break
-            theta_face = A @ phi + c
-            rounds.append({"pinned": list(face["pinned"]), "end": np.exp(theta_face).tolist(),
-                           "fun": float(value), "message": str(result.message)})
-            if not math.isfinite(value):
-                return None
-            information = A.T @ self._information_at(theta_face, data, w, 0.0, n_obs) @ A
-            red_cov = _inverse_information(information)
-            free_off = [j for j in range(len(phi)) if abs(phi[j]) > _LOG_BOUND - 1e-3]
-            if red_cov is None or free_off:
-                # a free coordinate runs off too: name its parameter(s) and pin them as well
-                full_info = self._information_at(theta_face, data, w, 0.0, n_obs)
-                more = self._running_off(theta_face, full_info)
-                new = {n: d for n, d in more.items() if n not in runaway}
-                if not new:
-                    return None
-                runaway.update(new)
-                theta = theta_face
-                continue
-            params = np.exp(theta_face)
-            log_likelihood = -value * n_obs
-            log_cov = A @ red_cov @ A.T
-            boundary = {
-                "runaway": runaway, "pinned": face["pinned"],
-                "limits": [self._limit_text(lim, phi) for lim in face["limits"]],
-                "rounds": rounds,
-            }
-            text = "; ".join(boundary["limits"])
-            message = (
-                f"{type(self).__name__}: the likelihood is highest on the boundary of the "
-                f"parameter space, as {', '.join(f'{n} -> {d}' for n, d in runaway.items())}: "
-                f"{text}. Fitted that limit ({', '.join(face['pinned'])} held at the boundary, "
-                "no standard error); the other parameters are estimated and predictions are "
-                "the limit model's")
-            if warn:
-                warnings.warn(ConvergenceWarning(message), stacklevel=5)
-            boundary["message"] = message
-            return _Fit(params=params, log_likelihood=log_likelihood, log_covariance=log_cov,
-                        n_obs=n_obs, n_patterns=len(w), time_unit=time_unit,
-                        diagnostics={**diagnostics, "boundary": boundary,
-                                     "params": params.tolist(),
-                                     "max_abs_gradient": float(np.max(np.abs(grad_red)))},
-                        converged=True, pinned=tuple(face["pinned"]))
-        return None
-
-    @staticmethod
-    def _limit_text(limit: dict[str, Any], phi: FloatArray) -> str:
-        if "ratio_index" in limit:
-            ratio = math.exp(float(phi[limit["ratio_index"]]))
-            mean = ratio / (1.0 + ratio) if limit["kind"] == "beta" else ratio
-            return str(limit["meaning"]).format(mean=mean)
-        return str(limit["meaning"])
 
     def _hessian(self, theta: FloatArray, grad: FloatArray, data: tuple[FloatArray, ...],
                  w: FloatArray, penalizer: float, n_obs: float) -> FloatArray:
@@ -1202,28 +892,6 @@ class LikelihoodModel:
     def load(cls, path: str | Path) -> Self:
         """Read a model saved with :meth:`save`."""
         return cls.from_json(Path(path).read_bytes())  # decoded (or refused) by from_json
-
-
-def _inverse_information(information: FloatArray) -> FloatArray | None:
-    """The covariance of the log-parameters, ``information^-1``, or ``None`` when the
-    information is not positive definite or some log-parameter's standard error exceeds
-    ``_MAX_LOG_STANDARD_ERROR`` (no strict maximum in that direction)."""
-    if information.size == 0:
-        return np.zeros((0, 0))
-    if not np.all(np.isfinite(information)):
-        return None
-    eigenvalues = np.linalg.eigvalsh(information)
-    if eigenvalues.min() <= 1e-10 * max(1.0, float(np.abs(eigenvalues).max())):
-        return None
-    try:
-        chol = np.linalg.cholesky(information)
-    except np.linalg.LinAlgError:
-        return None
-    inv_chol = np.linalg.inv(chol)
-    log_cov: FloatArray = inv_chol.T @ inv_chol
-    if np.any(np.sqrt(np.diag(log_cov)) > _MAX_LOG_STANDARD_ERROR):
-        return None
-    return log_cov
 
 
 def _z(level: float) -> float:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import attrs
 import narwhals as nw
@@ -50,6 +50,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
 from crmcore._base import CustomerBase
+from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._errors import (
     DataError,
     DateError,
@@ -303,6 +304,26 @@ def simulate_pareto_nbd_dynamic(
         customers.append(np.full(count + 1, i, dtype=np.intp))
         times.append(np.concatenate([[start[i]], when]))
     return np.concatenate(customers), np.concatenate(times)
+
+
+@attrs.frozen
+class _Forecast:
+    """The pieces of a forecast over ``(T, T+t]`` (see ``ParetoNBDDynamic._forecast_periods``)."""
+
+    alive: FloatArray
+    x: FloatArray
+    paths: Any
+    a_parts: Any
+    b_parts: Any
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    a_T: FloatArray
+    b_T: FloatArray
+    c: NDArray[np.int64]
+    lo: FloatArray
+    hi: FloatArray
 
 
 class ParetoNBDDynamic(StaticCovariates):
@@ -608,6 +629,34 @@ class ParetoNBDDynamic(StaticCovariates):
               + s * (math.log(beta) - np.log(beta + b_T)))
         return np.asarray(np.exp(np.minimum(l1 - ll, 0.0)), dtype=np.float64)
 
+    def _forecast_periods(self, t: float, base: CustomerBase, covariates: object,
+                          customer_id: str | None, datetime: str | None) -> _Forecast:
+        """What a forecast over ``(T, T+t]`` needs: P(alive), each customer's covariate
+        periods clipped to the horizon and the cumulative rate clocks at ``T``."""
+        horizon = float(check_horizon(t))
+        ident = self._check(covariates, customer_id)
+        stamp = self._stamp(datetime)
+        design = self._design
+        assert design is not None
+        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
+        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
+                            horizon=horizon)
+        t_obs = np.asarray(base.T)
+        theta = np.log(self._state().params)
+        r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
+        g_life, g_trans, _, _ = self._coefficients(theta)
+        a_parts = self._cumulative(paths, g_trans, paths.seg_trans)
+        b_parts = self._cumulative(paths, g_life, paths.seg_life)
+        c = paths.seg_customer
+        return _Forecast(
+            alive=np.asarray(alive, dtype=np.float64),
+            x=np.asarray(base.frequency, dtype=np.float64), paths=paths, a_parts=a_parts,
+            b_parts=b_parts, r=r, alpha=alpha, s=s, beta=beta,
+            a_T=self._clock_at(paths, t_obs, a_parts)[0],
+            b_T=self._clock_at(paths, t_obs, b_parts)[0], c=c,
+            lo=np.maximum(paths.seg_start, t_obs[c]),
+            hi=np.minimum(paths.seg_end, t_obs[c] + horizon))
+
     def expected_purchases(
         self, t: float, base: CustomerBase, *, covariates: object,
         customer_id: str | None = None, datetime: str | None = None,
@@ -619,26 +668,10 @@ class ParetoNBDDynamic(StaticCovariates):
         per covariate period in closed form (``a/b [(beta+B_0)^(1-s) - (beta+B_1)^(1-s)] /
         (s-1)``, or ``a/b log((beta+B_1)/(beta+B_0))`` at ``s = 1``).
         """
-        horizon = float(check_horizon(t))
-        ident = self._check(covariates, customer_id)
-        stamp = self._stamp(datetime)
-        design = self._design
-        assert design is not None
-        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            horizon=horizon)
-        x = np.asarray(base.frequency, dtype=np.float64)
-        t_obs = np.asarray(base.T)
-        theta = np.log(self._state().params)
-        r, alpha, s, beta = np.exp(theta[:4])
-        g_life, g_trans, _, _ = self._coefficients(theta)
-        a_parts = self._cumulative(paths, g_trans, paths.seg_trans)
-        b_parts = self._cumulative(paths, g_life, paths.seg_life)
-        a_T = self._clock_at(paths, t_obs, a_parts)[0]
-        b_T = self._clock_at(paths, t_obs, b_parts)[0]
-        c = paths.seg_customer
-        lo = np.maximum(paths.seg_start, t_obs[c])
-        hi = np.minimum(paths.seg_end, t_obs[c] + horizon)
+        f = self._forecast_periods(t, base, covariates, customer_id, datetime)
+        alive, x, paths, a_parts, b_parts = f.alive, f.x, f.paths, f.a_parts, f.b_parts
+        r, alpha, s, beta, a_T, b_T = f.r, f.alpha, f.s, f.beta, f.a_T, f.b_T
+        c, lo, hi = f.c, f.lo, f.hi
         use = hi > lo
         a_rate, b_rate, b_start = a_parts[0], b_parts[0], b_parts[1]
         b_lo = b_start + b_rate * (lo - paths.seg_start)
@@ -667,30 +700,11 @@ class ParetoNBDDynamic(StaticCovariates):
         quadrature (a smooth integrand on the period); ``delta -> 0`` gives
         :meth:`expected_purchases`.
         """
-        delta = float(discount_rate)
-        if not math.isfinite(delta) or delta < 0:
-            raise InvalidValueError(f"discount_rate must be finite and >= 0, got "
-                                    f"{discount_rate!r}", field="discount_rate")
-        horizon = float(check_horizon(t))
-        ident = self._check(covariates, customer_id)
-        stamp = self._stamp(datetime)
-        design = self._design
-        assert design is not None
-        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            horizon=horizon)
-        x = np.asarray(base.frequency, dtype=np.float64)
-        t_obs = np.asarray(base.T)
-        theta = np.log(self._state().params)
-        r, alpha, s, beta = np.exp(theta[:4])
-        g_life, g_trans, _, _ = self._coefficients(theta)
-        a_parts = self._cumulative(paths, g_trans, paths.seg_trans)
-        b_parts = self._cumulative(paths, g_life, paths.seg_life)
-        a_T = self._clock_at(paths, t_obs, a_parts)[0]
-        b_T = self._clock_at(paths, t_obs, b_parts)[0]
-        c = paths.seg_customer
-        lo = np.maximum(paths.seg_start, t_obs[c])
-        hi = np.minimum(paths.seg_end, t_obs[c] + horizon)
+        delta = check_discount_rate(discount_rate, per="unit of the data's time, continuously")
+        f = self._forecast_periods(t, base, covariates, customer_id, datetime)
+        alive, x, paths, a_parts, b_parts = f.alive, f.x, f.paths, f.a_parts, f.b_parts
+        r, alpha, s, beta, a_T, b_T = f.r, f.alpha, f.s, f.beta, f.a_T, f.b_T
+        c, lo, hi = f.c, f.lo, f.hi
         use = np.flatnonzero(hi > lo)
         half = (hi[use] - lo[use]) / 2.0
         nodes = (lo[use] + half)[:, None] + half[:, None] * _GL_NODES[None, :]
@@ -699,7 +713,7 @@ class ParetoNBDDynamic(StaticCovariates):
         cu = c[use]
         integrand = (a_parts[0][use][:, None]
                      * np.exp(s * (np.log(beta + b_T)[cu][:, None] - np.log(beta + b_u))
-                              - delta * (nodes - t_obs[cu][:, None])))
+                              - delta * (nodes - np.asarray(base.T)[cu][:, None])))
         per_segment = np.sum(half[:, None] * _GL_WEIGHTS[None, :] * integrand, axis=1)
         total = np.bincount(cu, weights=per_segment, minlength=paths.n_customers)
         return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
