@@ -205,6 +205,28 @@ def model_output(values: object, *, n: int, what: str, plugin: str) -> FloatArra
     return array
 
 
+def model_probabilities(values: object, *, n: int, noun: str, plugin: str) -> FloatArray:
+    """A value model's per-customer probabilities (``noun``: ``"P(alive)"``, ...) as ``n``
+    floats in [0, 1], or a :class:`PluginError` naming the model and the rows out of range. A
+    scalar answer for one customer counts as one value."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"value model {plugin} returned {noun} values that are not numbers: "
+                          f"{exc}", plugin=plugin) from exc
+    array = array.reshape(-1) if array.ndim == 0 else array
+    if array.shape != (n,):
+        raise PluginError(
+            f"value model {plugin} returned {array.shape[0] if array.ndim else 1} {noun} "
+            f"values for {n} customers", plugin=plugin)
+    bad = np.flatnonzero(~np.isfinite(array) | (array < 0) | (array > 1))
+    if len(bad):
+        raise PluginError(
+            f"value model {plugin} returned {noun} outside [0, 1] or not finite at "
+            f"{describe_rows(bad)} (first: {array[bad[0]]!r})", plugin=plugin)
+    return array
+
+
 def discount_rates(values: object, *, per: str = "time_unit", to_infinity: bool = False,
                    field: str = "discount_rate") -> FloatArray:
     """Discount rates by the one rule crmcore has for them: real numbers, finite and ``>= 0``.

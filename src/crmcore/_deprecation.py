@@ -49,21 +49,7 @@ def keyword_only_options(n_data: int) -> Callable[[Callable[_P, _R]], Callable[_
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if len(args) > n_data:
-                extra = args[n_data:]
-                if len(extra) > len(options):
-                    raise TypeError(f"{name}() takes at most {n_data + len(options)} "
-                                    f"arguments ({len(args)} given)")
-                names = options[:len(extra)]
-                clash = [n for n in names if n in kwargs]
-                if clash:
-                    raise TypeError(f"{name}() got multiple values for {clash[0]!r}")
-                warn_deprecated(
-                    f"passing {', '.join(names)} to {name}() by position is deprecated and "
-                    f"will stop working in the next release; pass "
-                    f"{', '.join(f'{n}=...' for n in names)}",
-                    stacklevel=2,
-                )
-                kwargs.update(zip(names, extra, strict=True))
+                _as_keywords(name, options, args[n_data:], kwargs, n_before=n_data)
                 args = args[:n_data]
             return function(*args, **kwargs)
 
@@ -85,20 +71,7 @@ def positional_fields(cls: type) -> None:
     @functools.wraps(generated)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if args:
-            if len(args) > len(names):
-                raise TypeError(f"{cls.__name__}() takes at most {len(names)} arguments "
-                                f"({len(args)} given)")
-            given = names[:len(args)]
-            clash = [n for n in given if n in kwargs]
-            if clash:
-                raise TypeError(f"{cls.__name__}() got multiple values for {clash[0]!r}")
-            warn_deprecated(
-                f"passing {', '.join(given)} to {cls.__name__}() by position is deprecated "
-                f"and will stop working in the next release; pass "
-                f"{', '.join(f'{n}=...' for n in given)}",
-                stacklevel=2,
-            )
-            kwargs.update(zip(given, args, strict=True))
+            _as_keywords(cls.__name__, names, args, kwargs)
         generated(self, **kwargs)
 
     setattr(cls, "__init__", __init__)  # noqa: B010 (mypy refuses assigning __init__)
@@ -175,3 +148,23 @@ def moved_name(module: str, name: str, moved: Mapping[str, str]) -> Any:
     warn_deprecated(f"{module}.{name} is deprecated and will be removed in the next release; "
                     f"use {home}", stacklevel=3)
     return getattr(importlib.import_module(owner), attribute)
+
+
+def _as_keywords(name: str, options: list[str], extra: tuple[Any, ...],
+                 kwargs: dict[str, Any], *, n_before: int = 0) -> None:
+    """Options passed by position (``extra``, after ``n_before`` data arguments) moved into
+    ``kwargs`` under their names, with a DeprecationWarning at the caller's caller; the
+    TypeErrors Python itself would raise for too many or doubled arguments."""
+    if len(extra) > len(options):
+        raise TypeError(f"{name}() takes at most {n_before + len(options)} arguments "
+                        f"({n_before + len(extra)} given)")
+    names = options[:len(extra)]
+    clash = [n for n in names if n in kwargs]
+    if clash:
+        raise TypeError(f"{name}() got multiple values for {clash[0]!r}")
+    warn_deprecated(
+        f"passing {', '.join(names)} to {name}() by position is deprecated and will stop "
+        f"working in the next release; pass {', '.join(f'{n}=...' for n in names)}",
+        stacklevel=3,
+    )
+    kwargs.update(zip(names, extra, strict=True))

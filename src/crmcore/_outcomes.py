@@ -12,6 +12,7 @@ import each other.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import attrs
 import numpy as np
@@ -20,7 +21,8 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CalibrationHoldout
 from crmcore._errors import DataError, InvalidValueError
 
-__all__ = ["HoldoutOutcomes", "group_means", "holdout_outcomes", "lift", "roc_auc"]
+__all__ = ["HoldoutOutcomes", "group_means", "holdout_outcomes", "lift", "plot_returned",
+           "roc_auc"]
 
 _FloatArray = NDArray[np.float64]
 
@@ -151,3 +153,34 @@ def lift(score: ArrayLike, positive: ArrayLike, share: float) -> float:
     taken_tied = k - float(above.sum())
     positives = float(y[above].sum()) + taken_tied * float(y[tied].mean())
     return (positives / k) / float(y.mean())
+
+
+def plot_returned(
+    ax: Any, labels: list[str], returned: ArrayLike, customers: ArrayLike, overall: float, *,
+    holdout: float, time_unit: str, title: str, rotate: bool = False, **bar_style: Any,
+) -> Any:
+    """The chart every backtest draws: per group the share who bought again in the holdout
+    (bars labelled with the share and the group's size), the whole base's share as a dashed
+    line. Draws on ``ax`` (default: a new figure's axes, matplotlib imported here) and returns
+    it."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+    x = np.arange(len(labels))
+    heights = np.nan_to_num(np.asarray(returned, dtype=np.float64), nan=0.0)
+    bars = ax.bar(x, heights, **{"color": "#1f5f8b", **bar_style})
+    ax.bar_label(bars, labels=[f"{r:.0%}\n{c:,}" if c else "none"
+                               for r, c in zip(heights, np.asarray(customers), strict=True)],
+                 padding=2, fontsize=8)
+    ax.axhline(overall, color="0.3", linestyle="--", linewidth=1,
+               label=f"all customers ({overall:.0%})")
+    if rotate:
+        ax.set_xticks(x, labels, rotation=30, ha="right")
+    else:
+        ax.set_xticks(x, labels)
+    ax.set_ylim(0, min(1.0, float(np.max(heights, initial=overall)) * 1.25 + 0.05))
+    ax.set_ylabel(f"bought again within {holdout:g} {time_unit} (share)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    return ax

@@ -26,7 +26,8 @@ HISTORY = (np.array([0.0, 1.0, 5.0, 40.0]), np.array([0.0, 3.0, 20.0, 30.0]),
            np.full(4, 39.0))
 
 
-def _all_predictions(model: BGNBD) -> np.ndarray:
+def _all_predictions(model: BGNBD | ParetoNBD) -> np.ndarray:
+    """Every prediction a continuous BTYD model offers, for the history above."""
     x, tx, T = HISTORY
     return np.concatenate([
         model.p_alive(x, tx, T),

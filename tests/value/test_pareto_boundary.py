@@ -23,21 +23,8 @@ import crmcore
 from crmcore.datasets import load_cdnow_summary
 from crmcore.value import ParetoNBD, _pareto
 
-HISTORY = (np.array([0.0, 1.0, 5.0, 40.0]), np.array([0.0, 3.0, 20.0, 30.0]),
-           np.full(4, 39.0))
-
-
-def _predictions(model: ParetoNBD) -> np.ndarray:
-    x, tx, T = HISTORY
-    return np.concatenate([
-        model.p_alive(x, tx, T),
-        model.expected_purchases(np.array([[1.0], [52.0], [500.0]]), x, tx, T).ravel(),
-        model.expected_purchases_unconditional(np.array([1.0, 52.0])),
-        model.conditional_probability_of_purchases(np.arange(4)[:, None], 10.0, x, tx,
-                                                   T).ravel(),
-        model.probability_of_purchases(np.arange(4), 10.0),
-        model.dert(0.01, x, tx, T),
-    ])
+from .test_bad_inputs_value import HISTORY
+from .test_bad_inputs_value import _all_predictions as _predictions
 
 
 def _terms(params: tuple[float, ...], data: tuple[np.ndarray, ...]

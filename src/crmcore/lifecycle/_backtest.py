@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from crmcore._base import CalibrationHoldout
 from crmcore._errors import DataError, InvalidValueError
 from crmcore._frames import FrameBackend, _frame
-from crmcore._outcomes import group_means, holdout_outcomes, lift, roc_auc
+from crmcore._outcomes import group_means, holdout_outcomes, lift, plot_returned, roc_auc
 from crmcore.lifecycle._churn import ChurnMeasure, ChurnRisk, churn_risk
 from crmcore.lifecycle._classify import classify
 from crmcore.lifecycle._protocols import PAliveModel, model_name
@@ -180,28 +180,14 @@ class StageBacktest:
         Needs matplotlib (the ``plot`` extra); draws on ``ax`` (default: a new figure's axes)
         and returns it.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(6.4, 3.8))
-        table = self.stages
-        x = np.arange(len(table.label))
-        heights = np.nan_to_num(table.returned, nan=0.0)
-        style = {"color": "#1f5f8b", **bar_style}
-        bars = ax.bar(x, heights, **style)
-        ax.bar_label(bars, labels=[f"{r:.0%}\n{c:,}" if c else "none"
-                                   for r, c in zip(heights, table.customers, strict=True)],
-                     padding=2, fontsize=8)
-        ax.axhline(self.returned, color="0.3", linestyle="--", linewidth=1,
-                   label=f"all customers ({self.returned:.0%})")
-        ax.set_xticks(x, [str(s) for s in table.label])
-        ax.set_ylim(0, min(1.0, float(np.max(heights, initial=self.returned)) * 1.25 + 0.05))
-        ax.set_ylabel(f"bought again within {self.holdout:g} {self.time_unit} (share)")
         auc = "n/a" if self.roc_auc is None else f"{self.roc_auc:.2f}"
-        ax.set_title(f"Stages at the split and the holdout (churn risk ROC AUC {auc})",
-                     fontsize=10)
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
-        return ax
+        drawn: Axes = plot_returned(
+            ax, [str(s) for s in self.stages.label], self.stages.returned,
+            self.stages.customers, self.returned, holdout=self.holdout,
+            time_unit=self.time_unit,
+            title=f"Stages at the split and the holdout (churn risk ROC AUC {auc})",
+            **bar_style)
+        return drawn
 
 
 def backtest(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from crmcore._errors import InvalidValueError, PluginError, describe_rows
+from crmcore._checks import model_probabilities
+from crmcore._errors import InvalidValueError
 from crmcore.protocols import LifecycleModel, NoPurchaseModel, PAliveModel
 
 __all__ = ["NoPurchaseModel", "PAliveModel", "StageClassifier"]
@@ -47,23 +48,9 @@ def checked_p_alive(
             "method; pass a fitted value model such as crmcore.value.BGNBD",
             field="value_model",
         )
-    answer = np.asarray(value_model.p_alive(frequency, recency, T), dtype=np.float64)
-    answer = answer.reshape(-1) if answer.ndim == 0 else answer
     name = model_name(value_model)
-    if answer.shape != frequency.shape:
-        raise PluginError(
-            f"value model {name} returned {answer.shape[0] if answer.ndim else 1} P(alive) "
-            f"values for {len(frequency)} customers",
-            plugin=name,
-        )
-    bad = np.flatnonzero(~np.isfinite(answer) | (answer < 0) | (answer > 1))
-    if len(bad):
-        raise PluginError(
-            f"value model {name} returned P(alive) outside [0, 1] or not finite at "
-            f"{describe_rows(bad)} (first: {answer[bad[0]]!r})",
-            plugin=name,
-        )
-    return answer
+    return model_probabilities(value_model.p_alive(frequency, recency, T), n=len(frequency),
+                               noun="P(alive)", plugin=name)
 
 
 def checked_p_none(
@@ -87,21 +74,7 @@ def checked_p_none(
             "measure='p_alive' or a model such as crmcore.value.BGNBD",
             field="value_model",
         )
-    answer = np.asarray(value_model.conditional_probability_of_purchases(
-        0, horizon, frequency, recency, T), dtype=np.float64)
-    answer = answer.reshape(-1) if answer.ndim == 0 else answer
     name = model_name(value_model)
-    if answer.shape != frequency.shape:
-        raise PluginError(
-            f"value model {name} returned {answer.shape[0] if answer.ndim else 1} "
-            f"probabilities of no purchase for {len(frequency)} customers",
-            plugin=name,
-        )
-    bad = np.flatnonzero(~np.isfinite(answer) | (answer < 0) | (answer > 1))
-    if len(bad):
-        raise PluginError(
-            f"value model {name} returned P(no purchase) outside [0, 1] or not finite at "
-            f"{describe_rows(bad)} (first: {answer[bad[0]]!r})",
-            plugin=name,
-        )
-    return answer
+    return model_probabilities(
+        value_model.conditional_probability_of_purchases(0, horizon, frequency, recency, T),
+        n=len(frequency), noun="P(no purchase)", plugin=name)

@@ -548,13 +548,8 @@ class StaticCovariates(LikelihoodModel):
         return rows
 
     def _plain(self, params: FloatArray) -> Self:
-        model = type(self)(**self.get_params())
-        state = self._state()
-        model._fit_state = _Fit(params=np.asarray(params, dtype=np.float64),
-                                log_likelihood=math.nan, log_covariance=None, n_obs=0.0,
-                                n_patterns=0, time_unit=state.time_unit,
-                                diagnostics={"fitted": False}, converged=False)
-        return model
+        """The covariate-free model at ``params`` (one customer's, say)."""
+        return LikelihoodModel._with_params(self, params)
 
     def _check_covariate_call(self, covariates: object, customer_id: str | None) -> None:
         if self._design is None:
@@ -676,10 +671,7 @@ class StaticCovariates(LikelihoodModel):
                     time_unit=payload["time_unit"], diagnostics=dict(payload["diagnostics"]),
                     converged=bool(payload["converged"]))
             else:
-                model._fit_state = _Fit(params=internal, log_likelihood=math.nan,
-                                        log_covariance=None, n_obs=0.0, n_patterns=0,
-                                        time_unit=payload["time_unit"],
-                                        diagnostics={"fitted": False}, converged=False)
+                model._fit_state = _Fit.unfitted(internal, payload["time_unit"])
         except InvalidValueError as exc:
             raise SerializationError(f"saved {cls.__name__} has invalid parameters: {exc}",
                                      field=exc.field) from exc

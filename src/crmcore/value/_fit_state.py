@@ -4,6 +4,7 @@ the optimisation (:mod:`crmcore.value._likelihood`) and the boundary fits
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -38,6 +39,14 @@ class _Fit:
     diagnostics: dict[str, Any]
     converged: bool
     pinned: tuple[str, ...] = ()
+
+    @classmethod
+    def unfitted(cls, params: FloatArray, time_unit: str | None) -> _Fit:
+        """The state of a model given its parameters rather than fitted (``from_params``,
+        bootstrap draws, a saved unfitted model): no likelihood, no covariance."""
+        return cls(params=np.asarray(params, dtype=np.float64), log_likelihood=math.nan,
+                   log_covariance=None, n_obs=0.0, n_patterns=0, time_unit=time_unit,
+                   diagnostics={"fitted": False}, converged=False)
 
 
 def _inverse_information(information: FloatArray) -> FloatArray | None:

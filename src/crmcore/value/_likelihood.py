@@ -699,9 +699,7 @@ class LikelihoodModel:
         """
         values = cls._param_vector(params, "from_params")
         model = cls()
-        model._fit_state = _Fit(params=values, log_likelihood=math.nan, log_covariance=None,
-                                n_obs=0.0, n_patterns=0, time_unit=None,
-                                diagnostics={"fitted": False}, converged=False)
+        model._fit_state = _Fit.unfitted(values, None)
         return model
 
     @classmethod
@@ -727,11 +725,7 @@ class LikelihoodModel:
     def _with_params(self, params: FloatArray) -> Self:
         """A copy with the same hyperparameters and other parameters (for bootstrap draws)."""
         model = type(self)(**self.get_params())
-        state = self._state()
-        model._fit_state = _Fit(params=np.asarray(params, dtype=np.float64),
-                                log_likelihood=math.nan, log_covariance=None, n_obs=0.0,
-                                n_patterns=0, time_unit=state.time_unit,
-                                diagnostics={"fitted": False}, converged=False)
+        model._fit_state = _Fit.unfitted(params, self._state().time_unit)
         return model
 
     # -- prediction intervals --------------------------------------------------------------
@@ -832,10 +826,7 @@ class LikelihoodModel:
                     converged=bool(payload["converged"]), pinned=pinned,
                 )
             else:
-                model._fit_state = _Fit(params=params, log_likelihood=math.nan,
-                                        log_covariance=None, n_obs=0.0, n_patterns=0,
-                                        time_unit=payload["time_unit"],
-                                        diagnostics={"fitted": False}, converged=False)
+                model._fit_state = _Fit.unfitted(params, payload["time_unit"])
         except SerializationError:
             raise
         except InvalidValueError as exc:

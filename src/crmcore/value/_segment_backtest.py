@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from crmcore._base import CalibrationHoldout, CustomerBase
 from crmcore._errors import InvalidValueError
 from crmcore._frames import FrameBackend, _frame
-from crmcore._outcomes import group_means, holdout_outcomes
+from crmcore._outcomes import group_means, holdout_outcomes, plot_returned
 from crmcore.value._segment_results import Segmentation
 from crmcore.value._segments import (
     BankClass,
@@ -287,29 +287,15 @@ class SegmentBacktest:
         Needs matplotlib (the ``plot`` extra); draws on ``ax`` (default: a new figure's axes)
         and returns it.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(6.4, 3.8))
-        x = np.arange(len(self.segments))
-        heights = np.nan_to_num(self.returned, nan=0.0)
-        style = {"color": "#1f5f8b", **bar_style}
-        bars = ax.bar(x, heights, **style)
-        ax.bar_label(bars, labels=[f"{r:.0%}\n{c:,}" if c else "none"
-                                   for r, c in zip(heights, self.customers, strict=True)],
-                     padding=2, fontsize=8)
-        ax.axhline(self.total_returned, color="0.3", linestyle="--", linewidth=1,
-                   label=f"all customers ({self.total_returned:.0%})")
-        ax.set_xticks(x, [_name(s) for s in self.segments], rotation=30, ha="right")
-        ax.set_ylim(0, min(1.0, float(np.max(heights, initial=self.total_returned)) * 1.25
-                           + 0.05))
-        ax.set_ylabel(f"bought again within {self.holdout:g} {self.time_unit} (share)")
         failed = len(self.failed_claims())
         judged = sum(c.holds is not None for c in self.claims)
-        ax.set_title(f"{self.scheme} classes at the split and the holdout "
-                     f"({judged - failed} of {judged} claims hold)", fontsize=10)
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
-        return ax
+        drawn: Axes = plot_returned(
+            ax, [_name(s) for s in self.segments], self.returned, self.customers,
+            self.total_returned, holdout=self.holdout, time_unit=self.time_unit,
+            title=(f"{self.scheme} classes at the split and the holdout "
+                   f"({judged - failed} of {judged} claims hold)"),
+            rotate=True, **bar_style)
+        return drawn
 
 
 SegmentationInput = (Segmentation[Any] | Callable[[CustomerBase], Segmentation[Any]]
