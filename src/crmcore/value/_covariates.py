@@ -835,6 +835,17 @@ class BTYDStaticCovariates(StaticCovariates, ContinuousBTYDModel):
                                          reg_lambdas)
 
 
+def covariate_spend(spend_model: Any, base: CustomerBase, covariates: object,
+                    customer_id: str | None) -> Any:
+    """Each customer's expected spend per transaction (an array aligned with ``base``) when
+    ``spend_model`` was fitted with covariates (``covariates_``), else ``spend_model``
+    itself (a number or a covariate-free model)."""
+    if getattr(spend_model, "covariates_", None) is None:
+        return spend_model
+    return np.asarray(spend_model.expected_spend(base, covariates=covariates,
+                                                 customer_id=customer_id), dtype=np.float64)
+
+
 def covariate_lifetime_value(
     purchase_model: Any,
     spend_model: Any,
@@ -848,25 +859,41 @@ def covariate_lifetime_value(
     horizon: float | None,
     step: float = 1.0,
 ) -> Any:
-    """:func:`crmcore.value.lifetime_value` for a purchase model fitted with covariates.
+    """:func:`crmcore.value.lifetime_value` for a purchase model or a spend model (or both)
+    fitted with covariates.
 
-    Customers are grouped by their own model parameters (one group per distinct covariate
-    row); each group goes through :func:`~crmcore.value.lifetime_value` with the
-    covariate-free model at that group's parameters, and the results are put back in the
-    base's order.
+    A spend model fitted with covariates gives each customer's expected spend at her own
+    parameters, passed on as an array. Customers are grouped by their own purchase-model
+    parameters (one group per distinct covariate row); each group goes through
+    :func:`~crmcore.value.lifetime_value` with the covariate-free model at that group's
+    parameters, and the results are put back in the base's order.
 
     Raises
     ------
     InvalidValueError
-        ``purchase_model`` was not fitted with covariates, or the covariates are bad (see
+        Neither model was fitted with covariates, or the covariates are bad (see
         :func:`read_covariates`).
     """
     from crmcore.value._clv import LifetimeValue, lifetime_value
     from crmcore.value._parts import margin_rates
 
-    if not isinstance(purchase_model, StaticCovariates) or purchase_model.covariates_ is None:
+    purchase_cov = (isinstance(purchase_model, StaticCovariates)
+                    and purchase_model.covariates_ is not None)
+    spend_cov = getattr(spend_model, "covariates_", None) is not None
+    if not purchase_cov and not spend_cov:
         raise InvalidValueError(f"{type(purchase_model).__name__} was not fitted with "
                                 "covariates; leave covariates= out", field="covariates")
+    spend = covariate_spend(spend_model, base, covariates, customer_id)
+    spend_name = (f"{type(spend_model).__name__} with covariates" if spend_cov
+                  else f"{float(spend_model):g} per transaction"
+                  if isinstance(spend_model, int | float) else type(spend_model).__name__)
+    purchase_name = type(purchase_model).__name__ + (" with covariates" if purchase_cov
+                                                     else "")
+    if not purchase_cov:
+        whole = lifetime_value(purchase_model, spend, base, margin=margin,
+                               discount_rate=discount_rate, time_unit=time_unit,
+                               horizon=horizon, step=step)
+        return attrs.evolve(whole, model=f"{purchase_name} + {spend_name}")
     purchase_model._check_covariate_call(covariates, customer_id)
     n = len(base)
     margins = margin_rates(margin, n)
@@ -876,14 +903,13 @@ def covariate_lifetime_value(
                ("clv", "p_alive", "expected_spend", "discounted_purchases",
                 "expected_purchases")}
     has_expected = True
-    model_name = ""
     for g, params in enumerate(unique):
         idx = np.flatnonzero(inverse == g)
         plain: Any = purchase_model._plain(params)  # the covariate-free model at these values
-        part = lifetime_value(plain, spend_model, base.take(idx),
-                              margin=margins[idx], discount_rate=discount_rate,
-                              time_unit=time_unit, horizon=horizon, step=step)
-        model_name = part.model
+        part = lifetime_value(plain, spend[idx] if isinstance(spend, np.ndarray) else spend,
+                              base.take(idx), margin=margins[idx],
+                              discount_rate=discount_rate, time_unit=time_unit,
+                              horizon=horizon, step=step)
         for name in columns:
             value = getattr(part, name)
             if value is None:
@@ -897,5 +923,4 @@ def covariate_lifetime_value(
         expected_purchases=columns["expected_purchases"] if has_expected else None,
         time_unit=time_unit, horizon=None if horizon is None else float(horizon),
         step=float(step), discount_rate=float(discount_rate),
-        model=model_name.replace(type(purchase_model).__name__,
-                                 f"{type(purchase_model).__name__} with covariates", 1))
+        model=f"{purchase_name} + {spend_name}")
