@@ -348,6 +348,28 @@ def test_fit_on_apparel(apparel: CustomerBase, static_cov: pd.DataFrame) -> None
     assert plain.log_likelihood_ <= fit.log_likelihood_ < plain.log_likelihood_ + 1
 
 
+def test_a_groups_amounts_times_c_move_its_coefficient_by_log_c(
+        apparel: CustomerBase, static_cov: pd.DataFrame) -> None:
+    # exact equivariance: if every amount of the Gender = 1 customers is multiplied by c, the
+    # likelihood at (gamma_Gender + log c) equals the old one shifted by a constant, so the
+    # maximum moves by exactly log c and nothing else changes
+    log = pd.read_csv(DATA / "apparelTrans.csv").merge(static_cov, on="Id")
+    log["Price"] = log["Price"] * np.where(log["Gender"] == 1, 1.5, 1.0)
+    scaled = CustomerBase.from_transactions(log[["Id", "Date", "Price"]], customer_id="Id",
+                                            datetime="Date", monetary_value="Price",
+                                            freq="D", time_unit="W")
+    before = GammaGamma().fit(apparel, covariates=static_cov, customer_id="Id")
+    after = GammaGamma().fit(scaled, covariates=static_cov, customer_id="Id")
+    assert after.params_["spend.Gender"] == pytest.approx(
+        before.params_["spend.Gender"] + np.log(1.5), abs=1e-6)
+    for name in ("p", "q", "v", "spend.Channel"):
+        assert after.params_[name] == pytest.approx(before.params_[name], rel=1e-5, abs=1e-6)
+    women = static_cov.set_index("Id").loc[apparel.customer_id, "Gender"].to_numpy() == 1
+    n_women = int((women & (np.asarray(apparel.frequency) > 0)).sum())
+    assert after.log_likelihood_ == pytest.approx(
+        before.log_likelihood_ - n_women * np.log(1.5), abs=1e-6)
+
+
 def test_score_gives_each_group_its_own_spend(apparel: CustomerBase,
                                               static_cov: pd.DataFrame) -> None:
     # women (Gender = 1) pay half as much again for each purchase
@@ -362,7 +384,7 @@ def test_score_gives_each_group_its_own_spend(apparel: CustomerBase,
                            covariates=static_cov, customer_id="Id", lifecycle_model=False,
                            loyalty_model=False)
     assert list(spend_model.params_)[3:] == ["spend.Gender", "spend.Channel"]
-    assert spend_model.params_["spend.Gender"] == pytest.approx(np.log(1.5), abs=0.15)
+    assert spend_model.params_["spend.Gender"] == pytest.approx(0.3747, abs=5e-4)
     np.testing.assert_allclose(scores.expected_spend,
                                spend_model.expected_spend(base, covariates=static_cov),
                                rtol=1e-12)
@@ -423,3 +445,26 @@ def test_expected_spend_rises_with_a_positively_weighted_covariate(
     # and falls with a negative one
     negative = GammaGamma.from_params(**CORE, customer_id="id", **{"spend.z": -coef})
     assert np.all(np.diff(negative.expected_spend(base, covariates=cov)[order]) < 0)
+
+
+def test_score_gives_free_item_buyers_their_groups_population_spend() -> None:
+    base, cov = _simulate(300, {"spend.group": 0.5}, seed=10)
+    free = np.asarray(base.customer_id)[:2]  # repeat buyers whose purchases cost nothing
+    money = np.asarray(base.monetary_value).copy()
+    money[:2] = 0.0
+    base = CustomerBase.from_summary(base.customer_id, base.frequency, base.recency, base.T,
+                                     money, time_unit="W")
+    spend = GammaGamma()
+    scores = crmcore.score(base, margin=0.3, discount_rate=0.002, time_unit="W", horizon=52.0,
+                           value_model=ParetoNBD.from_params(r=1.0, alpha=10.0, s=1.0,
+                                                             beta=20.0),
+                           spend_model=spend, covariates=cov, customer_id="id",
+                           lifecycle_model=False, loyalty_model=False)
+    assert spend.n_obs_ == 298  # fitted without them
+    p, q, v = (spend.params_[n] for n in ("p", "q", "v"))
+    frame = cov.set_index("id").loc[free]
+    v_i = v * np.exp(spend.params_["spend.group"] * frame["group"].to_numpy()
+                     + spend.params_["spend.z"] * frame["z"].to_numpy())
+    rows = np.searchsorted(np.asarray(base.customer_id), free)
+    np.testing.assert_allclose(scores.expected_spend[rows], p * v_i / (q - 1), rtol=1e-12)
+    assert any("mean spend of 0" in note for note in scores.notes)
