@@ -468,3 +468,27 @@ def test_score_gives_free_item_buyers_their_groups_population_spend() -> None:
     rows = np.searchsorted(np.asarray(base.customer_id), free)
     np.testing.assert_allclose(scores.expected_spend[rows], p * v_i / (q - 1), rtol=1e-12)
     assert any("mean spend of 0" in note for note in scores.notes)
+
+
+def test_a_fit_on_the_boundary_keeps_its_coefficients_and_pins_p() -> None:
+    # mean spends that vary as much after six purchases as after one (see test_gamma_gamma):
+    # the likelihood rises towards p -> infinity, v -> 0; the group effect is still estimated
+    x, _, _ = crmcore.value.simulate_bgbb(5_000, alpha=1.2, beta=0.75, gamma=0.66,
+                                          delta=2.78, n_periods=6, seed=3)
+    m = 50.0 + np.random.default_rng(1).gamma(5.0, 2.0, 5_000)
+    x, m = x[x > 0], m[x > 0]
+    n = len(x)
+    group = np.random.default_rng(2).integers(0, 2, n).astype(float)
+    base = CustomerBase.from_summary(np.arange(n), x, np.full(n, 5.0), np.full(n, 10.0),
+                                     m * np.exp(0.2 * group), time_unit="W")
+    cov = pd.DataFrame({"id": np.arange(n), "group": group})
+    with pytest.warns(crmcore.ConvergenceWarning, match="boundary"):
+        fit = GammaGamma().fit(base, covariates=cov, customer_id="id")
+    assert fit.boundary_ is not None
+    assert {"p": "infinity", "v": "0"}.items() <= fit.boundary_["runaway"].items()
+    assert np.isnan(fit.standard_errors_["p"])
+    se = fit.standard_errors_["spend.group"]
+    assert abs(fit.params_["spend.group"] - 0.2) < 4 * se
+    loaded = GammaGamma.from_json(fit.to_json())
+    assert np.isnan(loaded.standard_errors_["p"])
+    assert loaded.standard_errors_["spend.group"] == se

@@ -538,6 +538,7 @@ class StaticCovariates(LikelihoodModel):
         if self._design is None:
             return super().standard_errors_
         se = np.sqrt(np.diag(self._log_covariance())) * self._jacobian()
+        se[self._pinned_mask()] = np.nan  # held on the boundary: not estimated
         return dict(zip(self.param_names, map(float, se), strict=True))
 
     def confidence_intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
@@ -549,6 +550,7 @@ class StaticCovariates(LikelihoodModel):
         k0 = len(self._model_names())
         values = self._natural(self._state().params)
         se = np.sqrt(np.diag(self._log_covariance()))
+        se[self._pinned_mask()] = np.nan
         lower = np.concatenate([values[:k0] * np.exp(-z * se[:k0]), values[k0:] - z * se[k0:]])
         upper = np.concatenate([values[:k0] * np.exp(z * se[:k0]), values[k0:] + z * se[k0:]])
         return {n: (float(lo), float(hi))
@@ -723,12 +725,16 @@ class StaticCovariates(LikelihoodModel):
             model._set_design(design)
             if payload["fitted"]:
                 cov = payload["log_covariance"]
+                diagnostics = dict(payload["diagnostics"])
+                boundary = diagnostics.get("boundary")
+                pinned = boundary.get("pinned") if isinstance(boundary, Mapping) else None
                 model._fit_state = _Fit(
                     params=internal, log_likelihood=float(payload["log_likelihood"]),
                     log_covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
                     n_obs=float(payload["n_obs"]), n_patterns=int(payload["n_patterns"]),
-                    time_unit=payload["time_unit"], diagnostics=dict(payload["diagnostics"]),
-                    converged=bool(payload["converged"]))
+                    time_unit=payload["time_unit"], diagnostics=diagnostics,
+                    converged=bool(payload["converged"]),
+                    pinned=tuple(n for n in pinned or () if n in model.param_names))
             else:
                 model._fit_state = _Fit.unfitted(internal, payload["time_unit"])
         except InvalidValueError as exc:
