@@ -8,7 +8,10 @@ Naef 2021; the ``pnbd``/``bgnbd`` documentation of the R package CLVTools):
   (Fader & Hardie 2007, note 019, "Incorporating Time-Invariant Covariates into the Pareto/NBD
   and BG/NBD Models"), so a positive coefficient raises the purchase or the dropout rate;
 * BG/NBD: ``alpha_i = alpha exp(-gamma_trans . x_i)``, ``a_i = a exp(gamma_life . x_i)`` and
-  ``b_i = b exp(gamma_life . x_i)`` (as CLVTools' ``bgnbd_staticcov_*_i``).
+  ``b_i = b exp(gamma_life . x_i)`` (as CLVTools' ``bgnbd_staticcov_*_i``);
+* Gamma-Gamma: ``v_i = v exp(gamma_spend . x_i)``, the rate scale of the spend rate (the
+  ``spend`` process; CLVTools' spend model has no covariates, the link is the one above), so
+  a positive coefficient raises spend.
 
 The model parameters stay positive and are optimised over their logarithms, the
 coefficients over the real line. :class:`StaticCovariates` is a mixin placed before the model
