@@ -346,6 +346,12 @@ def test_fit_on_apparel(apparel: CustomerBase, static_cov: pd.DataFrame) -> None
     assert fit.standard_errors_["spend.Gender"] == pytest.approx(0.0464, abs=5e-4)
     assert fit.log_likelihood_ == pytest.approx(-1781.81, abs=0.01)
     assert plain.log_likelihood_ <= fit.log_likelihood_ < plain.log_likelihood_ + 1
+    # bootstrap intervals draw the coefficients with p, q, v
+    band = fit.interval(lambda m: m.expected_spend(apparel, covariates=static_cov),
+                        n_draws=40, seed=1)
+    assert np.all(band.lower <= band.estimate)
+    assert np.all(band.estimate <= band.upper)
+    assert np.all(band.upper - band.lower > 0)
 
 
 def test_a_groups_amounts_times_c_move_its_coefficient_by_log_c(
