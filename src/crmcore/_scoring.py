@@ -11,6 +11,7 @@ customer's row out of the batch.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -426,7 +427,10 @@ def score(
         Static covariates of the customers (a frame with the id column ``customer_id``) for a
         value model that takes them (Pareto/NBD, BG/NBD): an unfitted model is fitted with
         them (all columns on both processes) and every prediction uses each customer's own
-        parameters. The lifecycle stage then leaves P(alive) out (noted).
+        parameters. An unfitted spend model whose ``fit`` takes covariates (Gamma-Gamma) is
+        fitted with them too (all columns on the spend-rate scale), and ``expected_spend``
+        and the CLV use each customer's own expected spend. The lifecycle stage then leaves
+        P(alive) out (noted).
 
     Returns
     -------
@@ -469,7 +473,7 @@ def score(
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
     else:
-        spend = _spend_model(spend_model, base, manager, notes)
+        spend = _spend_model(spend_model, base, manager, notes, **cov_kwargs)
     if covariates is None:
         clv = lifetime_value(purchases, spend, base, margin=margins,
                              discount_rate=discount_rate, time_unit=time_unit, horizon=horizon,
@@ -559,7 +563,18 @@ class _SpendWhereItApplies:
         self.apart = apart
         self.name = type(model).__name__
 
-    def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> _FloatArray:
+    @property
+    def covariates_(self) -> object:
+        return getattr(self.model, "covariates_", None)
+
+    def expected_spend(self, frequency: ArrayLike | CustomerBase,
+                       monetary_value: ArrayLike | None = None,
+                       **covariates: Any) -> _FloatArray:
+        if isinstance(frequency, CustomerBase):  # with covariates: the base aligns them
+            base = attrs.evolve(
+                frequency, frequency=np.where(self.apart, 0, frequency.frequency),
+                monetary_value=np.where(self.apart, 0.0, frequency.monetary_value))
+            return np.asarray(self.model.expected_spend(base, **covariates), dtype=np.float64)
         x = np.asarray(frequency, dtype=np.float64)
         m = np.asarray(monetary_value, dtype=np.float64)
         return np.asarray(self.model.expected_spend(np.where(self.apart, 0.0, x),
@@ -568,11 +583,13 @@ class _SpendWhereItApplies:
 
 
 def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManager,
-                 notes: list[str]) -> object:
+                 notes: list[str], **covariates: Any) -> object:
     """The spend model, fitted on the customers it applies to. Gamma-Gamma models the mean
     of positive spends; a customer with repeat purchases whose mean spend is 0 (e.g. free
     items) is outside it. Such customers are left out of the fit and predicted at the
-    population level, and ``notes`` counts them; nobody is dropped."""
+    population level, and ``notes`` counts them; nobody is dropped. ``covariates``
+    (``covariates=``, ``customer_id=``) are passed to the fit of a model whose ``fit`` takes
+    them (Gamma-Gamma: every column on the spend-rate scale)."""
     from crmcore._registry import get_model
 
     model = get_model("spend", given, plugin_manager=manager) if given is None or isinstance(
@@ -585,7 +602,9 @@ def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManage
         if not callable(fit):
             raise PluginError(f"spend model {type(model).__name__} has no fit(base) method and "
                               "is not fitted", plugin=type(model).__name__)
-        fit(base.take(np.flatnonzero(~apart)) if apart.any() else base)
+        takes = covariates and "covariates" in inspect.signature(fit).parameters
+        fit(base.take(np.flatnonzero(~apart)) if apart.any() else base,
+            **(covariates if takes else {}))
     if not apart.any():
         return model
     n_apart = int(apart.sum())

@@ -33,8 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase, check_summary, compress_rows
+from crmcore._checks import as_column, discount_rates, model_output, require_finite
 from crmcore._checks import discount_rate as check_discount_rate
-from crmcore._checks import discount_rates, model_output
 from crmcore._deprecation import keyword_only_options
 from crmcore._domain import ValueScore
 from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
@@ -176,7 +176,7 @@ def _output(values: object, model: Any, method: str, n: int) -> _FloatArray:
 
 def lifetime_value(
     purchase_model: PurchaseModel,
-    spend_model: SpendModel | float,
+    spend_model: SpendModel | float | NDArray[np.float64] | Sequence[float],
     data: CustomerBase | Sequence[ArrayLike],
     *,
     margin: float | ArrayLike,
@@ -202,7 +202,11 @@ def lifetime_value(
     spend_model:
         A fitted :class:`crmcore.protocols.SpendModel`, with
         ``expected_spend(frequency, monetary_value)`` (gamma-gamma), or a number: the spend
-        per transaction for everyone.
+        per transaction for everyone, or an array: each customer's expected spend per
+        transaction, aligned with ``data``. The array is how a spend model fitted with
+        covariates enters (``spend_model=gg.expected_spend(base, covariates=frame,
+        customer_id="Id")``; :func:`crmcore.score` does this itself). Numbers and arrays are
+        held fixed in the bootstrap of ``level``.
     data:
         A :class:`crmcore.CustomerBase`, or ``(frequency, recency, T, monetary_value)``
         arrays in the purchase model's time unit (``monetary_value`` may be left out when
@@ -321,9 +325,11 @@ def lifetime_value(
         discount = (1.0 + rate) ** -grid
         return (discount @ increments)[pattern_of], cumulative[-1][pattern_of]
 
+    given_spend = _given_spend(spend_model, len(f))
+
     def spend(model: Any) -> _FloatArray:
-        if isinstance(model, int | float):
-            return np.full(len(f), _number(model, "spend_model"))
+        if given_spend is not None:
+            return given_spend
         if money is None:
             raise InvalidValueError("the spend model needs monetary_value; pass it with the "
                                     "data", field="monetary_value")
@@ -339,7 +345,9 @@ def lifetime_value(
         lower, upper = _bootstrap(purchase_model, spend_model, purchases, spend, margins,
                                   level, n_draws, seed)
     spend_name = (f"{float(spend_model):g} per transaction"
-                  if isinstance(spend_model, int | float) else _name(spend_model))
+                  if isinstance(spend_model, int | float)
+                  else "given spend per transaction" if given_spend is not None
+                  else _name(spend_model))
     return LifetimeValue(
         customer_id=ids, clv=clv, p_alive=alive, expected_spend=spend_values,
         discounted_purchases=discounted, expected_purchases=expected, time_unit=time_unit,
@@ -348,6 +356,26 @@ def lifetime_value(
         upper=upper, level=level, n_draws=n_draws if level is not None else 0,
         method="parametric bootstrap" if level is not None else None,
     )
+
+
+def _given_spend(spend_model: object, n: int) -> _FloatArray | None:
+    """The spend per transaction of each of ``n`` customers when ``spend_model`` is a number
+    or an array of them (``None``: a model, asked later)."""
+    if isinstance(spend_model, bool):
+        raise InvalidValueError("spend_model must be a spend model, a number or an array of "
+                                "numbers, not a bool", field="spend_model")
+    if isinstance(spend_model, int | float):
+        return np.full(n, _number(spend_model, "spend_model"))
+    if isinstance(spend_model, np.ndarray | list | tuple):
+        values = as_column(spend_model, "spend_model", n=n, scalar=False)
+        require_finite(values, "spend_model")
+        return values
+    if getattr(spend_model, "covariates_", None) is not None:
+        raise InvalidValueError(
+            f"{_name(spend_model)} was fitted with covariates: pass each customer's expected "
+            "spend, spend_model=model.expected_spend(base, covariates=frame, customer_id=...), "
+            "or use crmcore.score(..., covariates=frame)", field="spend_model")
+    return None
 
 
 def dert_rate(discount_rate: float, per_data_unit: float, *, discrete: bool) -> float:
@@ -398,15 +426,15 @@ def _bootstrap(purchase_model: Any, spend_model: Any, purchases: Any, spend: Any
     if n_draws < 2:
         raise InvalidValueError(f"n_draws must be at least 2, got {n_draws}", field="n_draws")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    models = [purchase_model] + ([] if isinstance(spend_model, int | float) else [spend_model])
+    fixed = isinstance(spend_model, int | float | np.ndarray | list | tuple)
+    models = [purchase_model] + ([] if fixed else [spend_model])
     for model in models:
         if not isinstance(model, LikelihoodModel):
             raise ModelCapabilityError(f"prediction intervals need crmcore likelihood models; "
                                        f"{_name(model)} has no parameter covariance",
                                        model=_name(model), missing=("covariance_",))
     p_draws = purchase_model._draw_params(n_draws, rng)
-    s_draws = (None if isinstance(spend_model, int | float)
-               else spend_model._draw_params(n_draws, rng))
+    s_draws = None if fixed else spend_model._draw_params(n_draws, rng)
     values = np.empty((n_draws, len(margins)))
     for i in range(n_draws):
         p_model = purchase_model._with_params(p_draws[i])

@@ -8,7 +8,10 @@ Naef 2021; the ``pnbd``/``bgnbd`` documentation of the R package CLVTools):
   (Fader & Hardie 2007, note 019, "Incorporating Time-Invariant Covariates into the Pareto/NBD
   and BG/NBD Models"), so a positive coefficient raises the purchase or the dropout rate;
 * BG/NBD: ``alpha_i = alpha exp(-gamma_trans . x_i)``, ``a_i = a exp(gamma_life . x_i)`` and
-  ``b_i = b exp(gamma_life . x_i)`` (as CLVTools' ``bgnbd_staticcov_*_i``).
+  ``b_i = b exp(gamma_life . x_i)`` (as CLVTools' ``bgnbd_staticcov_*_i``);
+* Gamma-Gamma: ``v_i = v exp(gamma_spend . x_i)``, the rate scale of the spend rate (the
+  ``spend`` process; CLVTools' spend model has no covariates, the link is the one above), so
+  a positive coefficient raises spend.
 
 The model parameters stay positive and are optimised over their logarithms, the
 coefficients over the real line. :class:`StaticCovariates` is a mixin placed before the model
@@ -60,18 +63,20 @@ FloatArray = NDArray[np.float64]
 
 __all__ = ["BTYDStaticCovariates", "CovariateDesign", "StaticCovariates", "read_covariates"]
 
-_PROCESSES = ("life", "trans")
+_PROCESSES = ("life", "trans", "spend")
 
 
 @attrs.frozen
 class CovariateDesign:
-    """Which covariate columns act on which process (``life``: dropout, ``trans``: purchase).
+    """Which covariate columns act on which process (``life``: dropout, ``trans``: purchase,
+    ``spend``: the spend-rate scale of the Gamma-Gamma model).
 
-    ``constrain`` lists columns that act on both processes with one shared coefficient
-    (CLVTools' ``names.cov.constr``, reported as ``constr.<column>``); ``reg_lambdas`` are
-    the L2 penalty weights per process (CLVTools' ``reg.lambdas``): the objective is the mean
-    log-likelihood minus ``lambda_life |gamma_life|^2 + lambda_trans |gamma_trans|^2`` over the
-    unconstrained coefficients.
+    ``constrain`` lists columns that act on both ``life`` and ``trans`` with one shared
+    coefficient (CLVTools' ``names.cov.constr``, reported as ``constr.<column>``);
+    ``reg_lambdas`` are the L2 penalty weights of ``life`` and ``trans`` (CLVTools'
+    ``reg.lambdas``) and ``spend_lambda`` that of ``spend``: the objective is the mean
+    log-likelihood minus ``lambda_process |gamma_process|^2`` summed over the processes
+    (unconstrained coefficients only).
     """
 
     customer_id: str
@@ -79,37 +84,52 @@ class CovariateDesign:
     trans: tuple[str, ...]
     constrain: tuple[str, ...] = ()
     reg_lambdas: tuple[float, float] = (0.0, 0.0)  # (life, trans)
+    spend: tuple[str, ...] = ()
+    spend_lambda: float = 0.0
+
+    def columns_of(self, process: str) -> tuple[str, ...]:
+        """The covariate columns of ``process`` (``"life"``, ``"trans"`` or ``"spend"``)."""
+        return {"life": self.life, "trans": self.trans, "spend": self.spend}[process]
 
     @property
     def coefficient_names(self) -> tuple[str, ...]:
         """Free coefficients in their optimisation order."""
         return (tuple(f"life.{c}" for c in self.life if c not in self.constrain)
                 + tuple(f"trans.{c}" for c in self.trans if c not in self.constrain)
-                + tuple(f"constr.{c}" for c in self.constrain))
+                + tuple(f"constr.{c}" for c in self.constrain)
+                + tuple(f"spend.{c}" for c in self.spend))
+
+    def map_for(self, process: str) -> FloatArray:
+        """Matrix taking the free coefficients to ``gamma_process``."""
+        names = self.coefficient_names
+        index = {n: i for i, n in enumerate(names)}
+        columns = self.columns_of(process)
+        m = np.zeros((len(columns), len(names)))
+        for j, column in enumerate(columns):
+            key = (f"constr.{column}" if process != "spend" and column in self.constrain
+                   else f"{process}.{column}")
+            m[j, index[key]] = 1.0
+        return m
 
     def maps(self) -> tuple[FloatArray, FloatArray]:
         """Matrices taking the free coefficients to ``gamma_life`` and ``gamma_trans``."""
-        names = self.coefficient_names
-        index = {n: i for i, n in enumerate(names)}
-        out = []
-        for process, columns in (("life", self.life), ("trans", self.trans)):
-            m = np.zeros((len(columns), len(names)))
-            for j, column in enumerate(columns):
-                key = f"constr.{column}" if column in self.constrain else f"{process}.{column}"
-                m[j, index[key]] = 1.0
-            out.append(m)
-        return out[0], out[1]
+        return self.map_for("life"), self.map_for("trans")
 
     def penalty_weights(self) -> FloatArray:
         """L2 weight of each free coefficient (constrained ones are not penalised)."""
-        lam_life, lam_trans = self.reg_lambdas
-        return np.array([lam_life if n.startswith("life.") else lam_trans
-                         if n.startswith("trans.") else 0.0 for n in self.coefficient_names])
+        lam = {"life": self.reg_lambdas[0], "trans": self.reg_lambdas[1],
+               "spend": self.spend_lambda}
+        return np.array([lam.get(n.split(".", 1)[0], 0.0) for n in self.coefficient_names])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"customer_id": self.customer_id, "life": list(self.life),
-                "trans": list(self.trans), "constrain": list(self.constrain),
-                "reg_lambdas": {"life": self.reg_lambdas[0], "trans": self.reg_lambdas[1]}}
+        lambdas = {"life": self.reg_lambdas[0], "trans": self.reg_lambdas[1]}
+        out: dict[str, Any] = {"customer_id": self.customer_id, "life": list(self.life),
+                               "trans": list(self.trans), "constrain": list(self.constrain),
+                               "reg_lambdas": lambdas}
+        if self.spend:  # a purchase model's document stays as it was before spend covariates
+            out["spend"] = list(self.spend)
+            lambdas["spend"] = self.spend_lambda
+        return out
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> CovariateDesign:
@@ -119,21 +139,33 @@ class CovariateDesign:
                    trans=tuple(map(str, payload["trans"])),
                    constrain=tuple(map(str, payload.get("constrain", ()))),
                    reg_lambdas=(float(lambdas.get("life", 0.0)),
-                                float(lambdas.get("trans", 0.0))))
+                                float(lambdas.get("trans", 0.0))),
+                   spend=tuple(map(str, payload.get("spend", ()))),
+                   spend_lambda=float(lambdas.get("spend", 0.0)))
 
 
 def _check_lambdas(reg_lambdas: Mapping[str, float] | None) -> tuple[float, float]:
+    """The penalty weights ``(life, trans)`` from ``reg_lambdas``."""
+    life, trans = _lambdas_of(reg_lambdas, ("life", "trans"))
+    return life, trans
+
+
+def _lambdas_of(reg_lambdas: Mapping[str, float] | None, processes: Sequence[str],
+                ) -> tuple[float, ...]:
+    """The penalty weights of ``processes`` (in that order) from ``reg_lambdas``."""
     if reg_lambdas is None:
-        return 0.0, 0.0
+        return tuple(0.0 for _ in processes)
+    example = ", ".join(f"{p!r}: 0.1" for p in processes)
     if not isinstance(reg_lambdas, Mapping):
-        raise InvalidValueError("reg_lambdas must be a mapping like {'life': 0.2, 'trans': 0.1}",
+        raise InvalidValueError(f"reg_lambdas must be a mapping like {{{example}}}",
                                 field="reg_lambdas")
-    unknown = [k for k in reg_lambdas if k not in _PROCESSES]
+    unknown = [k for k in reg_lambdas if k not in processes]
     if unknown:
-        raise InvalidValueError(f"reg_lambdas has unknown keys {unknown}; use 'life' and "
-                                "'trans'", field="reg_lambdas")
+        raise InvalidValueError(f"reg_lambdas has unknown keys {unknown}; use "
+                                + " and ".join(repr(p) for p in processes),
+                                field="reg_lambdas")
     values = []
-    for process in _PROCESSES:
+    for process in processes:
         try:
             value = float(reg_lambdas.get(process, 0.0))
         except (TypeError, ValueError) as exc:
@@ -143,7 +175,7 @@ def _check_lambdas(reg_lambdas: Mapping[str, float] | None) -> tuple[float, floa
             raise InvalidValueError(f"reg_lambdas[{process!r}] must be finite and >= 0, got "
                                     f"{value!r}", field="reg_lambdas")
         values.append(value)
-    return values[0], values[1]
+    return tuple(values)
 
 
 def _native_frame(frame: object) -> Any:
@@ -272,27 +304,32 @@ class StaticCovariates(LikelihoodModel):
             self.__dict__["param_names"] = self._model_names() + design.coefficient_names
 
     def _design_for_fit(
-        self, covariates: object, customer_id: str | None, life: Sequence[str] | None,
-        trans: Sequence[str] | None, constrain: Sequence[str], reg_lambdas: Mapping[str, float]
-        | None,
+        self, covariates: object, customer_id: str | None,
+        given: Mapping[str, Sequence[str] | None], constrain: Sequence[str],
+        reg_lambdas: Mapping[str, float] | None,
     ) -> CovariateDesign:
+        """The design from the fit's keywords: ``given`` maps each process the model's
+        ``fit`` offers (``life`` and ``trans``, or ``spend``) to its columns (``None``: every
+        column but the id)."""
         if not isinstance(customer_id, str):
             raise InvalidValueError("customer_id= (the id column of the covariate frame) is "
                                     "required with covariates", field="customer_id")
         columns = [c for c in _native_frame(covariates).columns if c != customer_id]
-        for name, given in (("life", life), ("trans", trans), ("constrain", constrain)):
-            if isinstance(given, str):
+        for name, cols_given in (*given.items(), ("constrain", constrain)):
+            if isinstance(cols_given, str):
                 raise InvalidValueError(f"{name} must be a list of column names, not a string",
                                         field=name)
-        life_cols = tuple(columns if life is None else life)
-        trans_cols = tuple(columns if trans is None else trans)
-        for name, cols in (("life", life_cols), ("trans", trans_cols)):
+        chosen = {name: tuple(columns if given.get(name, ()) is None else
+                              given.get(name, ()) or ())
+                  for name in _PROCESSES}
+        for name in given:
+            cols = chosen[name]
             if len(set(cols)) != len(cols):
                 raise InvalidValueError(f"{name} must be a list of distinct column names",
                                         field=name)
         constr = tuple(constrain)
         for column in constr:
-            if column not in life_cols or column not in trans_cols:
+            if column not in chosen["life"] or column not in chosen["trans"]:
                 raise InvalidValueError(
                     f"constrained covariate {column!r} must be among both life and trans "
                     "covariates", field="constrain")
@@ -300,37 +337,45 @@ class StaticCovariates(LikelihoodModel):
             raise InvalidValueError(f"{type(self).__name__} takes no covariates",
                                     field="covariates")
         processes = {p for p, _ in self._covariate_targets.values()}
-        for name, cols in (("life", life_cols), ("trans", trans_cols)):
-            if cols and name not in processes:
+        for name in given:
+            if chosen[name] and name not in processes:
                 raise InvalidValueError(
                     f"{type(self).__name__} has no {name} process; pass {name}=[]", field=name)
-        return CovariateDesign(customer_id=customer_id, life=life_cols, trans=trans_cols,
-                               constrain=constr, reg_lambdas=_check_lambdas(reg_lambdas))
+        offered = tuple(p for p in _PROCESSES if p in given)
+        lambdas = dict(zip(offered, _lambdas_of(reg_lambdas, offered), strict=True))
+        return CovariateDesign(customer_id=customer_id, life=chosen["life"],
+                               trans=chosen["trans"], constrain=constr,
+                               reg_lambdas=(lambdas.get("life", 0.0), lambdas.get("trans", 0.0)),
+                               spend=chosen["spend"], spend_lambda=lambdas.get("spend", 0.0))
+
+    def _process_matrices(self, design: CovariateDesign, covariates: object, ids: NDArray[Any],
+                          ) -> dict[str, FloatArray]:
+        """Each process's covariate matrix ``(n, columns of the process)`` for ``ids``."""
+        columns = list(dict.fromkeys(design.life + design.trans + design.spend))
+        values = read_covariates(covariates, design.customer_id, columns, ids)
+        index = {c: j for j, c in enumerate(columns)}
+        return {process: values[:, [index[c] for c in design.columns_of(process)]].reshape(
+                    len(ids), len(design.columns_of(process))) for process in _PROCESSES}
 
     def _matrices(self, design: CovariateDesign, covariates: object, ids: NDArray[Any],
                   ) -> tuple[FloatArray, FloatArray]:
-        columns = list(dict.fromkeys(design.life + design.trans))
-        values = read_covariates(covariates, design.customer_id, columns, ids)
-        index = {c: j for j, c in enumerate(columns)}
-        life = values[:, [index[c] for c in design.life]].reshape(len(ids), len(design.life))
-        trans = values[:, [index[c] for c in design.trans]].reshape(len(ids),
-                                                                     len(design.trans))
-        return life, trans
+        """The ``life`` and ``trans`` covariate matrices for ``ids``."""
+        matrices = self._process_matrices(design, covariates, ids)
+        return matrices["life"], matrices["trans"]
 
     def _fit_with_covariates(
         self, core: tuple[FloatArray, ...], ids: NDArray[Any], weights: ArrayLike | None,
         time_unit: str | None, covariates: object, customer_id: str | None,
-        life: Sequence[str] | None, trans: Sequence[str] | None, constrain: Sequence[str],
+        given: Mapping[str, Sequence[str] | None], constrain: Sequence[str],
         reg_lambdas: Mapping[str, float] | None,
     ) -> Self:
         """Fit with the covariates of ``covariates`` for the customers ``ids`` (aligned with
-        the pattern columns ``core``)."""
-        design = self._design_for_fit(covariates, customer_id, life, trans, constrain,
-                                      reg_lambdas)
-        x_life, x_trans = self._matrices(design, covariates, ids)
-        for name, matrix, cols in (("life", x_life, design.life),
-                                   ("trans", x_trans, design.trans)):
-            for j, column in enumerate(cols):
+        the pattern columns ``core``); ``given`` as for :meth:`_design_for_fit`."""
+        design = self._design_for_fit(covariates, customer_id, given, constrain, reg_lambdas)
+        matrices = self._process_matrices(design, covariates, ids)
+        for name in _PROCESSES:
+            matrix = matrices[name]
+            for j, column in enumerate(design.columns_of(name)):
                 if len(matrix) and np.ptp(matrix[:, j]) == 0:
                     raise InvalidValueError(
                         f"covariate {column!r} ({name}) is constant over the customers fitted "
@@ -344,7 +389,7 @@ class StaticCovariates(LikelihoodModel):
         except Exception:  # any failure just means the default start
             self._start = None
         self._set_design(design)
-        columns = (*core, *x_life.T, *x_trans.T)
+        columns = (*core, *(column for name in _PROCESSES for column in matrices[name].T))
         try:
             self._fit_patterns(columns, weights, time_unit=time_unit)
         except BaseException:
@@ -381,45 +426,55 @@ class StaticCovariates(LikelihoodModel):
 
     def _rows(self, theta: FloatArray, data: tuple[FloatArray, ...],
               ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray, FloatArray]:
-        """Per-row natural parameters, the covariate matrices and the coefficient vectors."""
+        """Per-row natural parameters, each process's covariate matrix and the coefficient
+        maps of ``life`` and ``trans`` (``design.map_for`` gives any process's)."""
         design = self._design
         assert design is not None
         k0 = len(self._model_names())
-        n_life, n_trans = len(design.life), len(design.trans)
         core_params = np.exp(theta[:k0])
         coef = theta[k0:]
-        map_life, map_trans = design.maps()
-        start = self._n_core
         n = len(data[0])
-        x = {"life": np.column_stack(data[start:start + n_life]) if n_life
-             else np.zeros((n, 0)),
-             "trans": np.column_stack(data[start + n_life:start + n_life + n_trans])
-             if n_trans else np.zeros((n, 0))}
-        gammas = {"life": map_life @ coef, "trans": map_trans @ coef}
+        x: dict[str, FloatArray] = {}
+        start = self._n_core
+        for process in _PROCESSES:
+            width = len(design.columns_of(process))
+            x[process] = (np.column_stack(data[start:start + width]) if width
+                          else np.zeros((n, 0)))
+            start += width
         rows = np.tile(core_params, (n, 1))
         names = self._model_names()
         for name, (process, sign) in self._covariate_targets.items():
-            rows[:, names.index(name)] *= np.exp(sign * (x[process] @ gammas[process]))
+            gamma = design.map_for(process) @ coef
+            rows[:, names.index(name)] *= np.exp(sign * (x[process] @ gamma))
+        map_life, map_trans = design.maps()
         return rows, x, map_life, map_trans
+
+    def _n_covariate_columns(self) -> int:
+        design = self._design
+        assert design is not None
+        return sum(len(design.columns_of(p)) for p in _PROCESSES)
 
     def _row_terms(self, theta: FloatArray, data: tuple[FloatArray, ...], *, gradient: bool,
                    ) -> tuple[FloatArray, FloatArray | None]:
         """Log-likelihood per row and its gradient in ``theta`` (log model parameters, then
-        coefficients)."""
-        rows, x, map_life, map_trans = self._rows(theta, data)
-        ll, grad_rows = self._row_log_likelihood_terms(rows, data[:self._n_core],
+        coefficients). Columns after the covariates (helpers a model's ``_prepare_data``
+        appends) are passed on to its likelihood after the pattern columns."""
+        design = self._design
+        assert design is not None
+        rows, x, _, _ = self._rows(theta, data)
+        extra = data[self._n_core + self._n_covariate_columns():]
+        ll, grad_rows = self._row_log_likelihood_terms(rows, (*data[:self._n_core], *extra),
                                                        gradient=gradient)
         if not gradient:
             return ll, None
         assert grad_rows is not None
         scaled = grad_rows * rows  # d ll / d log(row parameter)
         names = self._model_names()
-        maps = {"life": map_life, "trans": map_trans}
-        n_coef = map_life.shape[1]
-        g_coef = np.zeros((len(ll), n_coef))
+        g_coef = np.zeros((len(ll), len(design.coefficient_names)))
         for name, (process, sign) in self._covariate_targets.items():
             if x[process].shape[1]:
-                g_coef += sign * scaled[:, [names.index(name)]] * (x[process] @ maps[process])
+                g_coef += sign * scaled[:, [names.index(name)]] * (
+                    x[process] @ design.map_for(process))
         return ll, np.column_stack([scaled, g_coef])
 
     def _objective(
@@ -486,6 +541,7 @@ class StaticCovariates(LikelihoodModel):
         if self._design is None:
             return super().standard_errors_
         se = np.sqrt(np.diag(self._log_covariance())) * self._jacobian()
+        se[self._pinned_mask()] = np.nan  # held on the boundary: not estimated
         return dict(zip(self.param_names, map(float, se), strict=True))
 
     def confidence_intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
@@ -497,6 +553,7 @@ class StaticCovariates(LikelihoodModel):
         k0 = len(self._model_names())
         values = self._natural(self._state().params)
         se = np.sqrt(np.diag(self._log_covariance()))
+        se[self._pinned_mask()] = np.nan
         lower = np.concatenate([values[:k0] * np.exp(-z * se[:k0]), values[k0:] - z * se[k0:]])
         upper = np.concatenate([values[:k0] * np.exp(z * se[:k0]), values[k0:] + z * se[k0:]])
         return {n: (float(lo), float(hi))
@@ -512,9 +569,16 @@ class StaticCovariates(LikelihoodModel):
         (``life.<column>``, ``trans.<column>``, ``constr.<column>``) also pass
         ``customer_id="..."`` naming the id column of the covariate frames it will get."""
         coefs = {k: v for k, v in params.items() if k.split(".", 1)[0] in (
-            "life", "trans", "constr") and "." in k}
+            *_PROCESSES, "constr") and "." in k}
         if not coefs:
             return super().from_params(**params)
+        processes = {p for p, _ in cls._covariate_targets.values()}
+        for name in coefs:
+            process = name.split(".", 1)[0]
+            if process not in processes and not (
+                    process == "constr" and {"life", "trans"} <= processes):
+                raise InvalidValueError(f"{cls.__name__} has no {process} process; coefficient "
+                                        f"{name} does not apply", field=name)
         customer_id = params.pop("customer_id", None)
         model_params = {k: v for k, v in params.items() if k not in coefs}
         base = super().from_params(**model_params)
@@ -541,10 +605,10 @@ class StaticCovariates(LikelihoodModel):
         """Per-customer model parameters ``(n, k)`` for the customers ``ids``."""
         design = self._design
         assert design is not None
-        x_life, x_trans = self._matrices(design, covariates, ids)
+        matrices = self._process_matrices(design, covariates, ids)
         theta = np.log(self._state().params)
-        rows, *_ = self._rows(theta, (*([np.zeros(len(ids))] * self._n_core), *x_life.T,
-                                      *x_trans.T))
+        rows, *_ = self._rows(theta, (*([np.zeros(len(ids))] * self._n_core),
+                                      *(c for p in _PROCESSES for c in matrices[p].T)))
         return rows
 
     def _plain(self, params: FloatArray) -> Self:
@@ -664,12 +728,16 @@ class StaticCovariates(LikelihoodModel):
             model._set_design(design)
             if payload["fitted"]:
                 cov = payload["log_covariance"]
+                diagnostics = dict(payload["diagnostics"])
+                boundary = diagnostics.get("boundary")
+                pinned = boundary.get("pinned") if isinstance(boundary, Mapping) else None
                 model._fit_state = _Fit(
                     params=internal, log_likelihood=float(payload["log_likelihood"]),
                     log_covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
                     n_obs=float(payload["n_obs"]), n_patterns=int(payload["n_patterns"]),
-                    time_unit=payload["time_unit"], diagnostics=dict(payload["diagnostics"]),
-                    converged=bool(payload["converged"]))
+                    time_unit=payload["time_unit"], diagnostics=diagnostics,
+                    converged=bool(payload["converged"]),
+                    pinned=tuple(n for n in pinned or () if n in model.param_names))
             else:
                 model._fit_state = _Fit.unfitted(internal, payload["time_unit"])
         except InvalidValueError as exc:
@@ -692,14 +760,16 @@ def _design_from_names(names: Sequence[str], customer_id: object) -> CovariateDe
     life: list[str] = []
     trans: list[str] = []
     constr: list[str] = []
+    spend: list[str] = []
     for name in names:
         process, column = name.split(".", 1)
-        {"life": life, "trans": trans, "constr": constr}[process].append(column)
+        {"life": life, "trans": trans, "constr": constr, "spend": spend}[process].append(column)
     if not isinstance(customer_id, str):
         raise InvalidValueError("from_params with covariate coefficients needs customer_id= "
                                 "(the id column of the covariate frames)", field="customer_id")
     return CovariateDesign(customer_id=customer_id, life=tuple(life + constr),
-                           trans=tuple(trans + constr), constrain=tuple(constr))
+                           trans=tuple(trans + constr), constrain=tuple(constr),
+                           spend=tuple(spend))
 
 
 class BTYDStaticCovariates(StaticCovariates, ContinuousBTYDModel):
@@ -769,8 +839,20 @@ class BTYDStaticCovariates(StaticCovariates, ContinuousBTYDModel):
         base = base_or_frequency
         core = customer_arrays(base, None, None)
         return self._fit_with_covariates(core, np.asarray(base.customer_id), weights,
-                                         base.time_unit, covariates, customer_id, life, trans,
-                                         constrain, reg_lambdas)
+                                         base.time_unit, covariates, customer_id,
+                                         {"life": life, "trans": trans}, constrain,
+                                         reg_lambdas)
+
+
+def covariate_spend(spend_model: Any, base: CustomerBase, covariates: object,
+                    customer_id: str | None) -> Any:
+    """Each customer's expected spend per transaction (an array aligned with ``base``) when
+    ``spend_model`` was fitted with covariates (``covariates_``), else ``spend_model``
+    itself (a number or a covariate-free model)."""
+    if getattr(spend_model, "covariates_", None) is None:
+        return spend_model
+    return np.asarray(spend_model.expected_spend(base, covariates=covariates,
+                                                 customer_id=customer_id), dtype=np.float64)
 
 
 def covariate_lifetime_value(
@@ -786,25 +868,41 @@ def covariate_lifetime_value(
     horizon: float | None,
     step: float = 1.0,
 ) -> Any:
-    """:func:`crmcore.value.lifetime_value` for a purchase model fitted with covariates.
+    """:func:`crmcore.value.lifetime_value` for a purchase model or a spend model (or both)
+    fitted with covariates.
 
-    Customers are grouped by their own model parameters (one group per distinct covariate
-    row); each group goes through :func:`~crmcore.value.lifetime_value` with the
-    covariate-free model at that group's parameters, and the results are put back in the
-    base's order.
+    A spend model fitted with covariates gives each customer's expected spend at her own
+    parameters, passed on as an array. Customers are grouped by their own purchase-model
+    parameters (one group per distinct covariate row); each group goes through
+    :func:`~crmcore.value.lifetime_value` with the covariate-free model at that group's
+    parameters, and the results are put back in the base's order.
 
     Raises
     ------
     InvalidValueError
-        ``purchase_model`` was not fitted with covariates, or the covariates are bad (see
+        Neither model was fitted with covariates, or the covariates are bad (see
         :func:`read_covariates`).
     """
     from crmcore.value._clv import LifetimeValue, lifetime_value
     from crmcore.value._parts import margin_rates
 
-    if not isinstance(purchase_model, StaticCovariates) or purchase_model.covariates_ is None:
+    purchase_cov = (isinstance(purchase_model, StaticCovariates)
+                    and purchase_model.covariates_ is not None)
+    spend_cov = getattr(spend_model, "covariates_", None) is not None
+    if not purchase_cov and not spend_cov:
         raise InvalidValueError(f"{type(purchase_model).__name__} was not fitted with "
                                 "covariates; leave covariates= out", field="covariates")
+    spend = covariate_spend(spend_model, base, covariates, customer_id)
+    spend_name = (f"{type(spend_model).__name__} with covariates" if spend_cov
+                  else f"{float(spend_model):g} per transaction"
+                  if isinstance(spend_model, int | float) else type(spend_model).__name__)
+    purchase_name = type(purchase_model).__name__ + (" with covariates" if purchase_cov
+                                                     else "")
+    if not purchase_cov:
+        whole = lifetime_value(purchase_model, spend, base, margin=margin,
+                               discount_rate=discount_rate, time_unit=time_unit,
+                               horizon=horizon, step=step)
+        return attrs.evolve(whole, model=f"{purchase_name} + {spend_name}")
     purchase_model._check_covariate_call(covariates, customer_id)
     n = len(base)
     margins = margin_rates(margin, n)
@@ -814,14 +912,13 @@ def covariate_lifetime_value(
                ("clv", "p_alive", "expected_spend", "discounted_purchases",
                 "expected_purchases")}
     has_expected = True
-    model_name = ""
     for g, params in enumerate(unique):
         idx = np.flatnonzero(inverse == g)
         plain: Any = purchase_model._plain(params)  # the covariate-free model at these values
-        part = lifetime_value(plain, spend_model, base.take(idx),
-                              margin=margins[idx], discount_rate=discount_rate,
-                              time_unit=time_unit, horizon=horizon, step=step)
-        model_name = part.model
+        part = lifetime_value(plain, spend[idx] if isinstance(spend, np.ndarray) else spend,
+                              base.take(idx), margin=margins[idx],
+                              discount_rate=discount_rate, time_unit=time_unit,
+                              horizon=horizon, step=step)
         for name in columns:
             value = getattr(part, name)
             if value is None:
@@ -835,5 +932,4 @@ def covariate_lifetime_value(
         expected_purchases=columns["expected_purchases"] if has_expected else None,
         time_unit=time_unit, horizon=None if horizon is None else float(horizon),
         step=float(step), discount_rate=float(discount_rate),
-        model=model_name.replace(type(purchase_model).__name__,
-                                 f"{type(purchase_model).__name__} with covariates", 1))
+        model=f"{purchase_name} + {spend_name}")
