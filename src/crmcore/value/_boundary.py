@@ -170,10 +170,21 @@ def boundary_face(
     limits: list[dict[str, Any]] = []
     handled: set[str] = set()
     for u, v, kind, quantity, none_means, all_means in model._mixing_pairs:
+        if u in handled or v in handled:
+            continue  # shares a parameter with a pair met before (GGompertz/NBD's beta)
         iu, iv = index[u], index[v]
         du, dv = runaway.get(u), runaway.get(v)
         if du is None and dv is None:
             continue
+        if kind == "ratio":
+            # both run off the same way with their ratio fixed; the diagnosis may name only
+            # one of them (which one depends on where the optimiser stopped), so one is read
+            # as both. A direction without a meaning is no limit (pinned alone below).
+            ways = {d for d in (du, dv) if d is not None}
+            way = ways.pop() if len(ways) == 1 else None
+            if not (none_means if way == "0" else all_means if way == "infinity" else ""):
+                continue
+            du = dv = way
         handled |= {u, v}
         if kind == "product" and du is not None and dv is not None and du != dv:
             # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
@@ -201,7 +212,9 @@ def boundary_face(
             phi0.append(psi)
             pinned.append(u)
             label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
-            if du == "infinity":
+            if kind == "ratio":
+                meaning = none_means if du == "0" else all_means
+            elif du == "infinity":
                 meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
             else:
                 top = "1" if kind == "beta" else "infinite"
