@@ -64,11 +64,12 @@ def test_likelihood_is_the_integral() -> None:
 
 # extreme corners of the parameter space a fit can visit; the first three underflowed the
 # density (e^(b tau) (beta + e^(b tau) - 1)^-(s+1) below 1e-308) before the integrand was
-# measured from t_x
+# measured from t_x; the last two have the density's complex poles close to wide panels
 EXTREME = [
     (0.01, 0.01, 3.0, 20.0, 1e-3), (1.0, 1.0, 3.0, 20.0, 500.0), (50.0, 100.0, 3.0, 20.0, 1.0),
     (0.01, 0.01, 1e-4, 0.05, 1e-3), (50.0, 0.01, 0.3, 1.0, 1e-3), (0.01, 100.0, 1e-4, 20.0, 500.0),
     (1.0, 1e-4, 0.3, 0.05, 1.0), (3.0, 2.0, 10.0, 0.5, 1e4), (0.5, 5.0, 0.05, 1e3, 1e5),
+    (0.0125, 11.0, 3.94, 136.0, 9326.0), (1.78, 272.0, 2.03, 406.0, 26033.0),
 ]
 EXTREME_HISTORY = (np.array([0.0, 1.0, 3.0, 10.0, 40.0, 200.0]),
                    np.array([0.0, 2.0, 30.0, 0.5, 39.0, 60.0]),

@@ -56,7 +56,7 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _HALVINGS = 14  # prediction integrals: panels halving towards the left end, 2^-14 at last
 _MAX_HALVINGS = 40  # likelihood: halvings where the integrand needs them (tiny alpha + t_x)
 _BLOCK = 4096  # rows per block of the likelihood (bounded memory)
-_INNER_DROP = 2.0  # the innermost panel: the log integrand changes by at most this across it
+_INNER_DROP = 8.0  # the innermost panel: the log integrand changes by at most this across it
 _NEGLIGIBLE_LOG = 40.0  # far panels holding less than e^-40 of the integral are left out
 _BIG_EXPONENT = 600.0  # b t beyond this: e^(b t) is taken in logs
 
@@ -90,9 +90,11 @@ def _log_growth(b: float, beta: float, t: ArrayLike
     y = b * np.atleast_1d(np.asarray(t, dtype=np.float64))
     with np.errstate(over="ignore", invalid="ignore"):
         em1 = np.expm1(y)
-        log_growth = np.log1p(em1 / beta)
-        grow = (1.0 + em1) / (beta + em1)
-        frac = em1 / (beta + em1)
+        log_growth = np.log1p(em1 * (1.0 / beta))
+        inverse = np.add(em1, beta)
+        np.divide(1.0, inverse, out=inverse)  # 1 / (beta + e^(b t) - 1)
+        frac = em1 * inverse
+        grow = np.add(frac, inverse, out=inverse)
     big = y > _BIG_EXPONENT
     if np.any(big):
         yb = y[big]
@@ -113,35 +115,37 @@ def _death_panels(
     ``[d 2^-(k+1), d 2^-k]``, halving towards ``v = 0`` where the power falls fastest, from
     ``k = k_far`` to ``k_near - 1``, and the innermost ``[0, d 2^-k_near]``. Per row:
 
-    - ``k_near`` is the first ``k`` at which ``d 2^-k`` is at most (a) ``2 / L``, ``L`` a bound
-      of ``|d log g / dtau|`` on ``[t_x, T]`` (``(r+x)/(alpha+t_x)`` from the power, ``b
-      max(1, (s+1) G)`` from the density, ``G`` the largest ``e^(b t)/(beta+e^(b t)-1)``
-      there), and (b) the distance from ``t_x`` to the integrand's nearest singularity
-      (``tau = -alpha``; ``e^(b tau) = 1 - beta``, at ``log(1-beta)/b`` for ``beta < 1`` and
-      ``pi/b`` off the axis for ``beta > 1``). So on every panel the integrand is analytic in
-      the ellipse whose foci are the panel's ends and which reaches ``2.4`` half-widths out,
-      where 16-point Gauss-Legendre's error is below ``~1e-20`` of the panel's integral; the
-      halving panels satisfy (b) by construction (each is as wide as its distance from
-      ``t_x``).
+    - Each panel is at most as wide as its distance to the integrand's nearest singularity
+      (``tau = -alpha``, and the zeros of ``beta - 1 + e^(b tau)``: on the axis at
+      ``log(1-beta)/b < 0`` for ``beta < 1``, at ``(log(beta-1) +/- i pi)/b`` for
+      ``beta > 1``), the innermost at most twice its distance from the one on the axis; so
+      the integrand is analytic inside the Bernstein ellipse ``rho = 3.7`` of every panel and
+      16-point Gauss-Legendre's error is of order ``rho^-32 ~ 1e-18`` of the panel's
+      integral. The halving panels are so by construction for the singularities on the axis;
+      panels too close to the pair off it are split into equal parts.
+    - The innermost panel is also at most ``8 / L`` wide, ``L`` a bound of ``|d log g /
+      dtau|`` on ``[t_x, T]`` (``(r+x)/(alpha+t_x)`` from the power, ``b max(1, (s+1) G)``
+      from the density, ``G`` the largest ``e^(b t)/(beta+e^(b t)-1)`` there): the
+      quadrature of ``e^(c u)``, ``|c| w <= 8``, errs by less than ``1e-25``.
     - ``[d 2^-k_far, d]`` is left out when it holds less than ``e^-40`` of the integral:
       ``log g(v) - log g(0) <= -h(v)``, ``h(v) = (r+x) log(1 + v/(alpha+t_x)) - b v``
       (the density grows at most like ``e^(b v)``), ``h`` is concave so its minimum on
       ``[v0, d]`` is at an end, and the integral is at least ``g(0) (1 - e^(-L d)) / L``.
 
     Returns the row of each panel, the index of each row's first panel, and the panels'
-    ends in ``v``.
+    ends in ``v``; a row's panels are consecutive.
     """
     _, alpha, b, s, beta = params
     d = t_obs - tx
     a = alpha + tx
     if beta < 1.0:  # e^(b t) / (beta - 1 + e^(b t)) falls with t: largest at t_x
         top_grow = _log_growth(b, beta, tx)[1]
-        reach_f = tx - math.log1p(-beta) / b
+        reach_f = 2.0 * (tx - math.log1p(-beta) / b)  # the pole on the axis, left of t_x
     else:  # rises towards 1
         top_grow = np.ones_like(tx)
-        reach_f = np.full_like(tx, math.inf if beta == 1.0 else math.pi / b)
+        reach_f = np.full_like(tx, math.inf)
     rate = rx / a + b * np.maximum(1.0, (s + 1.0) * top_grow)
-    widest = np.minimum(np.minimum(_INNER_DROP / rate, a), reach_f)
+    widest = np.minimum(np.minimum(_INNER_DROP / rate, 2.0 * a), reach_f)
     with np.errstate(divide="ignore", invalid="ignore"):
         k_near = np.ceil(np.log2(d / widest))
     k_near = np.nan_to_num(np.clip(k_near, 0, _MAX_HALVINGS), nan=0.0).astype(np.intp)
@@ -165,6 +169,20 @@ def _death_panels(
     k = k_far[row] + (np.arange(len(row)) - first[row])
     upper = d[row] * np.exp2(-k.astype(np.float64))
     lower = np.where(k == k_near[row], 0.0, 0.5 * upper)
+    if beta > 1.0:  # the poles off the axis, at t_p +/- i pi/b
+        t_p = math.log(beta - 1.0) / b
+        left, right = tx[row] + lower, tx[row] + upper
+        off = np.maximum(np.maximum(t_p - right, left - t_p), 0.0)
+        parts = np.ceil((upper - lower) / np.hypot(off, math.pi / b)).astype(np.intp)
+        parts = np.maximum(parts, 1)
+        if np.any(parts > 1):
+            piece = (upper - lower) / parts
+            cell = np.repeat(np.arange(len(row)), parts)
+            index = np.arange(len(cell)) - np.repeat(np.cumsum(parts) - parts, parts)
+            lower = lower[cell] + index * piece[cell]
+            upper = lower + piece[cell]
+            row = row[cell]
+            first = np.searchsorted(row, np.arange(len(d)))
     return row, first, lower, upper
 
 
@@ -178,17 +196,21 @@ def _death_integral(
     _, alpha, b, s, beta = params
     row, first, lower, upper = _death_panels(params, rx, tx, t_obs)
     half = 0.5 * (upper - lower)
-    v = (lower + half)[:, None] + half[:, None] * _GL_NODES[None, :]  # (panels, 16)
+    v = half[:, None] * _GL_NODES[None, :]
+    v += (lower + half)[:, None]  # (panels, 16): tau - t_x
     a = (alpha + tx)[row, None]
-    tau = tx[row, None] + v
-    rxp = rx[row, None]
     log_shift = np.log1p(v / a)  # log((alpha+tau)/(alpha+t_x))
+    tau = v + tx[row, None]
     log_growth, grow, frac = _log_growth(b, beta, tau)
     # log g(tau) - log f(t_x): measured from the left end, where the power is 1, so that a
     # density far below 1e-308 does not underflow
     log_growth_tx = _log_growth(b, beta, tx)[0]
-    log_g = b * v - (s + 1.0) * (log_growth - log_growth_tx[row, None]) - rxp * log_shift
-    terms = (half[:, None] * _GL_WEIGHTS[None, :]) * np.exp(log_g)
+    log_g = log_growth - log_growth_tx[row, None]
+    log_g *= -(s + 1.0)
+    log_g += b * v
+    log_g -= rx[row, None] * log_shift
+    terms = np.exp(log_g, out=log_g)
+    terms *= half[:, None] * _GL_WEIGHTS[None, :]
     total = np.add.reduceat(terms.sum(axis=1), first)
     with np.errstate(divide="ignore"):
         log_j = (math.log(s * b / beta) + b * tx - (s + 1.0) * log_growth_tx + np.log(total))
@@ -197,12 +219,16 @@ def _death_integral(
     safe = np.where(total > 0, total, 1.0)
 
     def share(derivative: FloatArray) -> FloatArray:
-        return np.asarray(np.add.reduceat((terms * derivative).sum(axis=1), first) / safe,
-                          dtype=np.float64)
+        per_panel = np.einsum("ij,ij->i", terms, derivative)
+        return np.asarray(np.add.reduceat(per_panel, first) / safe, dtype=np.float64)
 
-    d_r = share(-log_shift)
-    d_alpha = share(rxp * v / (a * (a + v)))
-    d_b = 1.0 / b + share(tau - (s + 1.0) * tau * grow)
+    d_r = -share(log_shift)
+    log_shift = np.divide(v, a + v, out=log_shift)  # v / (alpha + tau)
+    d_alpha = rx / (alpha + tx) * share(log_shift)
+    grow *= tau
+    grow *= -(s + 1.0)
+    grow += tau
+    d_b = 1.0 / b + share(grow)
     d_s = 1.0 / s - share(log_growth)
     d_beta = -(1.0 - (s + 1.0) * share(frac)) / beta
     return (np.asarray(log_j, dtype=np.float64),
