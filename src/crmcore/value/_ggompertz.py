@@ -56,6 +56,7 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _HALVINGS = 14  # prediction integrals: panels halving towards the left end, 2^-14 at last
 _MAX_HALVINGS = 40  # likelihood: halvings where the integrand needs them (tiny alpha + t_x)
 _BLOCK = 1024  # rows per block of the likelihood: its temporaries stay in a 2 MB cache
+_BLOCK_NODES = 1 << 16  # nodes per block of the prediction integrals, likewise
 _INNER_DROP = 8.0  # the innermost panel: the log integrand changes by at most this across it
 _NEGLIGIBLE_LOG = 40.0  # far panels holding less than e^-40 of the integral are left out
 _BIG_EXPONENT = 600.0  # b t beyond this: e^(b t) is taken in logs
@@ -392,13 +393,22 @@ class GGompertzNBD(ContinuousBTYDModel):
         (ux, utx, ut), _, inverse = compress_rows(x, tx, t_obs)
         return np.asarray(np.exp(self._log_p_alive(ux, utx, ut))[inverse], dtype=np.float64)
 
-    def _residual_lifetime(self, start: FloatArray, horizon: FloatArray) -> FloatArray:
-        """``integral_start^(start+horizon) S(u) / S(start) du`` per row."""
+    def _residual_lifetime(self, start: FloatArray, horizon: FloatArray, delta: float = 0.0,
+                           halvings: int = _HALVINGS) -> FloatArray:
+        """``integral_0^horizon e^(-delta u) S(start+u) / S(start) du`` per row, on panels
+        halving towards ``u = 0`` (in blocks of rows, so that the nodes stay in cache)."""
         _, _, b, s, beta = self._param_array()
-        nodes, weights = _clustered_rule(start, start + horizon)
-        log_ratio = s * (_log_growth(b, beta, start)[0][:, None]
-                         - _log_growth(b, beta, nodes)[0])
-        return np.asarray(np.sum(weights * np.exp(log_ratio), axis=1), dtype=np.float64)
+        out = np.empty(len(start))
+        rows = max(1, _BLOCK_NODES // (16 * (halvings + 1)))
+        for i in range(0, len(start), rows):
+            lo, width = start[i:i + rows], horizon[i:i + rows]
+            nodes, weights = _clustered_rule(np.zeros_like(lo), width, halvings)
+            log_ratio = s * (_log_growth(b, beta, lo)[0][:, None]
+                             - _log_growth(b, beta, lo[:, None] + nodes)[0])
+            if delta:
+                log_ratio -= delta * nodes
+            out[i:i + rows] = np.sum(weights * np.exp(log_ratio), axis=1)
+        return out
 
     def expected_purchases(
         self,
@@ -482,15 +492,12 @@ class GGompertzNBD(ContinuousBTYDModel):
         ``u = 60 / delta``."""
         delta = check_rate(continuous_rate)
         x, tx, t_obs = customer_arrays(base_or_frequency, recency, T)
-        r, alpha, b, s, beta = self._param_array()
+        r, alpha = self._param_array()[:2]
         (ux, utx, ut), _, pattern = compress_rows(x, tx, t_obs)
         alive = np.exp(self._log_p_alive(ux, utx, ut))[pattern]
         uT, pair = np.unique(t_obs, return_inverse=True)
-        nodes, weights = _clustered_rule(np.zeros_like(uT), np.full_like(uT, 60.0 / delta),
-                                         halvings=30)
-        log_ratio = s * (_log_growth(b, beta, uT)[0][:, None]
-                         - _log_growth(b, beta, uT[:, None] + nodes)[0])
-        life = np.sum(weights * np.exp(log_ratio - delta * nodes), axis=1)[pair]
+        life = self._residual_lifetime(uT, np.full_like(uT, 60.0 / delta), delta,
+                                       halvings=30)[pair]
         return np.asarray(alive * (r + x) / (alpha + t_obs) * life, dtype=np.float64)
 
     def _param_dict(self) -> dict[str, float]:
