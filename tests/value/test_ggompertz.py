@@ -133,6 +133,34 @@ def test_gradient_is_exact_at_extreme_parameters(params: tuple[float, ...]) -> N
                                    atol=1e-7)
 
 
+@pytest.mark.parametrize("params", [
+    (0.6, 7.0, 0.08, 0.9, 3.0), EXTREME[0], EXTREME[4], EXTREME[6], EXTREME[9],
+    (0.55, 10.6, math.exp(-25.0) / 11.7, 0.61, math.exp(-25.0)),  # the Pareto/NBD limit
+    (0.8, 5.0, 0.1, 0.02 * math.exp(25.0), math.exp(25.0)),  # one Gompertz intensity
+])
+def test_hessian_is_exact(params: tuple[float, ...]) -> None:
+    """The exact Hessian of the weighted total against central differences of the exact
+    gradient, in log-parameters (the scale the fit and the standard errors use)."""
+    x, tx, t_obs = simulate_ggompertz_nbd(300, **PARAMS, T=np.linspace(5, 90, 300), seed=5)
+    data = (x.astype(float), tx, t_obs)
+    w = np.random.default_rng(1).integers(1, 4, 300).astype(float)
+    theta = np.array(params)
+    model = GGompertzNBD()
+    hessian = model._log_likelihood_hessian(theta, data, w)
+    assert hessian is not None
+    differences = np.empty((5, 5))
+    for i in range(5):
+        h = np.zeros(5)
+        h[i] = 1e-5 * theta[i]
+        up = w @ model._log_likelihood_terms(theta + h, data, gradient=True)[1]
+        down = w @ model._log_likelihood_terms(theta - h, data, gradient=True)[1]
+        differences[i] = (up - down) / (2 * h[i])
+    scale = np.outer(theta, theta)
+    np.testing.assert_allclose(hessian * scale, differences * scale, rtol=0,
+                               atol=1e-7 * np.max(np.abs(differences * scale)))
+    np.testing.assert_array_equal(hessian, hessian.T)
+
+
 def test_one_dropout_intensity_limit() -> None:
     """s, beta -> infinity with s/beta = eta: every customer's lifetime is Gompertz with the
     same eta, S(t) = exp(-eta (e^(b t) - 1)); r, alpha -> infinity too: one purchase rate."""

@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammaln
+from scipy.special import gammaln, polygamma
 
 from crmcore._base import CustomerBase, compress_rows
 from crmcore.value._btyd import (
@@ -188,12 +188,15 @@ def _death_panels(
 
 
 def _death_integral(
-    params: FloatArray, rx: FloatArray, tx: FloatArray, t_obs: FloatArray, *, gradient: bool
-) -> tuple[FloatArray, FloatArray | None]:
+    params: FloatArray, rx: FloatArray, tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+    hessian: bool = False,
+) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
     """``log J`` per row, ``J = integral_{t_x}^T ((alpha+t_x)/(alpha+tau))^(r+x) f(tau) dtau``
     (on :func:`_death_panels`), and with ``gradient`` its derivatives in ``(r, alpha, b, s,
-    beta)`` (each the ``g``-weighted mean of ``d log g``: differentiation under the integral,
-    whose limits do not depend on the parameters). ``-inf`` where ``t_x = T``."""
+    beta)`` (each the ``g``-weighted mean ``E[D]`` of ``D = d log g``: differentiation under
+    the integral, whose limits do not depend on the parameters), with ``hessian`` also its
+    second derivatives, ``E[d^2 log g] + E[(D - E[D]) (D - E[D])^T]`` (shape ``(n, 5, 5)``).
+    ``-inf`` where ``t_x = T``."""
     _, alpha, b, s, beta = params
     row, first, lower, upper = _death_panels(params, rx, tx, t_obs)
     half = 0.5 * (upper - lower)
@@ -215,29 +218,54 @@ def _death_integral(
     total = np.add.reduceat(terms.sum(axis=1), first)
     with np.errstate(divide="ignore"):
         log_j = (math.log(s * b / beta) + b * tx - (s + 1.0) * log_growth_tx + np.log(total))
-    if not gradient:
-        return np.asarray(log_j, dtype=np.float64), None
+    if not (gradient or hessian):
+        return np.asarray(log_j, dtype=np.float64), None, None
     safe = np.where(total > 0, total, 1.0)
 
     def share(derivative: FloatArray) -> FloatArray:
         per_panel = np.einsum("ij,ij->i", terms, derivative)
         return np.asarray(np.add.reduceat(per_panel, first) / safe, dtype=np.float64)
 
+    reach = np.divide(v, a + v)  # v / (alpha + tau)
+    rate_alpha = rx / (alpha + tx)
+    d_node_b = tau - (s + 1.0) * tau * grow  # d log g / db - 1/b
     d_r = -share(log_shift)
-    log_shift = np.divide(v, a + v, out=log_shift)  # v / (alpha + tau)
-    d_alpha = rx / (alpha + tx) * share(log_shift)
-    grow *= tau
-    grow *= -(s + 1.0)
-    grow += tau
-    d_b = 1.0 / b + share(grow)
+    d_alpha = rate_alpha * share(reach)
+    d_b = 1.0 / b + share(d_node_b)
     d_s = 1.0 / s - share(log_growth)
     d_beta = -(1.0 - (s + 1.0) * share(frac)) / beta
-    return (np.asarray(log_j, dtype=np.float64),
-            np.column_stack([d_r, d_alpha, d_b, d_s, d_beta]))
+    grad = np.column_stack([d_r, d_alpha, d_b, d_s, d_beta])
+    if not hessian:
+        return np.asarray(log_j, dtype=np.float64), grad, None
+    hess = np.zeros((len(tx), 5, 5))
+    # E[d^2 log g]: the power depends on r, alpha only, the density on b, s, beta only
+    hess[:, 0, 1] = share(reach) / (alpha + tx)
+    hess[:, 1, 1] = -rate_alpha / (alpha + tx) * share(reach * (2.0 - reach))
+    hess[:, 2, 2] = -1.0 / b**2 - (s + 1.0) * share(tau * tau * grow * (1.0 - grow))
+    hess[:, 2, 3] = -share(tau * grow)
+    hess[:, 2, 4] = (s + 1.0) / beta * share(tau * grow * (1.0 - frac))
+    hess[:, 3, 3] = -1.0 / s**2
+    hess[:, 3, 4] = share(frac) / beta
+    hess[:, 4, 4] = (1.0 - (s + 1.0) * share(frac * (2.0 - frac))) / beta**2
+    # E[(D - E[D]) (D - E[D])^T], centred per row so that e.g. 1/b drops out
+    centred = [
+        -log_shift - d_r[row, None],
+        rate_alpha[row, None] * reach - d_alpha[row, None],
+        d_node_b - (d_b - 1.0 / b)[row, None],
+        (1.0 / s - d_s)[row, None] - log_growth,
+        (s + 1.0) / beta * frac - (d_beta + 1.0 / beta)[row, None],
+    ]
+    for i in range(5):
+        for j in range(i, 5):
+            hess[:, i, j] += share(centred[i] * centred[j])
+    below, above = np.tril_indices(5, -1)
+    hess[:, below, above] = hess[:, above, below]
+    return np.asarray(log_j, dtype=np.float64), grad, hess
 
 
 def _likelihood_parts(
-    params: FloatArray, x: FloatArray, tx: FloatArray, t_obs: FloatArray, *, gradient: bool
+    params: FloatArray, x: FloatArray, tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+    death: tuple[FloatArray, FloatArray | None] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray | None,
            FloatArray | None]:
     """The log-likelihood as ``log_const + logaddexp(log_alive, log_dead)`` with the
@@ -246,7 +274,8 @@ def _likelihood_parts(
     - ``log_const = log Gamma(r+x) - log Gamma(r)`` (Stirling's series for large ``r``,
       :func:`~crmcore.value._btyd.log_rising`), ``alpha^r`` being taken into the two terms;
     - ``log_alive = -r log(1 + T/alpha) - x log(alpha+T) - s log((beta+e^(bT)-1)/beta)``;
-    - ``log_dead = -r log(1 + t_x/alpha) - x log(alpha+t_x) + log J`` (:func:`_death_integral`).
+    - ``log_dead = -r log(1 + t_x/alpha) - x log(alpha+t_x) + log J`` (:func:`_death_integral`;
+      ``death`` is its ``log J`` and gradient if already computed).
 
     Written so, every term keeps its precision as ``r, alpha -> infinity`` (one purchase
     rate), ``s, beta -> infinity`` (one Gompertz intensity) and ``b, beta -> 0`` (the
@@ -258,7 +287,8 @@ def _likelihood_parts(
     log_growth_T, grow_T, frac_T = _log_growth(b, beta, t_obs)
     shift_T, shift_tx = np.log1p(t_obs / alpha), np.log1p(tx / alpha)
     log_alive = -r * shift_T - x * np.log(alpha + t_obs) - s * log_growth_T
-    log_j, d_j = _death_integral(params, rx, tx, t_obs, gradient=gradient)
+    log_j, d_j = death if death is not None else _death_integral(
+        params, rx, tx, t_obs, gradient=gradient)[:2]
     log_dead = -r * shift_tx - x * np.log(alpha + tx) + log_j
     if not gradient or d_j is None:
         return log_const, log_alive, log_dead, None, None, None
@@ -285,6 +315,53 @@ def _log_likelihood_block(
     w_dead = np.exp(log_dead - log_sum)[:, None]
     return ll, np.asarray(d_const + (1.0 - w_dead) * d_alive + w_dead * d_dead,
                           dtype=np.float64)
+
+
+
+def _hessian_block(params: FloatArray, data: tuple[FloatArray, ...], w: FloatArray
+                   ) -> FloatArray:
+    """``sum_i w_i d^2 ll_i`` in ``(r, alpha, b, s, beta)`` over a block of patterns.
+
+    With ``ll = c + log(e^l1 + e^l2)`` (:func:`_likelihood_parts`) and ``w2`` the second
+    term's share, ``d^2 ll = d^2 c + (1 - w2) d^2 l1 + w2 d^2 l2 + w2 (1 - w2) (dl1 - dl2)
+    (dl1 - dl2)^T``; ``d^2 log J`` is :func:`_death_integral`'s."""
+    r, alpha, b, s, beta = params
+    x, tx, t_obs = data
+    log_j, d_j, hess_j = _death_integral(params, r + x, tx, t_obs, gradient=True,
+                                         hessian=True)
+    _, log_alive, log_dead, _, d_alive, d_dead = _likelihood_parts(
+        params, x, tx, t_obs, gradient=True, death=(log_j, d_j))
+    if d_alive is None or d_dead is None or hess_j is None:  # pragma: no cover - asked for
+        raise AssertionError("gradient and Hessian were requested")
+    w_dead = np.exp(log_dead - np.logaddexp(log_alive, log_dead))
+
+    def power_terms(z: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """d^2 / (dr dalpha) and d^2 / dalpha^2 of ``-r log(1 + z/alpha) - x log(alpha+z)``."""
+        return (z / (alpha * (alpha + z)),
+                -r * z * (2.0 * alpha + z) / (alpha**2 * (alpha + z) ** 2)
+                + x / (alpha + z) ** 2)
+
+    hess_alive = np.zeros((len(x), 5, 5))
+    hess_alive[:, 0, 1], hess_alive[:, 1, 1] = power_terms(t_obs)
+    _, grow_T, frac_T = _log_growth(b, beta, t_obs)
+    hess_alive[:, 2, 2] = -s * t_obs**2 * grow_T * (1.0 - grow_T)
+    hess_alive[:, 2, 3] = -t_obs * grow_T
+    hess_alive[:, 2, 4] = s * t_obs * grow_T * (1.0 - frac_T) / beta
+    hess_alive[:, 3, 4] = frac_T / beta
+    hess_alive[:, 4, 4] = -s * frac_T * (2.0 - frac_T) / beta**2
+    hess_dead = hess_j.copy()
+    rate_alpha, alpha_alpha = power_terms(tx)
+    hess_dead[:, 0, 1] += rate_alpha
+    hess_dead[:, 1, 1] += alpha_alpha
+    for hess in (hess_alive, hess_dead):  # symmetric
+        hess[:, 1, 0], hess[:, 3, 2], hess[:, 4, 2], hess[:, 4, 3] = (
+            hess[:, 0, 1], hess[:, 2, 3], hess[:, 2, 4], hess[:, 3, 4])
+    gap = d_alive - d_dead
+    total = np.einsum("n,nij->ij", w * (1.0 - w_dead), hess_alive)
+    total += np.einsum("n,nij->ij", w * w_dead, hess_dead)
+    total += np.einsum("n,ni,nj->ij", w * w_dead * (1.0 - w_dead), gap, gap)
+    total[0, 0] += float(w @ (polygamma(1, r + x) - polygamma(1, r)))
+    return np.asarray(total, dtype=np.float64)
 
 
 def simulate_ggompertz_nbd(
@@ -367,6 +444,18 @@ class GGompertzNBD(ContinuousBTYDModel):
             if grad is not None and part_grad is not None:
                 grad[rows] = part_grad
         return ll, grad
+
+    def _log_likelihood_hessian(
+        self, params: FloatArray, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> FloatArray | None:
+        """Exact Hessian of ``sum_i w_i ll_i`` in ``(r, alpha, b, s, beta)``
+        (:func:`_hessian_block`, in blocks of rows): one pass over the quadrature nodes
+        instead of ten gradients for central differences."""
+        total = np.zeros((5, 5))
+        for start in range(0, len(data[0]), _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            total += _hessian_block(params, tuple(c[rows] for c in data[:3]), w[rows])
+        return np.asarray(0.5 * (total + total.T), dtype=np.float64)
 
     # -- predictions -----------------------------------------------------------------------
 
