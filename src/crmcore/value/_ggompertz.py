@@ -17,12 +17,14 @@ eq. 5)::
     L = Gamma(r+x) alpha^r / Gamma(r) * [ (alpha+T)^-(r+x) S(T)
                                           + integral_{t_x}^{T} (alpha+tau)^-(r+x) f(tau) dtau ]
 
-The integral has no closed form. It is taken by Gauss-Legendre quadrature (16 nodes) on
-panels that halve towards ``t_x`` (``[t_x + d 2^-(k+1), t_x + d 2^-k]``, ``d = T - t_x``, and a
-last panel down to ``t_x``), so that both the power ``(alpha+tau)^-(r+x)``, which for a
-frequent buyer falls within a fraction of the interval, and the Gompertz density are resolved;
-the integrand is evaluated in log space. The exact gradient differentiates under the integral
-(the limits do not depend on the parameters).
+The integral has no closed form. It is taken by 16-point Gauss-Legendre quadrature on panels
+that halve towards ``t_x`` (``[t_x + d 2^-(k+1), t_x + d 2^-k]``, ``d = T - t_x``), chosen per
+customer (:func:`_death_panels`: each panel analytic well beyond its ends, the innermost one
+down to ``t_x`` once the integrand is smooth there, far panels that hold less than ``e^-40``
+left out). Every term is written to keep its precision at the limits a fit may reach
+(``log1p(expm1(b t) / beta)`` for the lifetime, ``alpha^r`` taken into both terms, the
+integrand measured from ``t_x``). The exact gradient and Hessian differentiate under the
+integral (the limits do not depend on the parameters).
 
 References
 ----------
