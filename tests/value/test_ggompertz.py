@@ -178,8 +178,8 @@ def test_one_dropout_intensity_limit() -> None:
                     return float(np.exp(gammaln(r + xi) - gammaln(r) + r * math.log(alpha)
                                         - (r + xi) * math.log(alpha + u)))
             else:
-                def power(u: float, xi: float = xi) -> float:
-                    return lam**xi * math.exp(-lam * u)
+                def power(u: float, xi: float = xi, lam: float = lam) -> float:
+                    return float(lam**xi * math.exp(-lam * u))
             died = integrate.quad(lambda u, p=power: p(u) * eta * b * math.exp(b * u)
                                   * survival(u), a, end, epsabs=0, epsrel=1e-13, limit=200)[0]
             out.append(math.log(power(end) * survival(end) + died))

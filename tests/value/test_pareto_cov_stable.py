@@ -63,8 +63,9 @@ def test_rows_match_quadrature_at_extreme_parameters() -> None:
     rows = np.repeat(ROWS, len(HISTORIES), axis=0)
     x, tx, t_obs = _data(len(ROWS))
     ll, _ = pareto_row_terms(rows, (x, tx, t_obs), gradient=False)
-    reference = np.array([_reference(*row, *h) for row, h in
-                          zip(rows, zip(x, tx, t_obs, strict=True), strict=True)])
+    reference = np.array([
+        _reference(float(r), float(alpha), float(s), float(beta), float(xi), float(a), float(b))
+        for (r, alpha, s, beta), xi, a, b in zip(rows, x, tx, t_obs, strict=True)])
     np.testing.assert_allclose(ll, reference, rtol=1e-9, atol=1e-9)
 
 
