@@ -173,13 +173,11 @@ def test_one_dropout_intensity_limit() -> None:
     def reference(lam: float | None) -> np.ndarray:
         out = []
         for xi, a, end in zip(x, tx, t_obs, strict=True):
-            if lam is None:  # lambda ~ Gamma(r, alpha): (alpha/(alpha+u))^r (alpha+u)^-x ...
-                def power(u: float, xi: float = xi) -> float:
+            def power(u: float, xi: float = xi, lam: float | None = lam) -> float:
+                if lam is None:  # lambda ~ Gamma(r, alpha): the NBD's probability, over x!
                     return float(np.exp(gammaln(r + xi) - gammaln(r) + r * math.log(alpha)
                                         - (r + xi) * math.log(alpha + u)))
-            else:
-                def power(u: float, xi: float = xi, lam: float = lam) -> float:
-                    return float(lam**xi * math.exp(-lam * u))
+                return float(lam**xi * math.exp(-lam * u))  # one purchase rate lambda
             died = integrate.quad(lambda u, p=power: p(u) * eta * b * math.exp(b * u)
                                   * survival(u), a, end, epsabs=0, epsrel=1e-13, limit=200)[0]
             out.append(math.log(power(end) * survival(end) + died))
