@@ -278,6 +278,15 @@ def test_cdnow_is_fitted_on_the_pareto_nbd_limit() -> None:
     for name in ("r", "alpha", "s"):
         assert fitted[name] == pytest.approx(pareto.params_[name], rel=1e-6)
     assert ratio == pytest.approx(pareto.params_["beta"], rel=1e-6)
+    # the same information: standard errors of r, alpha, s and of log(b) = log(beta/ratio)
+    se, pareto_se = model.standard_errors_, pareto.standard_errors_
+    for name in ("r", "alpha", "s"):
+        assert se[name] == pytest.approx(pareto_se[name], rel=1e-5)
+    assert se["b"] / fitted["b"] == pytest.approx(pareto_se["beta"] / pareto.params_["beta"],
+                                                  rel=1e-5)
+    loaded = GGompertzNBD.from_json(model.to_json())
+    assert loaded.boundary_ == boundary
+    np.testing.assert_array_equal(loaded.p_alive(base), model.p_alive(base))
     # CLVTools stopped short of the limit (b = 1.1e-6): its LL is 0.0023 below the limit's,
     # and r, alpha, s differ from the limit's in the fourth digit
     assert CLVTOOLS_LL < model.log_likelihood_ < CLVTOOLS_LL + 0.005
