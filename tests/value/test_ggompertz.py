@@ -20,6 +20,7 @@ crmcore (``load_cdnow_summary``).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from scipy import integrate
 from scipy.special import gammaln
 
 import crmcore
-from crmcore import ConvergenceWarning
+from crmcore import ConvergenceError, ConvergenceWarning
 from crmcore.datasets import load_cdnow_summary
 from crmcore.value import GGompertzNBD, ParetoNBD, simulate_ggompertz_nbd
 
@@ -317,6 +318,28 @@ def test_cdnow_is_fitted_on_the_pareto_nbd_limit() -> None:
                            step=13.0, value_model=model, spend_model=30.0,
                            lifecycle_model=False, loyalty_model=False)
     assert any("Pareto/NBD" in note for note in scores.notes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_boundary_fits_are_never_below_the_pareto_nbd(seed: int) -> None:
+    """Customers who hardly drop out: the GGompertz/NBD nests the Pareto/NBD (as b, beta -> 0),
+    so any fit it returns is at least as likely as the Pareto/NBD's; where the faces it can
+    pin do not reach that (b running off beside s -> 0 is no limit), it raises instead."""
+    x, tx, t_obs = simulate_ggompertz_nbd(2000, r=0.8, alpha=5.0, b=0.1, s=1.0, beta=1e12,
+                                          T=np.linspace(20, 80, 2000), seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pareto = ParetoNBD().fit(x, tx, t_obs)
+        model: GGompertzNBD | None = None
+        try:
+            model = GGompertzNBD().fit(x, tx, t_obs)
+        except ConvergenceError as error:
+            runaway = error.diagnostics["runaway"]
+    if model is None:
+        assert runaway  # names the parameters that run off
+        return
+    assert model.log_likelihood_ >= pareto.log_likelihood_ - 1e-6
 
 
 def test_expectations_match_simulation() -> None:

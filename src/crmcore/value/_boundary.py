@@ -103,9 +103,13 @@ def settle_runaway(
         # No comparison with the end point here: where the likelihood has no maximum it
         # may rise without bound (identical spends: a degenerate density), so an end point
         # further out is "more likely" than any limit pinned at e^(+/-25); the faces are
-        # compared with each other.
+        # compared with each other. A model whose faces are not all limits (one parameter
+        # pinned alone may change the meaning of another pinned one) asks for the comparison.
+        at_least = -math.inf
+        if model._boundary_at_least_end_point:
+            at_least = -model._objective(theta, data, w, 0.0, n_obs)[0] * n_obs
         fit = best_boundary(model, runaway, theta, data, w, n_obs, time_unit, diagnostics,
-                                  at_least=-math.inf)
+                                  at_least=at_least)
         if fit is not None:
             warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
                           stacklevel=5)
@@ -177,9 +181,10 @@ def boundary_face(
         if du is None and dv is None:
             continue
         if kind == "ratio":
-            # both run off the same way with their ratio fixed; the diagnosis may name only
-            # one of them (which one depends on where the optimiser stopped), so one is read
-            # as both. A direction without a meaning is no limit (pinned alone below).
+            # both run off the same way with their ratio fixed. One alone is read as both:
+            # the other, free on that face, can follow it, so pinning it alone would reach
+            # the same fit under another name. A direction without a meaning is no limit
+            # (pinned alone below).
             ways = {d for d in (du, dv) if d is not None}
             way = ways.pop() if len(ways) == 1 else None
             if not (none_means if way == "0" else all_means if way == "infinity" else ""):

@@ -401,8 +401,12 @@ class GGompertzNBD(ContinuousBTYDModel):
     """
 
     param_names = ("r", "alpha", "b", "s", "beta")
-    # the (beta, b) limit first: it takes beta, so that the (s, beta) pair does not read
-    # "beta -> 0" as every customer dropping out at once when b goes to 0 with it
+    # The (beta, b) limit before (s, beta): it takes beta, so that the (s, beta) pair does
+    # not read "beta -> 0" beside b -> 0 as every customer dropping out at once. b ->
+    # infinity is no limit of its own (pinned alone beside s pinned at 0 it is an exponential
+    # lifetime of rate e^25 s, not "no dropout"; one exponential rate for everyone is reached
+    # as the Pareto/NBD limit with s -> infinity): a boundary fit must be about as likely as
+    # where the optimiser stopped.
     _mixing_pairs = (
         ("r", "alpha", "gamma", "purchase rate lambda = r/alpha (Poisson purchases while alive)",
          "no customer buys again", "every customer buys at an infinite rate"),
@@ -413,6 +417,7 @@ class GGompertzNBD(ContinuousBTYDModel):
          "no customer drops out (the NBD model of purchases)",
          "every customer drops out at once"),
     )
+    _boundary_at_least_end_point = True
 
     def _initial_params(self, data: tuple[FloatArray, ...], weights: FloatArray) -> FloatArray:
         x, _, t_obs = data[:3]

@@ -213,6 +213,11 @@ class LikelihoodModel:
     #: A fit whose likelihood rises towards such a limit is fitted there (see
     #: ``_fit_boundary``); models without pairs raise :class:`crmcore.ConvergenceError`.
     _mixing_pairs: ClassVar[tuple[tuple[str, str, str, str, str, str], ...]] = ()
+    #: Whether a boundary fit must be about as likely as the optimiser's end point (else
+    #: ``ConvergenceError``): for models where a parameter pinned alone is not always a limit
+    #: (GGompertz/NBD: ``b -> infinity`` beside ``s -> 0`` is an exponential lifetime, not
+    #: "no dropout").
+    _boundary_at_least_end_point: ClassVar[bool] = False
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
