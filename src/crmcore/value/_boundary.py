@@ -103,9 +103,13 @@ def settle_runaway(
         # No comparison with the end point here: where the likelihood has no maximum it
         # may rise without bound (identical spends: a degenerate density), so an end point
         # further out is "more likely" than any limit pinned at e^(+/-25); the faces are
-        # compared with each other.
+        # compared with each other. A model whose faces are not all limits (one parameter
+        # pinned alone may change the meaning of another pinned one) asks for the comparison.
+        at_least = -math.inf
+        if model._boundary_at_least_end_point:
+            at_least = -model._objective(theta, data, w, 0.0, n_obs)[0] * n_obs
         fit = best_boundary(model, runaway, theta, data, w, n_obs, time_unit, diagnostics,
-                                  at_least=-math.inf)
+                                  at_least=at_least)
         if fit is not None:
             warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
                           stacklevel=5)
@@ -170,10 +174,22 @@ def boundary_face(
     limits: list[dict[str, Any]] = []
     handled: set[str] = set()
     for u, v, kind, quantity, none_means, all_means in model._mixing_pairs:
+        if u in handled or v in handled:
+            continue  # shares a parameter with a pair met before (GGompertz/NBD's beta)
         iu, iv = index[u], index[v]
         du, dv = runaway.get(u), runaway.get(v)
         if du is None and dv is None:
             continue
+        if kind == "ratio":
+            # both run off the same way with their ratio fixed. One alone is read as both:
+            # the other, free on that face, can follow it, so pinning it alone would reach
+            # the same fit under another name. A direction without a meaning is no limit
+            # (pinned alone below).
+            ways = {d for d in (du, dv) if d is not None}
+            way = ways.pop() if len(ways) == 1 else None
+            if not (none_means if way == "0" else all_means if way == "infinity" else ""):
+                continue
+            du = dv = way
         handled |= {u, v}
         if kind == "product" and du is not None and dv is not None and du != dv:
             # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
@@ -201,7 +217,9 @@ def boundary_face(
             phi0.append(psi)
             pinned.append(u)
             label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
-            if du == "infinity":
+            if kind == "ratio":
+                meaning = none_means if du == "0" else all_means
+            elif du == "infinity":
                 meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
             else:
                 top = "1" if kind == "beta" else "infinite"
