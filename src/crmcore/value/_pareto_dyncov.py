@@ -59,19 +59,21 @@ from crmcore._errors import (
     describe_rows,
 )
 from crmcore._time import period_index, unit_factor
-from crmcore.value._btyd import FloatArray, check_horizon
+from crmcore.value._btyd import FloatArray, check_horizon, check_rate
 from crmcore.value._covariates import (
     CovariateDesign,
     StaticCovariates,
     _check_lambdas,
     _native_frame,
 )
+from crmcore.value._pareto import _panel_integral
 
 __all__ = ["DynamicCovariates", "ParetoNBDDynamic", "simulate_pareto_nbd_dynamic"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _HALVINGS = 5
 _BLOCK = 2000
+_LAPLACE_BLOCK = 4096
 
 
 def _clustered_rule(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -107,8 +109,10 @@ class DynamicCovariates:
 
 def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: str,
                 life: Sequence[str], trans: Sequence[str], horizon: float = 0.0,
-                ) -> DynamicCovariates:
-    """The covariate paths of ``base``'s customers over ``[0, T + horizon]``."""
+                *, hold_last: bool = False) -> DynamicCovariates:
+    """The covariate paths of ``base``'s customers over ``[0, T + horizon]``; with
+    ``hold_last``, over ``[0, inf)``: every row of the frame from the first purchase on, and
+    each customer's last row held for ever (the rows must still cover ``[0, T]``)."""
     if base.history is None or base.freq is None:
         raise InvalidValueError("time-varying covariates need a base built from transactions "
                                 "(its purchase periods place the purchases in the covariate "
@@ -190,6 +194,9 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
                         + describe_rows(uncovered, noun="id"), field=customer_id,
                         rows=uncovered)
     all_rows, all_cust = row, cust
+    if hold_last:  # the last row holds beyond the frame: nothing is clipped at the end
+        ends[last_of[has]] = np.inf
+        t_end = np.full(n, np.inf)
     keep = np.flatnonzero((ends > 0) & (starts < t_end[cust]))
     row, cust = row[keep], cust[keep]
     seg_s = np.maximum(starts[keep], 0.0)
@@ -324,6 +331,48 @@ class _Forecast:
     c: NDArray[np.int64]
     lo: FloatArray
     hi: FloatArray
+    t_obs: FloatArray
+
+
+def _log_laplace(delta: float, s: float, scale: FloatArray, width: FloatArray) -> FloatArray:
+    """``log integral_0^w e^(-delta v) (1 + v/c)^-s dv`` per row (``c = scale``, ``w =
+    width``, possibly infinite) by the Pareto/NBD's panel quadrature, in blocks of rows."""
+    out = np.empty(len(scale))
+    for start in range(0, len(scale), _LAPLACE_BLOCK):
+        cb = scale[start:start + _LAPLACE_BLOCK]
+
+        def log_g(v: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(-delta * v - s * np.log1p(v / cb[i, None]), dtype=np.float64)
+
+        def rate(v: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
+            return np.asarray(delta + s / (cb[i, None] + v), dtype=np.float64)
+
+        value, _ = _panel_integral(np.zeros_like(cb), width[start:start + _LAPLACE_BLOCK], cb,
+                                   np.full_like(cb, delta), log_g, rate, None)
+        out[start:start + len(cb)] = value
+    return out
+
+
+def _integral_given_alive(f: _Forecast, upto: FloatArray) -> FloatArray:
+    """Per customer, ``integral_T^(T+upto) a(u) ((beta+B(T))/(beta+B(u)))^s du`` (``upto``
+    per customer, within the forecast's periods), in closed form per covariate period:
+    ``a/b (beta+B(T)) e^((1-s) u_0) (e^((1-s)(u_1-u_0)) - 1)/(1-s)`` with ``u = log((beta+B)/
+    (beta+B(T)))`` at the period's ends, written with ``expm1`` so that it stays exact at and
+    near ``s = 1`` (where it is ``a/b (beta+B(T)) (u_1 - u_0)``)."""
+    paths, c, s, beta = f.paths, f.c, f.s, f.beta
+    a_rate, b_rate, b_start = f.a_parts[0], f.b_parts[0], f.b_parts[1]
+    lo = f.lo
+    hi = np.minimum(f.hi, (f.t_obs + upto)[c])
+    use = hi > lo
+    log_base = np.log(beta + f.b_T)[c]
+    u_lo = np.log(beta + b_start + b_rate * (lo - paths.seg_start)) - log_base
+    u_hi = np.log(beta + b_start + b_rate * (np.maximum(hi, lo) - paths.seg_start)) - log_base
+    z = (1.0 - s) * (u_hi - u_lo)
+    small = np.abs(z) < 1e-300
+    ratio = np.where(small, 1.0, np.expm1(z) / np.where(small, 1.0, z))
+    piece = a_rate / b_rate * np.exp(log_base + (1.0 - s) * u_lo) * ratio * (u_hi - u_lo)
+    return np.asarray(np.bincount(c[use], weights=piece[use], minlength=paths.n_customers),
+                      dtype=np.float64)
 
 
 class ParetoNBDDynamic(StaticCovariates):
@@ -339,6 +388,9 @@ class ParetoNBDDynamic(StaticCovariates):
     """
 
     param_names = ("r", "alpha", "s", "beta")
+    time_varying_covariates: ClassVar[bool] = True
+    """Marks a :class:`crmcore.protocols.TimeVaryingValueModel`: every prediction takes the
+    base and the covariate frame (``covariates=, customer_id=, datetime=``)."""
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "beta": ("life", -1.0)}
 
@@ -476,7 +528,8 @@ class ParetoNBDDynamic(StaticCovariates):
         """Per segment: rate ``exp(gamma . x)``, the clock at its start, and their
         derivatives in ``gamma``."""
         rate = np.exp(matrix @ gamma)
-        length = paths.seg_end - paths.seg_start
+        # a held last row (``hold_last``) is infinite: no segment starts after it
+        length = np.where(np.isfinite(paths.seg_end), paths.seg_end - paths.seg_start, 0.0)
         start = _exclusive_cumsum(rate * length, paths.seg_customer, paths.n_customers)
         d_rate = matrix * rate[:, None]
         d_start = _exclusive_cumsum(d_rate * length[:, None], paths.seg_customer,
@@ -655,7 +708,7 @@ class ParetoNBDDynamic(StaticCovariates):
             a_T=self._clock_at(paths, t_obs, a_parts)[0],
             b_T=self._clock_at(paths, t_obs, b_parts)[0], c=c,
             lo=np.maximum(paths.seg_start, t_obs[c]),
-            hi=np.minimum(paths.seg_end, t_obs[c] + horizon))
+            hi=np.minimum(paths.seg_end, t_obs[c] + horizon), t_obs=t_obs)
 
     def expected_purchases(
         self, t: float, base: CustomerBase, *, covariates: object,
@@ -669,22 +722,22 @@ class ParetoNBDDynamic(StaticCovariates):
         (s-1)``, or ``a/b log((beta+B_1)/(beta+B_0))`` at ``s = 1``).
         """
         f = self._forecast_periods(t, base, covariates, customer_id, datetime)
-        alive, x, paths, a_parts, b_parts = f.alive, f.x, f.paths, f.a_parts, f.b_parts
-        r, alpha, s, beta, a_T, b_T = f.r, f.alpha, f.s, f.beta, f.a_T, f.b_T
-        c, lo, hi = f.c, f.lo, f.hi
-        use = hi > lo
-        a_rate, b_rate, b_start = a_parts[0], b_parts[0], b_parts[1]
-        b_lo = b_start + b_rate * (lo - paths.seg_start)
-        b_hi = b_start + b_rate * (hi - paths.seg_start)
-        log_base = np.log(beta + b_T)[c]
-        if abs(s - 1.0) < 1e-10:
-            piece = a_rate / b_rate * (np.log(beta + b_hi) - np.log(beta + b_lo))
-        else:
-            piece = a_rate / b_rate / (s - 1.0) * (
-                np.exp((1.0 - s) * (np.log(beta + b_lo) - log_base))
-                - np.exp((1.0 - s) * (np.log(beta + b_hi) - log_base))) * np.exp(log_base)
-        total = np.bincount(c[use], weights=piece[use], minlength=paths.n_customers)
-        return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
+        total = _integral_given_alive(f, np.full(len(f.x), float(t)))
+        return np.asarray(f.alive * (f.r + f.x) / (f.alpha + f.a_T) * total, dtype=np.float64)
+
+    def _cumulative_expected(
+        self, times: ArrayLike, base: CustomerBase, *, covariates: object,
+        customer_id: str | None = None, datetime: str | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """P(alive) and :meth:`expected_purchases` at each of the growing horizons ``times``
+        (one row each), from one reading of the covariate frame: what a stepped lifetime value
+        needs (:func:`crmcore.value.time_varying_lifetime_value`)."""
+        steps = np.asarray(check_horizon(times), dtype=np.float64).reshape(-1)
+        f = self._forecast_periods(float(steps.max(initial=0.0)), base, covariates,
+                                   customer_id, datetime)
+        scale = f.alive * (f.r + f.x) / (f.alpha + f.a_T)
+        out = np.stack([scale * _integral_given_alive(f, np.full(len(f.x), g)) for g in steps])
+        return f.alive, np.asarray(out, dtype=np.float64).reshape(len(steps), len(f.x))
 
     def dect(
         self, discount_rate: float, t: float, base: CustomerBase, *, covariates: object,
@@ -717,6 +770,100 @@ class ParetoNBDDynamic(StaticCovariates):
         per_segment = np.sum(half[:, None] * _GL_WEIGHTS[None, :] * integrand, axis=1)
         total = np.bincount(cu, weights=per_segment, minlength=paths.n_customers)
         return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
+
+    def dert(
+        self, continuous_rate: float, base: CustomerBase, *, covariates: object,
+        customer_id: str | None = None, datetime: str | None = None,
+    ) -> FloatArray:
+        """Discounted expected residual transactions: :meth:`dect` to infinity.
+
+        ``P(alive) (r+x)/(alpha+A(T)) integral_T^inf e^(-delta (u-T)) a(u)
+        ((beta+B(T))/(beta+B(u)))^s du`` with ``delta`` the ``continuous_rate`` (continuously
+        compounded, per unit of the data's time; :func:`crmcore.value.dert_rate`). The
+        covariate frame must cover each customer's time to ``T``; every row it has after ``T``
+        is used, and **beyond each customer's last row her covariates are held at that row's
+        values for ever** (a frame cannot reach infinity; CLVTools gives this model only DECT
+        over a covariate-covered horizon). With constant covariates this is the static
+        Pareto/NBD's DERT at the customer's parameters. Per covariate period the integral is
+        ``e^(-delta (lo-T)) a ((beta+B(T))/(beta+B(lo)))^s integral_0^w e^(-delta v) (1 +
+        v/c)^-s dv`` with ``c = (beta+B(lo))/b``, evaluated by the Pareto/NBD's panel
+        quadrature in ``log(c + v)`` (its DERT's, accurate to ~1e-15; ``w`` infinite for
+        the held last row).
+        """
+        delta = check_rate(continuous_rate)
+        ident = self._check(covariates, customer_id)
+        stamp = self._stamp(datetime)
+        design = self._design
+        assert design is not None
+        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
+        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
+                            hold_last=True)
+        x = np.asarray(base.frequency, dtype=np.float64)
+        t_obs = np.asarray(base.T, dtype=np.float64)
+        theta = np.log(self._state().params)
+        r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
+        g_life, g_trans, _, _ = self._coefficients(theta)
+        a_parts = self._cumulative(paths, g_trans, paths.seg_trans)
+        b_parts = self._cumulative(paths, g_life, paths.seg_life)
+        a_T = self._clock_at(paths, t_obs, a_parts)[0]
+        b_T = self._clock_at(paths, t_obs, b_parts)[0]
+        c = paths.seg_customer
+        lo = np.maximum(paths.seg_start, t_obs[c])
+        use = np.flatnonzero(paths.seg_end > lo)
+        cu = c[use]
+        b_rate = b_parts[0][use]
+        b_lo = b_parts[1][use] + b_rate * (lo[use] - paths.seg_start[use])
+        log_front = (np.log(a_parts[0][use]) - delta * (lo[use] - t_obs[cu])
+                     + s * (np.log(beta + b_T)[cu] - np.log(beta + b_lo)))
+        log_laplace = _log_laplace(delta, s, (beta + b_lo) / b_rate,
+                                   paths.seg_end[use] - lo[use])
+        total = np.bincount(cu, weights=np.exp(log_front + log_laplace),
+                            minlength=paths.n_customers)
+        return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
+
+    def probability_of_no_purchase(
+        self, t: float, base: CustomerBase, *, covariates: object,
+        customer_id: str | None = None, datetime: str | None = None,
+    ) -> FloatArray:
+        """P(Y(t) = 0 | history): probability of no purchase in ``(T, T+t]``; the covariate
+        frame must cover the period.
+
+        ``1 - P(alive) + P(alive) P0`` where, given alive at ``T`` (``lambda ~ Gamma(r+x,
+        alpha+A(T))``, ``mu ~ Gamma(s, beta+B(T))``) and the death time ``tau`` (exponential
+        in ``B``-time), no purchase happens before ``min(tau, T+t)``::
+
+            P0 = ((alpha+A(T))/(alpha+A(T+t)))^(r+x) ((beta+B(T))/(beta+B(T+t)))^s
+                 + integral_T^(T+t) ((alpha+A(T))/(alpha+A(u)))^(r+x)
+                   s b(u) (beta+B(T))^s / (beta+B(u))^(s+1) du
+
+        the likelihood's bracket over ``(T, T+t]`` (the same quadrature, checked against
+        adaptive quadrature and simulation); with constant covariates it is the static
+        Pareto/NBD's ``conditional_probability_of_purchases(0, t, ...)`` at the customer's
+        parameters.
+        """
+        horizon = float(check_horizon(t))
+        ident = self._check(covariates, customer_id)
+        stamp = self._stamp(datetime)
+        design = self._design
+        assert design is not None
+        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
+        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
+                            horizon=horizon)
+        x = np.asarray(base.frequency, dtype=np.float64)
+        t_obs = np.asarray(base.T, dtype=np.float64)
+        theta = np.log(self._state().params)
+        r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
+        g_life, g_trans, _, _ = self._coefficients(theta)
+        a_T = self._clock_at(paths, t_obs, self._cumulative(paths, g_trans, paths.seg_trans))[0]
+        b_T = self._clock_at(paths, t_obs, self._cumulative(paths, g_life, paths.seg_life))[0]
+        # the likelihood's terms with (t_x, T] -> (T, T+t]: its bracket, times its constant
+        ll, _ = self._blocked_terms(theta, paths, x, t_obs, t_obs + horizon, gradient=False)
+        log_bracket = ll - (paths.purchase_trans @ g_trans + gammaln(r + x) - gammaln(r)
+                            + r * math.log(alpha))
+        log_p0 = (log_bracket + (r + x) * np.log(alpha + a_T)
+                  + s * (np.log(beta + b_T) - math.log(beta)))
+        p0 = np.exp(np.minimum(log_p0, 0.0))
+        return np.asarray(np.clip(1.0 - alive + alive * p0, 0.0, 1.0), dtype=np.float64)
 
     def expected_purchases_new_customer(  # type: ignore[override]
         self, t: float, covariates: object, *, customer_id: str | None = None,
