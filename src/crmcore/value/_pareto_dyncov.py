@@ -823,10 +823,11 @@ class ParetoNBDDynamic(StaticCovariates):
 
     def probability_of_no_purchase(
         self, t: float, base: CustomerBase, *, covariates: object,
-        customer_id: str | None = None, datetime: str | None = None,
+        customer_id: str | None = None, datetime: str | None = None, hold_last: bool = False,
     ) -> FloatArray:
         """P(Y(t) = 0 | history): probability of no purchase in ``(T, T+t]``; the covariate
-        frame must cover the period.
+        frame must cover the period, or, with ``hold_last``, each customer's time to ``T``
+        (beyond her last row its covariates are held, as :meth:`dert` holds them).
 
         ``1 - P(alive) + P(alive) P0`` where, given alive at ``T`` (``lambda ~ Gamma(r+x,
         alpha+A(T))``, ``mu ~ Gamma(s, beta+B(T))``) and the death time ``tau`` (exponential
@@ -848,7 +849,7 @@ class ParetoNBDDynamic(StaticCovariates):
         assert design is not None
         alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            horizon=horizon)
+                            horizon=0.0 if hold_last else horizon, hold_last=hold_last)
         x = np.asarray(base.frequency, dtype=np.float64)
         t_obs = np.asarray(base.T, dtype=np.float64)
         theta = np.log(self._state().params)
