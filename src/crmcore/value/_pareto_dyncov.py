@@ -353,6 +353,25 @@ def _log_laplace(delta: float, s: float, scale: FloatArray, width: FloatArray) -
     return out
 
 
+def _discounted_given_alive(delta: float, paths: DynamicCovariates, a_parts: Any,
+                            b_parts: Any, b_T: FloatArray, s: float, beta: float,
+                            t_obs: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """Per customer, ``integral e^(-delta (u-T)) a(u) ((beta+B(T))/(beta+B(u)))^s du`` over
+    her segments' ``[lo, hi)`` (``hi`` may be infinite): per segment ``e^(-delta (lo-T)) a
+    ((beta+B(T))/(beta+B(lo)))^s integral_0^w e^(-delta v) (1 + v/c)^-s dv`` with ``c =
+    (beta+B(lo))/b`` and ``w = hi - lo``."""
+    c = paths.seg_customer
+    use = np.flatnonzero(hi > lo)
+    cu = c[use]
+    b_rate = b_parts[0][use]
+    b_lo = b_parts[1][use] + b_rate * (lo[use] - paths.seg_start[use])
+    log_front = (np.log(a_parts[0][use]) - delta * (lo[use] - t_obs[cu])
+                 + s * (np.log(beta + b_T)[cu] - np.log(beta + b_lo)))
+    log_laplace = _log_laplace(delta, s, (beta + b_lo) / b_rate, hi[use] - lo[use])
+    return np.asarray(np.bincount(cu, weights=np.exp(log_front + log_laplace),
+                                  minlength=paths.n_customers), dtype=np.float64)
+
+
 def _integral_given_alive(f: _Forecast, upto: FloatArray) -> FloatArray:
     """Per customer, ``integral_T^(T+upto) a(u) ((beta+B(T))/(beta+B(u)))^s du`` (``upto``
     per customer, within the forecast's periods), in closed form per covariate period:
@@ -749,27 +768,17 @@ class ParetoNBDDynamic(StaticCovariates):
         horizon.
 
         ``P(alive) (r+x)/(alpha+A(T)) integral_T^(T+t) e^(-delta (u-T)) a(u)
-        ((beta+B(T))/(beta+B(u)))^s du``, per covariate period by 16-point Gauss-Legendre
-        quadrature (a smooth integrand on the period); ``delta -> 0`` gives
-        :meth:`expected_purchases`.
+        ((beta+B(T))/(beta+B(u)))^s du``, per covariate period as in :meth:`dert` (exact for
+        periods of any length); ``delta = 0`` gives :meth:`expected_purchases`.
         """
         delta = check_discount_rate(discount_rate, per="unit of the data's time, continuously")
         f = self._forecast_periods(t, base, covariates, customer_id, datetime)
-        alive, x, paths, a_parts, b_parts = f.alive, f.x, f.paths, f.a_parts, f.b_parts
-        r, alpha, s, beta, a_T, b_T = f.r, f.alpha, f.s, f.beta, f.a_T, f.b_T
-        c, lo, hi = f.c, f.lo, f.hi
-        use = np.flatnonzero(hi > lo)
-        half = (hi[use] - lo[use]) / 2.0
-        nodes = (lo[use] + half)[:, None] + half[:, None] * _GL_NODES[None, :]
-        b_u = b_parts[1][use][:, None] + b_parts[0][use][:, None] * (
-            nodes - paths.seg_start[use][:, None])
-        cu = c[use]
-        integrand = (a_parts[0][use][:, None]
-                     * np.exp(s * (np.log(beta + b_T)[cu][:, None] - np.log(beta + b_u))
-                              - delta * (nodes - np.asarray(base.T)[cu][:, None])))
-        per_segment = np.sum(half[:, None] * _GL_WEIGHTS[None, :] * integrand, axis=1)
-        total = np.bincount(cu, weights=per_segment, minlength=paths.n_customers)
-        return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
+        if delta == 0.0:
+            total = _integral_given_alive(f, np.full(len(f.x), float(t)))
+        else:
+            total = _discounted_given_alive(delta, f.paths, f.a_parts, f.b_parts, f.b_T, f.s,
+                                            f.beta, f.t_obs, f.lo, f.hi)
+        return np.asarray(f.alive * (f.r + f.x) / (f.alpha + f.a_T) * total, dtype=np.float64)
 
     def dert(
         self, continuous_rate: float, base: CustomerBase, *, covariates: object,
@@ -807,18 +816,9 @@ class ParetoNBDDynamic(StaticCovariates):
         b_parts = self._cumulative(paths, g_life, paths.seg_life)
         a_T = self._clock_at(paths, t_obs, a_parts)[0]
         b_T = self._clock_at(paths, t_obs, b_parts)[0]
-        c = paths.seg_customer
-        lo = np.maximum(paths.seg_start, t_obs[c])
-        use = np.flatnonzero(paths.seg_end > lo)
-        cu = c[use]
-        b_rate = b_parts[0][use]
-        b_lo = b_parts[1][use] + b_rate * (lo[use] - paths.seg_start[use])
-        log_front = (np.log(a_parts[0][use]) - delta * (lo[use] - t_obs[cu])
-                     + s * (np.log(beta + b_T)[cu] - np.log(beta + b_lo)))
-        log_laplace = _log_laplace(delta, s, (beta + b_lo) / b_rate,
-                                   paths.seg_end[use] - lo[use])
-        total = np.bincount(cu, weights=np.exp(log_front + log_laplace),
-                            minlength=paths.n_customers)
+        lo = np.maximum(paths.seg_start, t_obs[paths.seg_customer])
+        total = _discounted_given_alive(delta, paths, a_parts, b_parts, b_T, s, beta, t_obs, lo,
+                                        paths.seg_end)
         return np.asarray(alive * (r + x) / (alpha + a_T) * total, dtype=np.float64)
 
     def probability_of_no_purchase(
