@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         LoyaltyModel,
         PotentialValueModel,
         SpendModel,
+        TimeVaryingValueModel,
         ValueModel,
     )
     from crmcore.value._parts import CLVDrivers, PotentialInputs, PotentialValue
@@ -420,7 +421,7 @@ def score(
     time_unit: str,
     horizon: float | None,
     step: float = 1.0,
-    value_model: str | ValueModel | None = None,
+    value_model: str | ValueModel | TimeVaryingValueModel | None = None,
     spend_model: str | SpendModel | float | None = None,
     potential_model: str | PotentialValueModel | None = None,
     potential_inputs: PotentialInputs | None = None,

@@ -65,7 +65,7 @@ checks the signatures too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from numpy.typing import ArrayLike
 
@@ -266,7 +266,7 @@ class TimeVaryingValueModel(Protocol):
     apart, since a plain value model has methods of the same names).
     """
 
-    time_varying_covariates: bool
+    time_varying_covariates: ClassVar[bool]
     """``True``: the model's predictions take the base and the covariate frame."""
 
     def fit(self, base: CustomerBase, /, *, covariates: Any, customer_id: str,

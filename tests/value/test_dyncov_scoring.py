@@ -12,6 +12,7 @@ for P(no purchase), and simulation.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,9 @@ def test_registry_offers_the_time_varying_model() -> None:
     assert isinstance(model, protocols.TimeVaryingValueModel)
     assert protocols.value_protocol(model) is protocols.TimeVaryingValueModel
     assert protocols.value_protocol(ParetoNBD()) is protocols.ValueModel
-    report = check_model_plugin(crmcore.value._plugin, "value")
+    from crmcore.value import _plugin
+
+    report = check_model_plugin(_plugin, "value")
     (entry,) = [m for m in report.models if m.name == "pareto-nbd-dynamic"]
     assert entry.ok, str(report)
     assert entry.protocol == "crmcore.protocols.TimeVaryingValueModel"
@@ -244,7 +247,7 @@ def test_dert_is_the_integral_with_the_last_row_held() -> None:
 
         breaks = [t_obs, *[b for b in a_starts if b > t_obs]]
         pieces = [integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-12)[0]
-                  for lo, hi in zip(breaks[:-1], breaks[1:], strict=True)]
+                  for lo, hi in itertools.pairwise(breaks)]
         pieces.append(integrate.quad(integrand, breaks[-1], np.inf, epsabs=0,
                                      epsrel=1e-12, limit=200)[0])
         expected = alive[i] * (r + base.frequency[i]) / (alpha + a_t) * sum(pieces)
@@ -345,15 +348,18 @@ def test_score_by_name_fits_and_scores(apparel: CustomerBase, dyncov: pd.DataFra
                            customer_id="Id", datetime="Cov.Date", loyalty_model=False)
     assert len(scores) == 600
     assert "ParetoNBDDynamic" in scores.model
-    assert np.all(np.isfinite(scores.clv)) and np.all(scores.clv >= 0)
-    assert scores.stage is not None and scores.churn_risk is not None
+    assert np.all(np.isfinite(scores.clv))
+    assert np.all(scores.clv >= 0)
+    assert scores.stage is not None
+    assert scores.churn_risk is not None
     assert not any("covariates" in note for note in scores.notes)
 
 
 def test_score_end_to_end_on_apparel(apparel: CustomerBase, dyncov: pd.DataFrame,
                                      seasonal_fit: ParetoNBDDynamic) -> None:
     model = seasonal_fit
-    keywords = {"covariates": dyncov, "customer_id": "Id", "datetime": "Cov.Date"}
+    keywords: dict[str, Any] = {"covariates": dyncov, "customer_id": "Id",
+                                "datetime": "Cov.Date"}
     for horizon in (52.0, None):
         scores = crmcore.score(apparel, margin=0.3, discount_rate=0.002, time_unit="W",
                                horizon=horizon, value_model=model, loyalty_model=False,
@@ -382,7 +388,8 @@ def test_stepped_clv_is_the_discounted_increments(apparel: CustomerBase, dyncov:
                                                   seasonal_fit: ParetoNBDDynamic) -> None:
     """Four-weekly cash-flow steps: each step's expected purchases (from the model's public
     expected_purchases) discounted at its end, as lifetime_value does for every model."""
-    keywords = {"covariates": dyncov, "customer_id": "Id", "datetime": "Cov.Date"}
+    keywords: dict[str, Any] = {"covariates": dyncov, "customer_id": "Id",
+                                "datetime": "Cov.Date"}
     value = time_varying_lifetime_value(seasonal_fit, 10.0, apparel, margin=0.5,
                                         discount_rate=0.01, time_unit="W", horizon=26.0,
                                         step=4.0, **keywords)
@@ -409,7 +416,8 @@ def test_constant_covariates_score_as_the_static_model(
     for column in ("clv", "p_alive", "churn_risk"):
         np.testing.assert_allclose(getattr(dynamic, column), getattr(plain, column),
                                    rtol=1e-8, err_msg=column)
-    assert dynamic.stage is not None and plain.stage is not None
+    assert dynamic.stage is not None
+    assert plain.stage is not None
     np.testing.assert_array_equal(dynamic.stage, plain.stage)
 
 
