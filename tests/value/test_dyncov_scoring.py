@@ -522,3 +522,11 @@ def test_named_errors(apparel: CustomerBase, dyncov: pd.DataFrame, static: pd.Da
         crmcore.score(apparel, **common, value_model=seasonal_fit, covariates=near,
                       customer_id="Id", datetime="Cov.Date")
     assert data_info.value.field == "Id"
+
+
+def test_the_dask_path_refuses_time_varying_models() -> None:
+    from crmcore import dask as crm_dask
+
+    with pytest.raises(InvalidValueError) as info:
+        crm_dask.fit_models(None, value_model="pareto-nbd-dynamic")
+    assert info.value.field == "value_model"
