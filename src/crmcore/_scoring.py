@@ -130,7 +130,8 @@ class Scores:
     churn_risk:
         Probability that the customer makes no purchase in the next ``churn_horizon``,
         P(Y(t) = 0 | x, t_x, T) from the value model's conditional purchase-count
-        distribution; ``1 - p_alive`` for a model without one (``notes`` says so). A claim a
+        distribution (with covariates, at each customer's own parameters or covariate path);
+        ``1 - p_alive`` for a model without one (``notes`` says so). A claim a
         firm can check by waiting ``churn_horizon`` (see :func:`crmcore.lifecycle.backtest`).
     churn_horizon:
         Its horizon in ``time_unit``: ``horizon``, or one year for a lifetime horizon.
@@ -487,11 +488,23 @@ def score(
         ``responses``, ``category_spend``, ``referrals`` (口碑) ...).
     plugin_manager:
         Manager to look models up in (default: one fresh manager for the whole call).
-    covariates, customer_id:
-        Static covariates of the customers (a frame with the id column ``customer_id``) for a
-        value model that takes them (Pareto/NBD, BG/NBD): an unfitted model is fitted with
-        them (all columns on both processes) and every prediction uses each customer's own
-        parameters. The lifecycle stage then leaves P(alive) out (noted).
+    covariates, customer_id, datetime:
+        Covariates of the customers for a value model that takes them, with the same keywords
+        as the model's ``fit``; an unfitted model is fitted with them (every other column on
+        both processes) and every column of the result uses each customer's own parameters:
+        the lifecycle classifier gets her P(alive), and ``churn_risk`` is her probability of
+        no purchase over the churn horizon.
+
+        *Static* covariates (Pareto/NBD, BG/NBD, MBG/NBD): a frame with one row per customer
+        and the id column ``customer_id``; ``datetime`` must be left out, and a frame with a
+        date column is refused.
+
+        *Time-varying* covariates (a :class:`crmcore.protocols.TimeVaryingValueModel`, e.g.
+        ``value_model="pareto-nbd-dynamic"``): one row per customer and period, ``datetime``
+        naming the column of each period's **start** date (a row holds until the customer's
+        next; required). For a finite horizon the rows must cover it and the cash-flow steps
+        are discounted as for any model; for ``horizon=None`` the model's DERT holds each
+        customer's last row beyond the frame (:meth:`crmcore.value.ParetoNBDDynamic.dert`).
 
     Returns
     -------
@@ -500,9 +513,11 @@ def score(
     Raises
     ------
     InvalidValueError, TimeUnitError
-        Bad margin, rate, horizon or units (named).
+        Bad margin, rate, horizon or units (named); covariates that do not suit the value
+        model (``field`` names ``covariates`` or ``datetime``).
     DataError
-        The base is empty.
+        The base is empty, or time-varying covariates do not cover a customer's time to the
+        end of the horizon (ids named).
     UnknownModelError, PluginError
         A model name nobody offers, or a plugin that fails.
     ConvergenceError

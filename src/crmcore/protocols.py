@@ -16,10 +16,10 @@ value         :class:`ValueModel`                    ``fit(base)``, ``p_alive``,
               (``crmcore_value_models``)             ``expected_purchases``; optionally
                                                      ``dert``, ``discrete``, ``time_unit_``,
                                                      ``params_``
-              :class:`TimeVaryingValueModel` (marked  ``fit(base, covariates=,
-              ``time_varying_covariates = True``)    customer_id=, datetime=)``, ``p_alive``,
-                                                     ``expected_purchases``; optionally
-                                                     ``dert``,
+              or :class:`TimeVaryingValueModel`      ``fit(base, covariates=,
+              (``time_varying_covariates = True``)   customer_id=, datetime=)``,
+                                                     ``p_alive``, ``expected_purchases``;
+                                                     optionally ``dert``,
                                                      ``probability_of_no_purchase``
 spend         :class:`SpendModel`                    ``fit(base)``, ``expected_spend``
 potential     :class:`PotentialValueModel`           ``name``, ``score(base, margin=,
