@@ -237,9 +237,11 @@ _UNIT_PLAIN = ((_GL_NODES + 1.0) / 2.0, _GL_WEIGHTS / 2.0)
 _UNIT_CLUSTERED = _clustered_rule(np.zeros(1), np.ones(1))
 
 
-def _node_layout(steep: NDArray[np.bool_]) -> tuple[NDArray[np.intp], FloatArray, FloatArray]:
-    """Flat quadrature nodes on ``[0, 1]`` for each period (its index, the node, the weight):
-    16 Gauss-Legendre nodes, or the clustered rule where the integrand falls steeply."""
+def _node_layout(steep: NDArray[np.bool_],
+                 ) -> tuple[NDArray[np.intp], FloatArray, FloatArray, NDArray[np.intp]]:
+    """Flat quadrature nodes on ``[0, 1]`` for each period (its index, the node, the weight)
+    and each period's first node: 16 Gauss-Legendre nodes, or the clustered rule where the
+    integrand falls steeply."""
     n_steep, n_plain = _UNIT_CLUSTERED[0].shape[1], len(_GL_NODES)
     counts = np.where(steep, n_steep, n_plain)
     seg = np.repeat(np.arange(len(steep)), counts)
@@ -249,7 +251,7 @@ def _node_layout(steep: NDArray[np.bool_]) -> tuple[NDArray[np.intp], FloatArray
     in_steep, in_plain = np.minimum(position, n_steep - 1), np.minimum(position, n_plain - 1)
     unit = np.where(steep_node, _UNIT_CLUSTERED[0][0][in_steep], _UNIT_PLAIN[0][in_plain])
     unit_w = np.where(steep_node, _UNIT_CLUSTERED[1][0][in_steep], _UNIT_PLAIN[1][in_plain])
-    return seg.astype(np.intp), unit, unit_w
+    return seg.astype(np.intp), unit, unit_w, first.astype(np.intp)
 
 def _exclusive_cumsum(values: FloatArray, owner: NDArray[np.intp], n: int) -> FloatArray:
     """Per owner, the running sum of ``values`` before each entry (entries sorted by owner;
@@ -601,21 +603,56 @@ class ParetoNBDDynamic(StaticCovariates):
         fall = width * np.maximum(
             rx[cu] * a_rate / (alpha + a_start + a_rate * lo_offset),
             (s + 1.0) * b_rate / (beta + b_start + b_rate * lo_offset))
-        seg, unit, unit_w = _node_layout(fall > 4.0)
-        node_c = cu[seg]
+        seg, unit, unit_w, seg_heads = _node_layout(fall > 4.0)
+        # nodes are sorted by period and periods by customer: sums over a period's nodes are
+        # one reduceat, and over a customer's periods another
+        cust_heads = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]) if len(cu) else cu
+        owners = cu[cust_heads]
+        rx_seg = rx[cu]
         offset = lo_offset[seg] + width[seg] * unit
         weights = width[seg] * unit_w
         a_u = a_start[seg] + a_rate[seg] * offset
         b_u = b_start[seg] + b_rate[seg] * offset
-        rx_u = rx[node_c]
+        log_a_u = np.log(alpha + a_u)
+        log_b_u = np.log(beta + b_u)
         log_g = (math.log(s) + s * log_beta + np.log(b_rate)[seg]
-                 - rx_u * np.log(alpha + a_u) - (s + 1.0) * np.log(beta + b_u))
+                 - rx_seg[seg] * log_a_u - (s + 1.0) * log_b_u)
         top = np.full(n, -np.inf)
-        if len(node_c):  # nodes are sorted by customer: a segmented maximum
-            heads = np.flatnonzero(np.r_[True, node_c[1:] != node_c[:-1]])
-            top[node_c[heads]] = np.maximum.reduceat(log_g, heads)
-        scaled = weights * np.exp(log_g - top[node_c])
-        j = np.bincount(node_c, weights=scaled, minlength=n)
+        if len(seg):  # a customer's maximum over her nodes, for a scaled sum
+            top_seg = np.maximum.reduceat(log_g, seg_heads)
+            top[owners] = np.maximum.reduceat(top_seg, cust_heads)
+        scaled = weights * np.exp(log_g - top[cu][seg])
+
+        def per_customer(per_node: FloatArray) -> FloatArray:
+            """Per customer, the sum over her nodes of each column of ``per_node``."""
+            out = np.zeros((n, per_node.shape[1]))
+            if len(seg):
+                out[owners] = np.add.reduceat(np.add.reduceat(per_node, seg_heads, axis=0),
+                                              cust_heads, axis=0)
+            return out
+
+        if not gradient:
+            j = per_customer(scaled[:, None])[:, 0]
+        else:
+            inv_a = 1.0 / (alpha + a_u)
+            inv_b = 1.0 / (beta + b_u)
+            h_a = -rx_seg[seg] * inv_a  # d log g / d A(u)
+            h_b = -(s + 1.0) * inv_b  # d log g / d B(u)
+            # the derivatives of A(u), B(u) in the coefficients are linear in the offset
+            # within a period: sum the node factors per period first, then multiply by the
+            # period's (start, rate) derivatives, instead of forming nodes x coefficients
+            per_seg = np.add.reduceat(scaled[:, None] * np.column_stack([
+                np.ones_like(scaled), -log_a_u, h_a, log_b_u, h_b, h_a * offset,
+                h_b * offset]), seg_heads, axis=0) if len(seg) else np.zeros((0, 7))
+            ones, _, s_ha, _, s_hb, s_ha_off, s_hb_off = per_seg.T
+            trans_seg = s_ha[:, None] * da_start + s_ha_off[:, None] * da_rate
+            life_seg = (ones[:, None] * paths.seg_life[use] + s_hb[:, None] * db_start
+                        + s_hb_off[:, None] * db_rate)
+            summed = np.zeros((n, 7 + trans_seg.shape[1] + life_seg.shape[1]))
+            if len(cu):
+                summed[owners] = np.add.reduceat(
+                    np.column_stack([per_seg, trans_seg, life_seg]), cust_heads, axis=0)
+            j = summed[:, 0]
         with np.errstate(divide="ignore"):
             l2 = np.where(j > 0, np.log(np.where(j > 0, j, 1.0)) + top, -np.inf)
         log_sum = np.logaddexp(l1, l2)
@@ -625,28 +662,15 @@ class ParetoNBDDynamic(StaticCovariates):
             return np.asarray(ll, dtype=np.float64), None
         w2 = np.exp(l2 - log_sum)
         w1 = 1.0 - w2
-        safe_j = np.where(j > 0, j, 1.0)
-
-        def share(derivative: FloatArray) -> FloatArray:
-            """Per customer, the integral's weighted mean of ``derivative`` (per node)."""
-            if derivative.ndim == 1:
-                out = np.bincount(node_c, weights=scaled * derivative, minlength=n)
-                return np.asarray(out / safe_j, dtype=np.float64)
-            weighted = scaled[:, None] * derivative
-            out2 = np.column_stack([np.bincount(node_c, weights=weighted[:, q], minlength=n)
-                                    for q in range(weighted.shape[1])])
-            return np.asarray(out2.reshape(n, -1) / safe_j[:, None], dtype=np.float64)
-
-        inv_a = 1.0 / (alpha + a_u)
-        inv_b = 1.0 / (beta + b_u)
-        j_r = share(-np.log(alpha + a_u))
-        j_alpha = share(-rx_u * inv_a)
-        j_s = share(1.0 / s + log_beta - np.log(beta + b_u))
-        j_beta = share(s / beta - (s + 1.0) * inv_b)
-        da_u = da_start[seg] + da_rate[seg] * offset[:, None]
-        db_u = db_start[seg] + db_rate[seg] * offset[:, None]
-        j_gt = share(-(rx_u * inv_a)[:, None] * da_u)
-        j_gl = share(paths.seg_life[use][seg] - ((s + 1.0) * inv_b)[:, None] * db_u)
+        shares = summed / np.where(j > 0, j, 1.0)[:, None]
+        q_trans = trans_seg.shape[1]
+        j_r = shares[:, 1]
+        j_alpha = shares[:, 2]
+        # share of (1/s + log beta - log(beta + B)) and of (s/beta + h_b)
+        j_s = 1.0 / s + log_beta - shares[:, 3]
+        j_beta = s / beta + shares[:, 4]
+        j_gt = shares[:, 7:7 + q_trans]
+        j_gl = shares[:, 7 + q_trans:]
         inv_aT, inv_bT = 1.0 / (alpha + a_T), 1.0 / (beta + b_T)
         d_r = (digamma(rx) - digamma(r) + math.log(alpha) + w1 * -np.log(alpha + a_T)
                + w2 * j_r)
