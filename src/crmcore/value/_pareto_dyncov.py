@@ -235,6 +235,17 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
 
 _UNIT_PLAIN = ((_GL_NODES + 1.0) / 2.0, _GL_WEIGHTS / 2.0)
 _UNIT_CLUSTERED = _clustered_rule(np.zeros(1), np.ones(1))
+_UNIT_NODES = np.concatenate([_UNIT_PLAIN[0], _UNIT_CLUSTERED[0][0]])
+_UNIT_WEIGHTS = np.concatenate([_UNIT_PLAIN[1], _UNIT_CLUSTERED[1][0]])
+
+
+def _factor_rows(scaled: FloatArray, factors: Sequence[FloatArray]) -> FloatArray:
+    """``scaled`` and ``scaled * f`` for each factor, as the rows of one array."""
+    out = np.empty((len(factors) + 1, len(scaled)))
+    out[0] = scaled
+    for k, factor in enumerate(factors, 1):
+        np.multiply(scaled, factor, out=out[k])
+    return out
 
 
 def _node_layout(steep: NDArray[np.bool_],
@@ -242,16 +253,14 @@ def _node_layout(steep: NDArray[np.bool_],
     """Flat quadrature nodes on ``[0, 1]`` for each period (its index, the node, the weight)
     and each period's first node: 16 Gauss-Legendre nodes, or the clustered rule where the
     integrand falls steeply."""
-    n_steep, n_plain = _UNIT_CLUSTERED[0].shape[1], len(_GL_NODES)
-    counts = np.where(steep, n_steep, n_plain)
-    seg = np.repeat(np.arange(len(steep)), counts)
+    n_plain = len(_GL_NODES)
+    counts = np.where(steep, _UNIT_NODES.size - n_plain, n_plain)
+    seg = np.repeat(np.arange(len(steep), dtype=np.intp), counts)
     first = np.cumsum(counts) - counts
-    position = np.arange(len(seg)) - first[seg]
-    steep_node = steep[seg]
-    in_steep, in_plain = np.minimum(position, n_steep - 1), np.minimum(position, n_plain - 1)
-    unit = np.where(steep_node, _UNIT_CLUSTERED[0][0][in_steep], _UNIT_PLAIN[0][in_plain])
-    unit_w = np.where(steep_node, _UNIT_CLUSTERED[1][0][in_steep], _UNIT_PLAIN[1][in_plain])
-    return seg.astype(np.intp), unit, unit_w, first.astype(np.intp)
+    # each node's place in the table of both rules: the plain rule's 16 nodes, then the
+    # clustered rule's
+    place = np.arange(len(seg)) + np.repeat(np.where(steep, n_plain, 0) - first, counts)
+    return seg, _UNIT_NODES[place], _UNIT_WEIGHTS[place], first.astype(np.intp)
 
 def _exclusive_cumsum(values: FloatArray, owner: NDArray[np.intp], n: int) -> FloatArray:
     """Per owner, the running sum of ``values`` before each entry (entries sorted by owner;
@@ -641,9 +650,10 @@ class ParetoNBDDynamic(StaticCovariates):
             # the derivatives of A(u), B(u) in the coefficients are linear in the offset
             # within a period: sum the node factors per period first, then multiply by the
             # period's (start, rate) derivatives, instead of forming nodes x coefficients
-            per_seg = np.add.reduceat(scaled[:, None] * np.column_stack([
-                np.ones_like(scaled), -log_a_u, h_a, log_b_u, h_b, h_a * offset,
-                h_b * offset]), seg_heads, axis=0) if len(seg) else np.zeros((0, 7))
+            # factors as rows (contiguous per factor): each is one pass of reduceat
+            per_seg = (np.add.reduceat(_factor_rows(scaled, (
+                -log_a_u, h_a, log_b_u, h_b, h_a * offset, h_b * offset)), seg_heads,
+                axis=1).T if len(seg) else np.zeros((0, 7)))
             ones, _, s_ha, _, s_hb, s_ha_off, s_hb_off = per_seg.T
             trans_seg = s_ha[:, None] * da_start + s_ha_off[:, None] * da_rate
             life_seg = (ones[:, None] * paths.seg_life[use] + s_hb[:, None] * db_start
