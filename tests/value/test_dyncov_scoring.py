@@ -580,3 +580,19 @@ def test_small_r_and_long_periods_match_the_static_model(apparel: CustomerBase,
     rows = plain._customer_rows(static, np.asarray(apparel.customer_id))
     ref, _ = plain._row_log_likelihood_terms(rows, (x, tx, t_obs), gradient=False)
     np.testing.assert_allclose(ll, ref, rtol=0, atol=1e-9)
+
+
+def test_a_subset_of_rows_is_integrated_alone() -> None:
+    """The warm start asks for a sample of the customers in any order: the same terms as the
+    whole base's at those rows, from their paths alone."""
+    base, frame, _ = _simulated(300, 60, 0, seed=16)
+    model = ParetoNBDDynamic().fit(base, covariates=frame, customer_id="id", datetime="week")
+    theta = np.log(model._state().params) + 0.05
+    everyone = np.arange(len(base), dtype=np.float64)
+    ll_all, grad_all = model._row_terms(theta, (everyone,), gradient=True)
+    rows = np.random.default_rng(1).permutation(len(base))[:70]
+    ll, grad = model._row_terms(theta, (rows.astype(np.float64),), gradient=True)
+    assert grad is not None
+    assert grad_all is not None
+    np.testing.assert_allclose(ll, ll_all[rows], rtol=1e-13)
+    np.testing.assert_allclose(grad, grad_all[rows], rtol=1e-12, atol=1e-13)

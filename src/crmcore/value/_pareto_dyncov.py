@@ -301,6 +301,18 @@ def _customers(paths: DynamicCovariates, lo: int, hi: int) -> DynamicCovariates:
         purchase_trans=paths.purchase_trans[lo:hi], n_customers=hi - lo)
 
 
+def _subset(paths: DynamicCovariates, keep: NDArray[np.intp]) -> DynamicCovariates:
+    """The paths of the customers ``keep`` (ascending, renumbered from 0 in that order)."""
+    first = np.searchsorted(paths.seg_customer, keep, side="left")
+    count = np.searchsorted(paths.seg_customer, keep, side="right") - first
+    index = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(count.sum())
+    return DynamicCovariates(
+        seg_customer=np.repeat(np.arange(len(keep), dtype=np.intp), count),
+        seg_start=paths.seg_start[index], seg_end=paths.seg_end[index],
+        seg_life=paths.seg_life[index], seg_trans=paths.seg_trans[index],
+        purchase_trans=paths.purchase_trans[keep], n_customers=len(keep))
+
+
 def simulate_pareto_nbd_dynamic(
     *, r: float, alpha: float, s: float, beta: float, gamma_life: Sequence[float],
     gamma_trans: Sequence[float], covariates: NDArray[np.float64], acquired: ArrayLike,
@@ -545,8 +557,22 @@ class ParetoNBDDynamic(StaticCovariates):
         assert self._paths is not None
         assert self._summary is not None
         rows = data[0].astype(np.intp)
-        ll, grad = self._blocked_terms(theta, self._paths, *self._summary, gradient=gradient)
-        return ll[rows], None if grad is None else grad[rows]
+        x, tx, t_obs = self._summary
+        if len(rows) == self._paths.n_customers and np.array_equal(
+                rows, np.arange(len(rows))):
+            return self._blocked_terms(theta, self._paths, x, tx, t_obs, gradient=gradient)
+        # a subset (the warm start's sample): only its customers' paths are integrated
+        order = np.argsort(rows, kind="stable")
+        keep = rows[order]
+        ll_keep, grad_keep = self._blocked_terms(theta, _subset(self._paths, keep), x[keep],
+                                                 tx[keep], t_obs[keep], gradient=gradient)
+        ll = np.empty(len(rows))
+        ll[order] = ll_keep
+        if grad_keep is None:
+            return ll, None
+        grad = np.empty_like(grad_keep)
+        grad[order] = grad_keep
+        return ll, grad
 
     def _blocked_terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
                        tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
