@@ -395,6 +395,41 @@ def _log_laplace(delta: float, s: float, scale: FloatArray, width: FloatArray) -
     return out
 
 
+@attrs.frozen(eq=False)
+class _Nodes:
+    """The likelihood's pieces at one parameter vector (``ParetoNBDDynamic._nodes``): the
+    parameters, the clocks ``A``, ``B`` at ``T`` and their derivatives, the "alive" term
+    ``l1``, the periods integrated (``use``, their customers ``cu`` and each customer's first
+    period ``cust_heads``) and their nodes (period ``seg``, each period's first node
+    ``seg_heads``, offset in the period, clocks and their logs at the node), each customer's
+    largest log-integrand ``top`` and the nodes' weights times ``e^(log g - top)``."""
+
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    rx: FloatArray
+    a_parts: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    b_parts: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    a_T: FloatArray
+    da_T: FloatArray
+    b_T: FloatArray
+    db_T: FloatArray
+    l1: FloatArray
+    use: NDArray[np.intp]
+    cu: NDArray[np.intp]
+    cust_heads: NDArray[np.intp]
+    seg: NDArray[np.intp]
+    seg_heads: NDArray[np.intp]
+    offset: FloatArray
+    a_u: FloatArray
+    b_u: FloatArray
+    log_a_u: FloatArray
+    log_b_u: FloatArray
+    top: FloatArray
+    scaled: FloatArray
+
+
 def _discounted_given_alive(delta: float, paths: DynamicCovariates, a_parts: Any,
                             b_parts: Any, b_T: FloatArray, s: float, beta: float,
                             t_obs: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
@@ -629,11 +664,12 @@ class ParetoNBDDynamic(StaticCovariates):
         seg = np.searchsorted(key, wanted, side="right") - 1
         return np.asarray(np.maximum(seg, 0), dtype=np.intp)
 
-    def _terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
-               tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
-               ) -> tuple[FloatArray, FloatArray | None]:
-        r, alpha, s, beta = np.exp(theta[:4])
-        g_life, g_trans, map_life, map_trans = self._coefficients(theta)
+    def _nodes(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
+               tx: FloatArray, t_obs: FloatArray) -> _Nodes:
+        """The likelihood's pieces at ``theta``: the clocks at ``T`` and the quadrature nodes
+        of the integral over ``(t_x, T]`` (see :class:`_Nodes`)."""
+        r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
+        g_life, g_trans, _, _ = self._coefficients(theta)
         a_parts = self._cumulative(paths, g_trans, paths.seg_trans)
         b_parts = self._cumulative(paths, g_life, paths.seg_life)
         n = paths.n_customers
@@ -647,8 +683,8 @@ class ParetoNBDDynamic(StaticCovariates):
         lo = np.maximum(paths.seg_start, tx[c])
         hi = np.minimum(paths.seg_end, t_obs[c])
         use = np.flatnonzero(hi > lo)
-        a_rate, a_start, da_rate, da_start = (p[use] for p in a_parts)
-        b_rate, b_start, db_rate, db_start = (p[use] for p in b_parts)
+        a_rate, a_start = a_parts[0][use], a_parts[1][use]
+        b_rate, b_start = b_parts[0][use], b_parts[1][use]
         cu = c[use]
         width = hi[use] - lo[use]
         lo_offset = lo[use] - paths.seg_start[use]
@@ -661,10 +697,8 @@ class ParetoNBDDynamic(StaticCovariates):
         # nodes are sorted by period and periods by customer: sums over a period's nodes are
         # one reduceat, and over a customer's periods another
         cust_heads = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]) if len(cu) else cu
-        owners = cu[cust_heads]
         rx_seg = rx[cu]
         offset = lo_offset[seg] + width[seg] * unit
-        weights = width[seg] * unit_w
         a_u = a_start[seg] + a_rate[seg] * offset
         b_u = b_start[seg] + b_rate[seg] * offset
         log_a_u = np.log(alpha + a_u)
@@ -674,8 +708,32 @@ class ParetoNBDDynamic(StaticCovariates):
         top = np.full(n, -np.inf)
         if len(seg):  # a customer's maximum over her nodes, for a scaled sum
             top_seg = np.maximum.reduceat(log_g, seg_heads)
-            top[owners] = np.maximum.reduceat(top_seg, cust_heads)
-        scaled = weights * np.exp(log_g - top[cu][seg])
+            top[cu[cust_heads]] = np.maximum.reduceat(top_seg, cust_heads)
+        scaled = width[seg] * unit_w * np.exp(log_g - top[cu][seg])
+        return _Nodes(r=r, alpha=alpha, s=s, beta=beta, rx=rx, a_parts=a_parts,
+                      b_parts=b_parts, a_T=a_T, da_T=da_T, b_T=b_T, db_T=db_T, l1=l1, use=use,
+                      cu=cu, cust_heads=cust_heads, seg=seg, seg_heads=seg_heads,
+                      offset=offset, a_u=a_u, b_u=b_u, log_a_u=log_a_u, log_b_u=log_b_u,
+                      top=top, scaled=scaled)
+
+    def _terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
+               tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
+               ) -> tuple[FloatArray, FloatArray | None]:
+        nodes = self._nodes(theta, paths, x, tx, t_obs)
+        r, alpha, s, beta, rx = nodes.r, nodes.alpha, nodes.s, nodes.beta, nodes.rx
+        _, g_trans, map_life, map_trans = self._coefficients(theta)
+        n = paths.n_customers
+        a_T, da_T, b_T, db_T, l1 = nodes.a_T, nodes.da_T, nodes.b_T, nodes.db_T, nodes.l1
+        use, cu, cust_heads, seg, seg_heads = (nodes.use, nodes.cu, nodes.cust_heads,
+                                               nodes.seg, nodes.seg_heads)
+        owners = cu[cust_heads]
+        offset, a_u, b_u, log_a_u, log_b_u = (nodes.offset, nodes.a_u, nodes.b_u,
+                                              nodes.log_a_u, nodes.log_b_u)
+        top, scaled = nodes.top, nodes.scaled
+        da_rate, da_start = nodes.a_parts[2][use], nodes.a_parts[3][use]
+        db_rate, db_start = nodes.b_parts[2][use], nodes.b_parts[3][use]
+        rx_seg = rx[cu]
+        log_beta = math.log(beta)
 
         def per_customer(per_node: FloatArray) -> FloatArray:
             """Per customer, the sum over her nodes of each column of ``per_node``."""
