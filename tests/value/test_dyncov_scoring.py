@@ -596,3 +596,33 @@ def test_a_subset_of_rows_is_integrated_alone() -> None:
     assert grad_all is not None
     np.testing.assert_allclose(ll, ll_all[rows], rtol=1e-13)
     np.testing.assert_allclose(grad, grad_all[rows], rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"constrain": ["gender"]},
+                                    {"reg_lambdas": {"life": 0.1, "trans": 0.2}},
+                                    {"life": ["season"]}],
+                         ids=["both", "constrained", "penalised", "fewer"])
+def test_exact_hessian_is_the_gradients_derivative(kwargs: dict[str, Any]) -> None:
+    """The exact Hessian of the mean penalised log-likelihood against central differences of
+    the exact gradient, for weighted customers, the whole base and a sample in any order."""
+    base, frame, _ = _simulated(300, 60, 0, seed=17)
+    model = ParetoNBDDynamic(penalizer=0.01).fit(base, covariates=frame, customer_id="id",
+                                                 datetime="week", **kwargs)
+    theta = np.log(model._state().params) + 0.03
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(base))
+    n_obs = float(weights.sum())
+    for rows in (np.arange(len(base)), np.array([5, 2, 250, 17, 99])):
+        data = (rows.astype(np.float64),)
+        w = weights[rows]
+        _, grad = model._objective(theta, data, w, 0.01, n_obs)
+        exact = model._exact_hessian(theta, grad, data, w, 0.01, n_obs)
+        assert exact is not None
+        central = np.empty_like(exact)
+        for i in range(len(theta)):
+            step = np.zeros(len(theta))
+            step[i] = 1e-5 * max(1.0, abs(theta[i]))
+            up = model._objective(theta + step, data, w, 0.01, n_obs)[1]
+            down = model._objective(theta - step, data, w, 0.01, n_obs)[1]
+            central[i] = -(up - down) / (2 * step[i])
+        np.testing.assert_allclose(exact, 0.5 * (central + central.T), rtol=1e-6,
+                                   atol=1e-8 * np.abs(central).max())

@@ -48,7 +48,7 @@ import attrs
 import narwhals as nw
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from crmcore._base import CustomerBase
 from crmcore._checks import discount_rate as check_discount_rate
@@ -279,6 +279,12 @@ def _node_layout(rule: NDArray[np.intp],
     # each node's place in the table of all rules
     place = np.arange(len(seg)) + np.repeat(_RULE_START[rule] - first, counts)
     return seg, _UNIT_NODES[place], _UNIT_WEIGHTS[place], first.astype(np.intp)
+
+
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    """``a . b`` without BLAS (a dot product of long vectors gains nothing from threads, and
+    loses much on a busy machine)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 def _exclusive_cumsum(values: FloatArray, owner: NDArray[np.intp], n: int) -> FloatArray:
@@ -608,6 +614,187 @@ class ParetoNBDDynamic(StaticCovariates):
         grad = np.empty_like(grad_keep)
         grad[order] = grad_keep
         return ll, grad
+
+    def _exact_hessian(self, theta: FloatArray, grad: FloatArray,
+                       data: tuple[FloatArray, ...], w: FloatArray, penalizer: float,
+                       n_obs: float) -> FloatArray | None:
+        """Exact Hessian of the mean penalised log-likelihood in ``theta`` (log-parameters,
+        then the free coefficients), replacing the base's central differences of the
+        gradient (16 gradient evaluations for 8 parameters) by one pass over the nodes; the
+        Newton iterations from the warm start's sample use it too.
+
+        Per customer ``ll = c + log(e^l1 + J)`` with ``J = sum_nodes weight g``, so with
+        ``w1, w2`` the shares of the two terms, ``<.>`` the ``g``-weighted mean over her nodes
+        and ``D = w1 grad l1 + w2 <grad log g>`` her gradient::
+
+            hess ll = hess c + w1 (hess l1 + grad l1 grad l1') + w2 <hess log g
+                      + grad log g grad log g'> - D D'
+
+        with the second derivatives of ``l1`` and ``log g`` in closed form (those of the
+        clocks ``A``, ``B`` in the coefficients are piecewise linear, as the first are);
+        checked against central differences of the exact gradient in the tests.
+        """
+        design = self._design
+        if design is None or self._paths is None or self._summary is None:
+            return None
+        rows = data[0].astype(np.intp)
+        order = np.argsort(rows, kind="stable")
+        keep = rows[order]
+        paths = (self._paths if len(keep) == self._paths.n_customers
+                 and np.array_equal(keep, np.arange(len(keep))) else _subset(self._paths, keep))
+        x, tx, t_obs = (v[keep] for v in self._summary)
+        weights = np.asarray(w, dtype=np.float64)[order]
+        total = np.zeros((len(theta), len(theta)))
+        for lo in range(0, paths.n_customers, _BLOCK):
+            hi = min(lo + _BLOCK, paths.n_customers)
+            total += self._hessian_terms(theta, _customers(paths, lo, hi), x[lo:hi],
+                                         tx[lo:hi], t_obs[lo:hi], weights[lo:hi])
+        hessian = total / n_obs
+        core = np.exp(theta[:4])
+        hessian[np.arange(4), np.arange(4)] -= 4.0 * penalizer * core * core
+        k = np.arange(4, len(theta))
+        hessian[k, k] -= 2.0 * design.penalty_weights()
+        if not np.all(np.isfinite(hessian)):
+            return None
+        return np.asarray(0.5 * (hessian + hessian.T), dtype=np.float64)
+
+    def _hessian_terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
+                       tx: FloatArray, t_obs: FloatArray, weights: FloatArray) -> FloatArray:
+        """``sum_i weights_i hess ll_i`` in ``theta`` for one block of customers."""
+        nodes = self._nodes(theta, paths, x, tx, t_obs)
+        r, alpha, s, beta, rx = nodes.r, nodes.alpha, nodes.s, nodes.beta, nodes.rx
+        _, _, map_life, map_trans = self._coefficients(theta)
+        q_l, q_t = map_life.shape[0], map_trans.shape[0]
+        n = paths.n_customers
+        use, cu, seg = nodes.use, nodes.cu, nodes.seg
+        owners = cu[nodes.cust_heads]
+        # full parameter order: log r, log alpha, log s, log beta, gamma_life, gamma_trans
+        k_full = 4 + q_l + q_t
+        life = slice(4, 4 + q_l)
+        trans = slice(4 + q_l, k_full)
+        # second derivatives of the clocks in the coefficients, per period and at T
+        d2a_rate, d2a_start = self._second(paths, nodes.a_parts[0], paths.seg_trans)
+        d2b_rate, d2b_start = self._second(paths, nodes.b_parts[0], paths.seg_life)
+        at_T = self._segment_of(paths, t_obs)
+        off_T = t_obs - paths.seg_start[at_T]
+        d2a_T = d2a_start[at_T] + d2a_rate[at_T] * off_T[:, None, None]
+        d2b_T = d2b_start[at_T] + d2b_rate[at_T] * off_T[:, None, None]
+        # the "alive" term l1 = -rx log(alpha + A(T)) + s log(beta) - s log(beta + B(T))
+        p_T, q_T = alpha + nodes.a_T, beta + nodes.b_T
+        g1 = np.zeros((n, k_full))
+        g1[:, 0] = -r * np.log(p_T)
+        g1[:, 1] = -rx * alpha / p_T
+        g1[:, 2] = s * (math.log(beta) - np.log(q_T))
+        g1[:, 3] = s - s * beta / q_T
+        g1[:, life] = -(s / q_T)[:, None] * nodes.db_T
+        g1[:, trans] = -(rx / p_T)[:, None] * nodes.da_T
+        h1 = np.zeros((n, k_full, k_full))
+        h1[:, 0, 0] = g1[:, 0]
+        h1[:, 0, 1] = h1[:, 1, 0] = -r * alpha / p_T
+        h1[:, 0, trans] = h1[:, trans, 0] = -(r / p_T)[:, None] * nodes.da_T
+        h1[:, 1, 1] = -rx * alpha / p_T + rx * alpha**2 / p_T**2
+        h1[:, 1, trans] = h1[:, trans, 1] = (rx * alpha / p_T**2)[:, None] * nodes.da_T
+        h1[:, trans, trans] = (-(rx / p_T)[:, None, None] * d2a_T + (rx / p_T**2)[:, None, None]
+                               * nodes.da_T[:, :, None] * nodes.da_T[:, None, :])
+        h1[:, 2, 2] = g1[:, 2]
+        h1[:, 2, 3] = h1[:, 3, 2] = s - s * beta / q_T
+        h1[:, 2, life] = h1[:, life, 2] = -(s / q_T)[:, None] * nodes.db_T
+        h1[:, 3, 3] = -s * beta / q_T + s * beta**2 / q_T**2
+        h1[:, 3, life] = h1[:, life, 3] = (s * beta / q_T**2)[:, None] * nodes.db_T
+        h1[:, life, life] = (-(s / q_T)[:, None, None] * d2b_T + (s / q_T**2)[:, None, None]
+                             * nodes.db_T[:, :, None] * nodes.db_T[:, None, :])
+        # the integral's nodes: the gradient of log g per node
+        p_u, q_u = alpha + nodes.a_u, beta + nodes.b_u
+        rx_u = rx[cu][seg]
+        da_u = nodes.a_parts[3][use][seg] + nodes.a_parts[2][use][seg] * nodes.offset[:, None]
+        db_u = nodes.b_parts[3][use][seg] + nodes.b_parts[2][use][seg] * nodes.offset[:, None]
+        g_nodes = np.empty((len(seg), k_full))
+        g_nodes[:, 0] = -r * nodes.log_a_u
+        g_nodes[:, 1] = -rx_u * alpha / p_u
+        g_nodes[:, 2] = 1.0 + s * (math.log(beta) - nodes.log_b_u)
+        g_nodes[:, 3] = s - (s + 1.0) * beta / q_u
+        g_nodes[:, life] = paths.seg_life[use][seg] - ((s + 1.0) / q_u)[:, None] * db_u
+        g_nodes[:, trans] = -(rx_u / p_u)[:, None] * da_u
+        # per customer: j, <grad log g>, and the weights of the two terms
+        sums = np.zeros((n, 1 + k_full))
+        if len(seg):
+            per_node = np.column_stack([nodes.scaled, nodes.scaled[:, None] * g_nodes])
+            sums[owners] = np.add.reduceat(np.add.reduceat(per_node, nodes.seg_heads, axis=0),
+                                           nodes.cust_heads, axis=0)
+        j = sums[:, 0]
+        with np.errstate(divide="ignore"):
+            l2 = np.where(j > 0, np.log(np.where(j > 0, j, 1.0)) + nodes.top, -np.inf)
+        log_sum = np.logaddexp(nodes.l1, l2)
+        w2 = np.exp(l2 - log_sum)
+        w1 = 1.0 - w2
+        mean_g = sums[:, 1:] / np.where(j > 0, j, 1.0)[:, None]
+        d = w1[:, None] * g1 + w2[:, None] * mean_g
+        # node weights: weights_i w2_i scaled / j_i
+        nu = (weights * w2 / np.where(j > 0, j, 1.0))[cu][seg] * nodes.scaled
+        total = np.tensordot(weights * w1, h1, axes=1) + g1.T @ ((weights * w1)[:, None] * g1)
+        total -= d.T @ (weights[:, None] * d)
+        total += g_nodes.T @ (nu[:, None] * g_nodes)
+        # the nodes' second derivatives of log g, block by block
+        total[0, 0] += _dot(nu, g_nodes[:, 0])
+        total[0, 1] += _dot(nu, -r * alpha / p_u)
+        total[1, 0] = total[0, 1]
+        cross_rt = -(nu * r / p_u) @ da_u
+        total[0, trans] += cross_rt
+        total[trans, 0] += cross_rt
+        total[1, 1] += _dot(nu, -rx_u * alpha / p_u + rx_u * alpha**2 / p_u**2)
+        cross_at = (nu * rx_u * alpha / p_u**2) @ da_u
+        total[1, trans] += cross_at
+        total[trans, 1] += cross_at
+        total[2, 2] += _dot(nu, s * (math.log(beta) - nodes.log_b_u))
+        total[2, 3] += _dot(nu, s - s * beta / q_u)
+        total[3, 2] = total[2, 3]
+        cross_sl = -(nu * s / q_u) @ db_u
+        total[2, life] += cross_sl
+        total[life, 2] += cross_sl
+        total[3, 3] += _dot(nu, -(s + 1.0) * beta / q_u + (s + 1.0) * beta**2 / q_u**2)
+        cross_bl = (nu * (s + 1.0) * beta / q_u**2) @ db_u
+        total[3, life] += cross_bl
+        total[life, 3] += cross_bl
+        # -rx A''/P + rx A'A''/P^2 (A'' is linear in the offset within a period)
+        total[trans, trans] += (da_u.T @ ((nu * rx_u / p_u**2)[:, None] * da_u)
+                                - self._second_sum(nu * rx_u / p_u, nodes, d2a_start[use],
+                                                   d2a_rate[use]))
+        total[life, life] += (db_u.T @ ((nu * (s + 1.0) / q_u**2)[:, None] * db_u)
+                              - self._second_sum(nu * (s + 1.0) / q_u, nodes, d2b_start[use],
+                                                 d2b_rate[use]))
+        # the constant: gammaln(r+x) - gammaln(r) + r log(alpha) (+ linear in gamma_trans)
+        total[0, 0] += weights @ (r * (digamma(rx) - digamma(r) + math.log(alpha))
+                                  + r * r * (polygamma(1, rx) - polygamma(1, r)))
+        total[0, 1] += r * weights.sum()
+        total[1, 0] += r * weights.sum()
+        # to the free coefficients
+        m = np.zeros((k_full, len(theta)))
+        m[:4, :4] = np.eye(4)
+        m[life, 4:] = map_life
+        m[trans, 4:] = map_trans
+        return np.asarray(m.T @ total @ m, dtype=np.float64)
+
+    @staticmethod
+    def _second(paths: DynamicCovariates, rate: FloatArray, matrix: FloatArray,
+                ) -> tuple[FloatArray, FloatArray]:
+        """Per segment, the second derivatives of a clock's rate and of the clock at the
+        segment's start in its coefficients (``rate x x'``, and its running integral)."""
+        d2_rate = rate[:, None, None] * matrix[:, :, None] * matrix[:, None, :]
+        length = np.where(np.isfinite(paths.seg_end), paths.seg_end - paths.seg_start, 0.0)
+        d2_start = _exclusive_cumsum(d2_rate * length[:, None, None], paths.seg_customer,
+                                     paths.n_customers)
+        return d2_rate, d2_start
+
+    @staticmethod
+    def _second_sum(weight: FloatArray, nodes: _Nodes, d2_start: FloatArray,
+                    d2_rate: FloatArray) -> FloatArray:
+        """``sum_nodes weight * (d2_start + d2_rate * offset)`` of the nodes' periods."""
+        if not len(nodes.seg):
+            return np.zeros(d2_start.shape[1:])
+        w0 = np.add.reduceat(weight, nodes.seg_heads)
+        w1 = np.add.reduceat(weight * nodes.offset, nodes.seg_heads)
+        return np.asarray(np.tensordot(w0, d2_start, axes=1)
+                          + np.tensordot(w1, d2_rate, axes=1), dtype=np.float64)
 
     def _blocked_terms(self, theta: FloatArray, paths: DynamicCovariates, x: FloatArray,
                        tx: FloatArray, t_obs: FloatArray, *, gradient: bool,
