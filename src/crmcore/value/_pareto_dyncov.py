@@ -1012,6 +1012,11 @@ class ParetoNBDDynamic(StaticCovariates):
         design = self._design
         assert design is not None
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans)
+        return self._alive(paths, base)
+
+    def _alive(self, paths: DynamicCovariates, base: CustomerBase) -> FloatArray:
+        """P(alive at T) from covariate paths that cover each customer's time to ``T`` (or
+        beyond: the likelihood reads them only up to ``T``)."""
         x = np.asarray(base.frequency, dtype=np.float64)
         tx, t_obs = np.asarray(base.recency), np.asarray(base.T)
         theta = np.log(self._state().params)
@@ -1034,9 +1039,9 @@ class ParetoNBDDynamic(StaticCovariates):
         stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
-        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
                             horizon=horizon)
+        alive = self._alive(paths, base)  # the same reading of the frame
         t_obs = np.asarray(base.T)
         theta = np.log(self._state().params)
         r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
@@ -1128,9 +1133,9 @@ class ParetoNBDDynamic(StaticCovariates):
         stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
-        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
                             hold_last=True)
+        alive = self._alive(paths, base)
         x = np.asarray(base.frequency, dtype=np.float64)
         t_obs = np.asarray(base.T, dtype=np.float64)
         theta = np.log(self._state().params)
@@ -1171,9 +1176,9 @@ class ParetoNBDDynamic(StaticCovariates):
         stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
-        alive = self.p_alive(base, covariates=covariates, customer_id=ident, datetime=stamp)
         paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
                             horizon=0.0 if hold_last else horizon, hold_last=hold_last)
+        alive = self._alive(paths, base)
         x = np.asarray(base.frequency, dtype=np.float64)
         t_obs = np.asarray(base.T, dtype=np.float64)
         theta = np.log(self._state().params)
