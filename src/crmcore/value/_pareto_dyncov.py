@@ -138,8 +138,13 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
     history = base.history
     first = history.period[history.indptr[:-1]]
     base_ids = np.asarray(base.customer_id)
-    order = np.lexsort((periods, ids))
-    ids, periods, values = ids[order], periods[order], values[order]
+    # frames usually come sorted by customer and period: then the sort (and its copies) is
+    # skipped
+    ordered = len(ids) < 2 or bool(np.all((ids[1:] > ids[:-1]) | (
+        (ids[1:] == ids[:-1]) & (periods[1:] >= periods[:-1]))))
+    if not ordered:
+        order = np.lexsort((periods, ids))
+        ids, periods, values = ids[order], periods[order], values[order]
     try:
         where = np.searchsorted(ids, base_ids, side="left")
         stop = np.searchsorted(ids, base_ids, side="right")
