@@ -626,3 +626,14 @@ def test_exact_hessian_is_the_gradients_derivative(kwargs: dict[str, Any]) -> No
             central[i] = -(up - down) / (2 * step[i])
         np.testing.assert_allclose(exact, 0.5 * (central + central.T), rtol=1e-6,
                                    atol=1e-8 * np.abs(central).max())
+
+
+def test_lifecycle_functions_refuse_a_time_varying_model(apparel: CustomerBase) -> None:
+    from crmcore.lifecycle import churn_risk, classify
+
+    model = ParetoNBDDynamic.from_params(**STATIC, customer_id="Id")
+    for call in (lambda: classify(apparel, value_model=model),  # type: ignore[arg-type]
+                 lambda: churn_risk(apparel, value_model=model)):
+        with pytest.raises(InvalidValueError) as info:
+            call()
+        assert info.value.field == "value_model"
