@@ -562,6 +562,10 @@ def score(
                                           discount_rate=discount_rate, time_unit=time_unit,
                                           horizon=horizon, step=step, datetime=datetime,
                                           **cov_kwargs)
+        if horizon is None:
+            notes.append("lifetime value and churn_risk: beyond each customer's last row of "
+                         "the time-varying covariates, her covariates are held at that row's "
+                         "values (a lifetime reaches past any frame)")
     else:
         from crmcore.value._covariates import covariate_lifetime_value
 
