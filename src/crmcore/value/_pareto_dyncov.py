@@ -194,10 +194,13 @@ def _read_paths(base: CustomerBase, frame: object, customer_id: str, datetime: s
     row, cust = row[keep], cust[keep]
     seg_s = np.maximum(starts[keep], 0.0)
     seg_e = np.minimum(ends[keep], t_end[cust])
-    # consecutive periods with the same covariates are one segment (rates constant)
-    used = values[np.ix_(row, np.asarray(life_idx + trans_idx, dtype=np.intp))]
+    # consecutive periods with the same covariates are one segment (rates constant); a
+    # customer's kept rows are consecutive rows of the (sorted) frame, so a change between
+    # frame rows is looked up rather than the rows gathered and compared again
+    changed = np.any(values[1:] != values[:-1], axis=1) if len(values) > 1 else np.zeros(0, bool)
     new = np.ones(len(row), dtype=bool)
-    new[1:] = (cust[1:] != cust[:-1]) | np.any(used[1:] != used[:-1], axis=1)
+    if len(row) > 1:
+        new[1:] = (cust[1:] != cust[:-1]) | changed[np.maximum(row[1:] - 1, 0)]
     head = np.flatnonzero(new)
     last_in_run = np.append(head[1:], len(row)) - 1
     rows_all, seg_c = row[head], cust[head]
