@@ -295,6 +295,7 @@ _NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "spend": ("SpendModel", ("expected_spend",)),
     "value/time-varying": ("TimeVaryingValueModel", ("expected_purchases", "p_alive")),
 }
+_EXAMPLES = {"value": " such as bgnbd or pareto-nbd", "spend": " such as gamma-gamma"}
 
 
 def _time_varying(model: object) -> bool:
@@ -303,7 +304,6 @@ def _time_varying(model: object) -> bool:
     from crmcore.protocols import TimeVaryingValueModel, value_protocol
 
     return value_protocol(model) is TimeVaryingValueModel
-_EXAMPLES = {"value": " such as bgnbd or pareto-nbd", "spend": " such as gamma-gamma"}
 
 
 def _require(kind: Literal["value", "spend"], model: object, given: object) -> None:

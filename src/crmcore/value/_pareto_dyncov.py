@@ -71,7 +71,6 @@ from crmcore.value._pareto import _panel_integral
 
 __all__ = ["DynamicCovariates", "ParetoNBDDynamic", "simulate_pareto_nbd_dynamic"]
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _BLOCK = 2000
 _LAPLACE_BLOCK = 4096
 
