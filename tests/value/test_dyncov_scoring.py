@@ -638,3 +638,18 @@ def test_lifecycle_functions_refuse_a_time_varying_model(apparel: CustomerBase) 
         with pytest.raises(InvalidValueError) as info:
             call()
         assert info.value.field == "value_model"
+
+
+def test_stepped_clv_tends_to_dect(apparel: CustomerBase, dyncov: pd.DataFrame,
+                                   seasonal_fit: ParetoNBDDynamic) -> None:
+    """Cash flows discounted at the end of ever shorter steps tend to CLVTools' DECT (the
+    continuously discounted expectation), margin and spend aside."""
+    keywords: dict[str, Any] = {"covariates": dyncov, "customer_id": "Id",
+                                "datetime": "Cov.Date"}
+    value = time_varying_lifetime_value(seasonal_fit, 1.0, apparel, margin=1.0,
+                                        discount_rate=0.01, time_unit="W", horizon=13.0,
+                                        step=0.01, **keywords)
+    dect = seasonal_fit.dect(math.log1p(0.01), 13.0, apparel, **keywords)
+    # the step's end discounts a step's purchases by at most delta * step more
+    np.testing.assert_allclose(value.clv, dect, rtol=2e-4)
+    assert np.all(value.clv <= dect * (1 + 1e-12))
