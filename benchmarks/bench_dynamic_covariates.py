@@ -10,7 +10,8 @@ Steps:
    static model's, CLVTools' published LL -5821.0627), and High.Season on the purchase process
    with Gender, Channel on both. CLVTools (R) is not run here.
 2. Simulated customers (80 weeks, a seasonal covariate and a static 0/1 one on both processes,
-   known coefficients): fit time, largest coefficient error, P(alive) and a 13-week forecast.
+   known coefficients): fit time, largest coefficient error, P(alive), a 13-week forecast,
+   DERT, P(no purchase) and ``crmcore.score`` with the covariate frame.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import crmcore
 from crmcore import CustomerBase
 from crmcore.value import ParetoNBDDynamic, simulate_pareto_nbd_dynamic
 
@@ -86,6 +88,17 @@ def simulated(n: int) -> None:
     print(f"  P(alive)                         {seconds:7.3f} s")
     seconds, _ = _timed(lambda: model.expected_purchases(float(ahead), base, covariates=frame))
     print(f"  E[Y(13 weeks)]                   {seconds:7.3f} s")
+    seconds, _ = _timed(lambda: model.dert(0.002, base, covariates=frame))
+    print(f"  DERT (last row held)             {seconds:7.3f} s")
+    seconds, _ = _timed(lambda: model.probability_of_no_purchase(float(ahead), base,
+                                                                 covariates=frame))
+    print(f"  P(no purchase in 13 weeks)       {seconds:7.3f} s")
+    seconds, scores = _timed(lambda: crmcore.score(
+        base, margin=0.3, discount_rate=0.002, time_unit="W", horizon=float(ahead),
+        value_model=model, spend_model=20.0, covariates=frame, customer_id="id",
+        datetime="week", loyalty_model=False))
+    print(f"  crmcore.score, 13 weeks          {seconds:7.3f} s  "
+          f"{len(scores.notes)} note(s), stages {scores.summary().stage_counts}")
 
 
 def main() -> None:

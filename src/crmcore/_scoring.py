@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from crmcore._base import CustomerBase
 from crmcore._checks import discount_rate as check_discount_rate
-from crmcore._checks import model_output
+from crmcore._checks import model_output, model_probabilities
 from crmcore._deprecation import warn_deprecated
 from crmcore._domain import CustomerId, ValueScore
 from crmcore._errors import (
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         LoyaltyModel,
         PotentialValueModel,
         SpendModel,
+        TimeVaryingValueModel,
         ValueModel,
     )
     from crmcore.value._parts import CLVDrivers, PotentialInputs, PotentialValue
@@ -130,7 +131,8 @@ class Scores:
     churn_risk:
         Probability that the customer makes no purchase in the next ``churn_horizon``,
         P(Y(t) = 0 | x, t_x, T) from the value model's conditional purchase-count
-        distribution; ``1 - p_alive`` for a model without one (``notes`` says so). A claim a
+        distribution (with covariates, at each customer's own parameters or covariate path);
+        ``1 - p_alive`` for a model without one (``notes`` says so). A claim a
         firm can check by waiting ``churn_horizon`` (see :func:`crmcore.lifecycle.backtest`).
     churn_horizon:
         Its horizon in ``time_unit``: ``horizon``, or one year for a lifetime horizon.
@@ -292,13 +294,24 @@ def _is_fitted(model: object) -> bool:
 _NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "value": ("ValueModel", ("expected_purchases", "p_alive")),
     "spend": ("SpendModel", ("expected_spend",)),
+    "value/time-varying": ("TimeVaryingValueModel", ("expected_purchases", "p_alive")),
 }
 _EXAMPLES = {"value": " such as bgnbd or pareto-nbd", "spend": " such as gamma-gamma"}
+
+
+def _time_varying(model: object) -> bool:
+    """Whether a value model's predictions need the covariate paths (it declares
+    ``time_varying_covariates = True``: crmcore.protocols.TimeVaryingValueModel)."""
+    from crmcore.protocols import TimeVaryingValueModel, value_protocol
+
+    return value_protocol(model) is TimeVaryingValueModel
 
 
 def _require(kind: Literal["value", "spend"], model: object, given: object) -> None:
     """Refuse a model that lacks what score() calls, naming the argument and the protocol."""
     protocol, needs = _NEEDS[kind]
+    if kind == "value" and _time_varying(model):
+        protocol, needs = _NEEDS["value/time-varying"]
     missing = [m for m in needs if not callable(getattr(model, m, None))]
     if missing:
         label = (f"{kind}_model={given!r}" if given is None or isinstance(given, str)
@@ -322,6 +335,8 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     model = get_model(kind, given, plugin_manager=manager) if given is None or isinstance(
         given, str) else given
     _require(kind, model, given)
+    if kind == "value":
+        fit_kwargs = _covariate_keywords(model, given, **fit_kwargs)
     if _is_fitted(model):
         return model
     fit = getattr(model, "fit", None)
@@ -330,6 +345,56 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
                           "not fitted", plugin=type(model).__name__)
     fit(base, **fit_kwargs)
     return model
+
+
+def _covariate_keywords(model: object, given: object, *, covariates: object = None,
+                        customer_id: str | None = None, datetime: str | None = None
+                        ) -> dict[str, Any]:
+    """The covariate keywords ``model`` is fitted and asked with, after checking that they
+    suit it: a time-varying model needs ``covariates`` and ``datetime`` (the period-start
+    column); a static one takes one row per customer, no ``datetime`` and no date column."""
+    label = (f"value_model={given!r}" if given is None or isinstance(given, str)
+             else f"value_model={type(model).__name__}")
+    if _time_varying(model):
+        if covariates is None:
+            raise InvalidValueError(
+                f"{label} has time-varying covariates: pass covariates= (one row per customer "
+                "and period), customer_id= and datetime=", field="covariates")
+        if datetime is None:
+            raise InvalidValueError(
+                f"{label} has time-varying covariates: pass datetime=, the column of "
+                "covariates holding each period's start date", field="datetime")
+        return {"covariates": covariates, "customer_id": customer_id, "datetime": datetime}
+    if datetime is not None:
+        raise InvalidValueError(
+            f"datetime={datetime!r} names the period-start column of time-varying covariates, "
+            + (f"but {label} takes static covariates (one row per customer); use "
+               "value_model='pareto-nbd-dynamic' for covariates that change over time"
+               if covariates is not None else "but no covariates= were given"),
+            field="datetime")
+    if covariates is None:
+        return {}
+    dated = _date_columns(covariates)
+    if dated:
+        raise InvalidValueError(
+            f"the covariates hold dates in {', '.join(map(repr, dated))}: covariates that "
+            f"change over time need a time-varying model (value_model='pareto-nbd-dynamic', "
+            f"datetime={dated[0]!r}); {label} takes one row of static covariates per customer",
+            field="covariates")
+    return {"covariates": covariates, "customer_id": customer_id}
+
+
+def _date_columns(frame: object) -> list[str]:
+    """The columns of a covariate frame that hold dates or timestamps."""
+    import narwhals.stable.v1 as nw
+
+    try:
+        data: Any = nw.from_native(frame)
+    except TypeError:
+        return []  # not a frame: the model's own reader names the problem
+    schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
+    return [name for name, dtype in schema.items() if dtype in (nw.Date, nw.Datetime)
+            or isinstance(dtype, nw.Datetime)]
 
 
 def _potential(estimator: object, base: CustomerBase, margins: _FloatArray,
@@ -358,7 +423,7 @@ def score(
     time_unit: str,
     horizon: float | None,
     step: float = 1.0,
-    value_model: str | ValueModel | None = None,
+    value_model: str | ValueModel | TimeVaryingValueModel | None = None,
     spend_model: str | SpendModel | float | None = None,
     potential_model: str | PotentialValueModel | None = None,
     potential_inputs: PotentialInputs | None = None,
@@ -369,6 +434,7 @@ def score(
     plugin_manager: pluggy.PluginManager | None = None,
     covariates: object = None,
     customer_id: str | None = None,
+    datetime: str | None = None,
 ) -> Scores:
     """Score every customer of ``base``: value parts, lifetime value, P(alive), stage, loyalty.
 
@@ -423,14 +489,25 @@ def score(
         ``responses``, ``category_spend``, ``referrals`` (口碑) ...).
     plugin_manager:
         Manager to look models up in (default: one fresh manager for the whole call).
-    covariates, customer_id:
-        Static covariates of the customers (a frame with the id column ``customer_id``) for a
-        value model that takes them (Pareto/NBD, BG/NBD): an unfitted model is fitted with
-        them (all columns on both processes) and every prediction uses each customer's own
-        parameters. An unfitted spend model whose ``fit`` takes covariates (Gamma-Gamma) is
-        fitted with them too (all columns on the spend-rate scale), and ``expected_spend``
-        and the CLV use each customer's own expected spend. The lifecycle stage then leaves
-        P(alive) out (noted).
+    covariates, customer_id, datetime:
+        Covariates of the customers for a value model that takes them, with the same keywords
+        as the model's ``fit``; an unfitted model is fitted with them (every other column on
+        both processes) and every column of the result uses each customer's own parameters:
+        the lifecycle classifier gets her P(alive), and ``churn_risk`` is her probability of
+        no purchase over the churn horizon.
+
+        *Static* covariates (Pareto/NBD, BG/NBD, MBG/NBD): a frame with one row per customer
+        and the id column ``customer_id``; ``datetime`` must be left out, and a frame with a
+        date column is refused. An unfitted spend model whose ``fit`` takes covariates
+        (Gamma-Gamma) is fitted with them too (all columns on the spend-rate scale), and
+        ``expected_spend`` and the CLV use each customer's own expected spend.
+
+        *Time-varying* covariates (a :class:`crmcore.protocols.TimeVaryingValueModel`, e.g.
+        ``value_model="pareto-nbd-dynamic"``): one row per customer and period, ``datetime``
+        naming the column of each period's **start** date (a row holds until the customer's
+        next; required). For a finite horizon the rows must cover it and the cash-flow steps
+        are discounted as for any model; for ``horizon=None`` the model's DERT holds each
+        customer's last row beyond the frame (:meth:`crmcore.value.ParetoNBDDynamic.dert`).
 
     Returns
     -------
@@ -439,9 +516,11 @@ def score(
     Raises
     ------
     InvalidValueError, TimeUnitError
-        Bad margin, rate, horizon or units (named).
+        Bad margin, rate, horizon or units (named); covariates that do not suit the value
+        model (``field`` names ``covariates`` or ``datetime``).
     DataError
-        The base is empty.
+        The base is empty, or time-varying covariates do not cover a customer's time to the
+        end of the horizon (ids named).
     UnknownModelError, PluginError
         A model name nobody offers, or a plugin that fails.
     ConvergenceError
@@ -468,31 +547,50 @@ def score(
 
     cov_kwargs: dict[str, Any] = {} if covariates is None else {
         "covariates": covariates, "customer_id": customer_id}
-    purchases = _model("value", value_model, base, manager, **cov_kwargs)
+    purchases = _model("value", value_model, base, manager, datetime=datetime, **cov_kwargs)
+    time_varying = _time_varying(purchases)
     spend: Any
     if isinstance(spend_model, int | float) and not isinstance(spend_model, bool):
         spend = float(spend_model)
+    elif time_varying:
+        # the frame holds periods, not one row per customer: spend models take static
+        # covariates only, so the spend model is fitted without them
+        spend = _spend_model(spend_model, base, manager, notes)
+        notes.append("spend: fitted without covariates (the time-varying covariates describe "
+                     "the purchase and dropout processes; spend models take static covariates "
+                     "only)")
     else:
         spend = _spend_model(spend_model, base, manager, notes, **cov_kwargs)
     if covariates is None:
         clv = lifetime_value(purchases, spend, base, margin=margins,
                              discount_rate=discount_rate, time_unit=time_unit, horizon=horizon,
                              step=step)
+    elif time_varying:
+        from crmcore.value._dynamic_clv import time_varying_lifetime_value
+
+        clv = time_varying_lifetime_value(purchases, spend, base, margin=margins,
+                                          discount_rate=discount_rate, time_unit=time_unit,
+                                          horizon=horizon, step=step, datetime=datetime,
+                                          **cov_kwargs)
+        if horizon is None:
+            notes.append("lifetime value and churn_risk: beyond each customer's last row of "
+                         "the time-varying covariates, her covariates are held at that row's "
+                         "values (a lifetime reaches past any frame)")
     else:
         from crmcore.value._covariates import covariate_lifetime_value
 
         clv = covariate_lifetime_value(purchases, spend, base, margin=margins,
                                        discount_rate=discount_rate, time_unit=time_unit,
                                        horizon=horizon, step=step, **cov_kwargs)
-        notes.append("lifecycle stage without P(alive): the value model uses covariates")
     _check_finite(clv, purchases)
     _note_boundary("value", purchases, notes)
     _note_boundary("spend", getattr(spend, "model", spend), notes)
     model_names = clv.model
     if isinstance(spend, _SpendWhereItApplies):
         model_names = model_names.replace(type(spend).__name__, spend.name)
-    churn, churn_horizon = _churn_risk(purchases, base, clv.p_alive, time_unit, horizon, notes,
-                                       with_covariates=covariates is not None)
+    churn, churn_horizon = _churn_risk(
+        purchases, base, clv.p_alive, time_unit, horizon, notes,
+        covariates=None if covariates is None else {**cov_kwargs, "datetime": datetime})
     if base.history is None:
         past = _readonly(np.full(len(base), np.nan))
         notes.append("no historical value: the base has no purchase history (built from a "
@@ -513,8 +611,10 @@ def score(
                           plugin=potential.model)
     drivers = clv_drivers(base, margin=margins, potential=potential)
 
-    stage = _stage(base, lifecycle_model, purchases if covariates is None else None, manager,
-                   notes)
+    # with covariates P(alive) depends on more than (frequency, recency, T): the classifier
+    # gets each customer's own, as computed for the lifetime value
+    stage = _stage(base, lifecycle_model, purchases if covariates is None else
+                   _PerCustomerPAlive(purchases, base, clv.p_alive), manager, notes)
     loyalty = _loyalty(base, loyalty_model, transactions, manager, notes,
                        dict(loyalty_inputs or {}))
     if not potential.estimated.any():
@@ -618,9 +718,14 @@ def _spend_model(given: object, base: CustomerBase, manager: pluggy.PluginManage
 
 
 def _churn_risk(value_model: object, base: CustomerBase, p_alive: ArrayLike, time_unit: str,
-                horizon: float | None, notes: list[str], *, with_covariates: bool = False
-                ) -> tuple[_FloatArray, float]:
-    """P(no purchase in the next horizon) per customer, and the horizon in ``time_unit``."""
+                horizon: float | None, notes: list[str], *,
+                covariates: Mapping[str, Any] | None = None) -> tuple[_FloatArray, float]:
+    """P(no purchase in the next horizon) per customer, and the horizon in ``time_unit``.
+
+    With ``covariates`` (the keywords the value model was fitted with): a static covariate
+    model's conditional PMF at each customer's own parameters; a time-varying model's
+    ``probability_of_no_purchase`` (over a lifetime horizon the covariates beyond the frame
+    are held at their last value, as its DERT holds them)."""
     from crmcore._time import unit_factor
     from crmcore.lifecycle._churn import ONE_YEAR
 
@@ -631,20 +736,71 @@ def _churn_risk(value_model: object, base: CustomerBase, p_alive: ArrayLike, tim
     else:
         span = float(horizon)
     in_base_unit = span * unit_factor(time_unit, base.time_unit)
+    name = type(value_model).__name__
+    if covariates is not None:
+        no_purchase = _covariate_no_purchase(value_model, base, in_base_unit, covariates,
+                                             hold_last=horizon is None)
+        if no_purchase is None:
+            notes.append(f"churn_risk: {name} has no conditional purchase-count distribution "
+                         "with covariates, so churn_risk is 1 - p_alive")
+            return _readonly(1.0 - np.asarray(p_alive, dtype=np.float64)), span
+        return _readonly(model_probabilities(no_purchase, n=len(base), noun="P(no purchase)",
+                                             plugin=name)), span
     pmf = getattr(value_model, "conditional_probability_of_purchases", None)
-    if with_covariates:
-        notes.append("churn_risk: 1 - p_alive, since the conditional purchase-count "
-                     "distribution does not take covariates")
-        return _readonly(1.0 - np.asarray(p_alive, dtype=np.float64)), span
     if not callable(pmf):
-        notes.append(f"churn_risk: {type(value_model).__name__} has no conditional "
-                     "purchase-count distribution, so churn_risk is 1 - p_alive")
+        notes.append(f"churn_risk: {name} has no conditional purchase-count distribution, so "
+                     "churn_risk is 1 - p_alive")
         return _readonly(1.0 - np.asarray(p_alive, dtype=np.float64)), span
     from crmcore.lifecycle._protocols import checked_p_none
 
     risk = checked_p_none(value_model, in_base_unit,
                           np.asarray(base.frequency, dtype=np.float64), base.recency, base.T)
     return _readonly(risk), span
+
+
+def _covariate_no_purchase(value_model: object, base: CustomerBase, t: float,
+                           covariates: Mapping[str, Any], *, hold_last: bool) -> object:
+    """P(no purchase in ``t`` | history) per customer from a model with covariates, or
+    ``None`` when the model cannot say."""
+    if _time_varying(value_model):
+        method = getattr(value_model, "probability_of_no_purchase", None)
+        if not callable(method):
+            return None
+        return method(t, base, **covariates, hold_last=hold_last)
+    from crmcore.value._covariates import StaticCovariates
+
+    # a static covariate model's predictions depend on the covariates only through each
+    # customer's parameters: the covariate-free model's conditional PMF at those
+    if not (isinstance(value_model, StaticCovariates) and value_model.covariates_ is not None
+            and callable(getattr(value_model, "conditional_probability_of_purchases", None))):
+        return None
+    return value_model._by_covariates("conditional_probability_of_purchases", (0, t), base,
+                                      covariates["covariates"], covariates["customer_id"])
+
+
+class _PerCustomerPAlive:
+    """The P(alive) a covariate value model gave each customer of ``base``, as a
+    :class:`crmcore.protocols.PAliveModel` for the lifecycle classifier: with covariates,
+    P(alive) depends on more than ``(frequency, recency, T)``, so it answers only for the
+    customers of ``base``, in its order (what ``score`` asks), and refuses anything else."""
+
+    def __init__(self, model: object, base: CustomerBase, p_alive: ArrayLike) -> None:
+        self.name = f"{type(model).__name__} with covariates"
+        self.values = np.asarray(p_alive, dtype=np.float64)
+        self.summary = (np.asarray(base.frequency, dtype=np.float64),
+                        np.asarray(base.recency, dtype=np.float64),
+                        np.asarray(base.T, dtype=np.float64))
+
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> _FloatArray:
+        asked = tuple(np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+        same = all(a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-9)
+                   for a, b in zip(asked, self.summary, strict=True))
+        if not same:
+            raise InvalidValueError(
+                f"the P(alive) of {self.name} is known for the scored base's customers only "
+                "(it depends on their covariates); classify that base, as of its end",
+                field="value_model")
+        return self.values
 
 
 def _check_finite(clv: Any, purchases: object) -> None:

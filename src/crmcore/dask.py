@@ -32,8 +32,9 @@ import numpy as np
 import crmcore
 from crmcore._base import CustomerBase
 from crmcore._checks import discount_rate as check_discount_rate
-from crmcore._errors import DataError, EmptyDataError, MissingDependencyError
+from crmcore._errors import DataError, EmptyDataError, InvalidValueError, MissingDependencyError
 from crmcore._time import check_unit, local_datetime64, unit_factor, unit_name
+from crmcore.protocols import ValueModel, value_protocol
 
 __all__ = ["fit_models", "score", "summarise"]
 
@@ -109,12 +110,18 @@ def fit_models(summary: Any, *, value_model: object = None, spend_model: object 
     default usual gap over all customers. Returns ``(value model, spend model, gap)``."""
     from crmcore._registry import get_model
 
+    purchases: Any = get_model("value", value_model) if value_model is None or isinstance(
+        value_model, str) else value_model
+    if value_protocol(purchases) is not ValueModel:
+        raise InvalidValueError(
+            f"value_model {type(purchases).__name__} has time-varying covariates: it needs "
+            "each customer's covariate periods, not the (frequency, recency, T) patterns this "
+            "path fits on; score a CustomerBase with crmcore.score(..., covariates=, "
+            "customer_id=, datetime=)", field="value_model")
     patterns = summary.groupby(["frequency", "recency", "T"]).size().compute()
     if len(patterns) == 0:
         raise EmptyDataError("the log has no customers", field="log")
     keys = patterns.index.to_frame(index=False)
-    purchases: Any = get_model("value", value_model) if value_model is None or isinstance(
-        value_model, str) else value_model
     purchases.fit(keys["frequency"].to_numpy(np.float64), keys["recency"].to_numpy(np.float64),
                   keys["T"].to_numpy(np.float64), weights=patterns.to_numpy(np.float64))
     # as crmcore.score: the spend model is fitted on the repeat buyers with a positive mean

@@ -16,6 +16,11 @@ value         :class:`ValueModel`                    ``fit(base)``, ``p_alive``,
               (``crmcore_value_models``)             ``expected_purchases``; optionally
                                                      ``dert``, ``discrete``, ``time_unit_``,
                                                      ``params_``
+              or :class:`TimeVaryingValueModel`      ``fit(base, covariates=,
+              (``time_varying_covariates = True``)   customer_id=, datetime=)``,
+                                                     ``p_alive``, ``expected_purchases``;
+                                                     optionally ``dert``,
+                                                     ``probability_of_no_purchase``
 spend         :class:`SpendModel`                    ``fit(base)``, ``expected_spend``
 potential     :class:`PotentialValueModel`           ``name``, ``score(base, margin=,
                                                      inputs=)``
@@ -43,6 +48,16 @@ one value per customer (numpy arrays of equal length; crmcore passes one row per
 ``(frequency, recency, T)`` pattern). Every per-customer answer is an array of the same length
 in the same order. Money is in the data's currency.
 
+**Models whose predictions need covariate paths.** A value model whose rates move with
+covariates that change over calendar time (:class:`crmcore.value.ParetoNBDDynamic`) cannot
+predict from ``(frequency, recency, T)``: it needs each customer's covariate periods and where
+her purchases fall in them. Such a model declares the class attribute
+``time_varying_covariates = True`` and follows :class:`TimeVaryingValueModel` instead of
+:class:`ValueModel`: every method takes the :class:`crmcore.CustomerBase` and the covariate
+frame by keyword. crmcore recognises it by that declaration (:func:`value_protocol`), never by
+its class, in :func:`crmcore.score`, :func:`crmcore.testing.check_model_plugin` and the
+registry.
+
 The protocols marked *runtime-checkable* can be used with :func:`isinstance`, which checks
 that the methods exist (not their signatures); :func:`crmcore.testing.check_model_plugin`
 checks the signatures too.
@@ -50,7 +65,7 @@ checks the signatures too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from numpy.typing import ArrayLike
 
@@ -67,6 +82,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KIND_PROTOCOLS",
     "OPTIONAL_MEMBERS",
+    "TIME_VARYING_OPTIONAL_MEMBERS",
     "CohortModel",
     "LifecycleModel",
     "LoyaltyModel",
@@ -78,7 +94,9 @@ __all__ = [
     "SatisfactionModel",
     "SpendModel",
     "SupportsDERT",
+    "TimeVaryingValueModel",
     "ValueModel",
+    "value_protocol",
 ]
 
 
@@ -229,6 +247,70 @@ class NoPurchaseModel(Protocol):
             Probabilities in [0, 1].
         """
         ...
+
+
+@runtime_checkable
+class TimeVaryingValueModel(Protocol):
+    """A value model whose predictions need time-varying covariates (kind ``"value"``, e.g.
+    :class:`crmcore.value.ParetoNBDDynamic`): what :func:`crmcore.score` calls when the
+    model declares ``time_varying_covariates = True``.
+
+    ``covariates`` is a frame with one row per customer and period start: the id column
+    ``customer_id``, the period-start column ``datetime`` and the covariate columns; a row
+    holds until the customer's next one. Every answer is one value per customer of ``base``,
+    in its order. ``customer_id`` and ``datetime`` may default to the names given to ``fit``.
+    Optional members crmcore uses when present: ``dert`` (``horizon=None``),
+    ``probability_of_no_purchase`` (``Scores.churn_risk``; without it, ``1 - p_alive``,
+    noted), ``time_unit_`` and ``params_`` (as for :class:`PurchaseModel`). Runtime-checkable
+    (``isinstance`` checks that the methods exist; the marker tells the two value protocols
+    apart, since a plain value model has methods of the same names).
+    """
+
+    time_varying_covariates: ClassVar[bool]
+    """``True``: the model's predictions take the base and the covariate frame."""
+
+    def fit(self, base: CustomerBase, /, *, covariates: Any, customer_id: str,
+            datetime: str) -> Self:
+        """Learn from ``base`` and the covariate paths; return the model itself."""
+        ...
+
+    def p_alive(self, base: CustomerBase, /, *, covariates: Any, customer_id: str | None,
+                datetime: str | None) -> ArrayLike:
+        """P(alive) at each customer's ``T``, shape ``(len(base),)``, in ``[0, 1]``."""
+        ...
+
+    def expected_purchases(self, t: float, base: CustomerBase, /, *, covariates: Any,
+                           customer_id: str | None, datetime: str | None) -> ArrayLike:
+        """Expected repeat purchases in ``(T, T+t]`` per customer (``t`` in the data's time
+        unit); the covariates must cover the horizon."""
+        ...
+
+
+class _TimeVaryingOptional(Protocol):
+    """The optional members of a :class:`TimeVaryingValueModel`, as crmcore calls them
+    (documentation and signature checks only)."""
+
+    def dert(self, rate: float, base: CustomerBase, /, *, covariates: Any,
+             customer_id: str | None, datetime: str | None) -> ArrayLike:
+        """As :meth:`SupportsDERT.dert`, per customer of ``base``; the frame covers each
+        customer's time to ``T`` and the model says what it assumes beyond it."""
+        ...
+
+    def probability_of_no_purchase(self, t: float, base: CustomerBase, /, *, covariates: Any,
+                                   customer_id: str | None, datetime: str | None,
+                                   hold_last: bool) -> ArrayLike:
+        """P(no purchase in ``(T, T+t]`` | history) per customer; ``hold_last``: the frame
+        may end before ``T + t`` and each customer's last row holds beyond it (crmcore asks
+        so for a lifetime horizon, whose churn window is one year)."""
+        ...
+
+
+def value_protocol(model: object) -> type:
+    """The protocol a value model follows: :class:`TimeVaryingValueModel` if it declares
+    ``time_varying_covariates = True``, else :class:`ValueModel`."""
+    if getattr(model, "time_varying_covariates", False) is True:
+        return TimeVaryingValueModel
+    return ValueModel
 
 
 @runtime_checkable
@@ -434,3 +516,7 @@ OPTIONAL_MEMBERS: dict[str, tuple[str, ...]] = {
     "spend": ("params_",),
 }
 """Members crmcore uses when a model of the kind has them (see each protocol's text)."""
+
+TIME_VARYING_OPTIONAL_MEMBERS: tuple[str, ...] = (
+    "dert", "probability_of_no_purchase", "time_unit_", "params_")
+"""Members crmcore uses when a :class:`TimeVaryingValueModel` has them."""

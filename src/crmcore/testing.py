@@ -40,7 +40,13 @@ from crmcore._registry import (
     model_offers,
 )
 from crmcore.hookspecs import MODEL_KINDS, ModelKind
-from crmcore.protocols import KIND_PROTOCOLS, OPTIONAL_MEMBERS
+from crmcore.protocols import (
+    KIND_PROTOCOLS,
+    OPTIONAL_MEMBERS,
+    TIME_VARYING_OPTIONAL_MEMBERS,
+    _TimeVaryingOptional,
+    value_protocol,
+)
 
 if TYPE_CHECKING:
     from crmcore._base import CustomerBase
@@ -204,10 +210,8 @@ def _signature_problem(method: Any, expected: inspect.Signature) -> str | None:
 
 def _check_offer(offer: ModelOffer, hyperparameters: Mapping[str, Any],
                  base: CustomerBase | None) -> ModelReport:
-    protocol = KIND_PROTOCOLS[offer.kind]
-    label = f"crmcore.protocols.{protocol.__name__}"
     common = ModelReport(kind=offer.kind, name=offer.name, plugin=offer.plugin,
-                         protocol=label)
+                         protocol=f"crmcore.protocols.{KIND_PROTOCOLS[offer.kind].__name__}")
     moved = getattr(offer.factory, MOVED_TO, None)
     if moved is not None:
         return attrs.evolve(common, moved_to=f"{moved[0]}/{moved[1]}")
@@ -220,6 +224,10 @@ def _check_offer(offer: ModelOffer, hyperparameters: Mapping[str, Any],
         problems.append(f"cannot be built with hyperparameters {dict(hyperparameters)!r}: "
                         f"{type(exc).__name__}: {exc}")
         return attrs.evolve(common, problems=tuple(problems))
+    # a value model declaring time-varying covariates follows its own protocol
+    protocol = value_protocol(model) if offer.kind == "value" else KIND_PROTOCOLS[offer.kind]
+    time_varying = protocol is not KIND_PROTOCOLS[offer.kind]
+    common = attrs.evolve(common, protocol=f"crmcore.protocols.{protocol.__name__}")
     missing: list[str] = []
     mismatched: list[str] = []
     for name, signature in _members(protocol).items():
@@ -233,9 +241,19 @@ def _check_offer(offer: ModelOffer, hyperparameters: Mapping[str, Any],
             why = _signature_problem(member, signature)
             if why is not None:
                 mismatched.append(f"{name}: {why}")
-    optional = tuple(name for name in OPTIONAL_MEMBERS.get(offer.kind, ())
+    if time_varying:  # the optional forecasts it has must take crmcore's calls too
+        for name, signature in _members(_TimeVaryingOptional).items():
+            member = getattr(model, name, None)
+            if callable(member) and signature is not None:
+                why = _signature_problem(member, signature)
+                if why is not None:
+                    mismatched.append(f"{name}: {why}")
+    optional = tuple(name for name in (TIME_VARYING_OPTIONAL_MEMBERS if time_varying
+                                       else OPTIONAL_MEMBERS.get(offer.kind, ()))
                      if not _has_static(model, name))
-    if base is not None and not missing and not mismatched:
+    # a time-varying model cannot run on a base alone (it needs the covariate frame): its
+    # methods are checked against the protocol's signatures only
+    if base is not None and not missing and not mismatched and not time_varying:
         problems.extend(_exercise(offer.kind, model, base))
     return attrs.evolve(common, missing=tuple(missing), mismatched=tuple(mismatched),
                         optional_missing=optional, problems=tuple(problems))

@@ -140,7 +140,14 @@ def test_score_with_covariates(name: str, apparel: CustomerBase,
     np.testing.assert_allclose(scores.expected_purchases,
                                model.expected_purchases(52.0, apparel, covariates=static_cov),
                                rtol=1e-9)
-    assert any("covariates" in note for note in scores.notes)
+    # churn_risk and the stage use each customer's own parameters (issue 16): nothing is
+    # left out for the covariates
+    assert not any("covariates" in note for note in scores.notes)
+    assert scores.churn_risk is not None
+    np.testing.assert_allclose(
+        scores.churn_risk, model._by_covariates("conditional_probability_of_purchases",
+                                                (0, 52.0), apparel, static_cov, "Id"),
+        rtol=1e-12)
 
 
 def test_score_fits_an_unfitted_model_with_the_covariates(apparel: CustomerBase,

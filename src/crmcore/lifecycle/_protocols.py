@@ -14,7 +14,13 @@ from numpy.typing import NDArray
 
 from crmcore._checks import model_probabilities
 from crmcore._errors import InvalidValueError
-from crmcore.protocols import LifecycleModel, NoPurchaseModel, PAliveModel
+from crmcore.protocols import (
+    LifecycleModel,
+    NoPurchaseModel,
+    PAliveModel,
+    ValueModel,
+    value_protocol,
+)
 
 __all__ = ["NoPurchaseModel", "PAliveModel", "StageClassifier"]
 
@@ -42,6 +48,12 @@ def checked_p_alive(
         The answer is not an array of finite probabilities of the right length (the model is
         named).
     """
+    if value_protocol(value_model) is not ValueModel:
+        raise InvalidValueError(
+            f"value_model {model_name(value_model)} has time-varying covariates: its P(alive) "
+            "needs the covariate frame, not (frequency, recency, T); crmcore.score(..., "
+            "covariates=, customer_id=, datetime=) hands the classifier each customer's own",
+            field="value_model")
     if not isinstance(value_model, PAliveModel):
         raise InvalidValueError(
             f"value_model {model_name(value_model)} has no p_alive(frequency, recency, T) "

@@ -13,6 +13,7 @@ from crmcore.value._cnbd import (
     wheat_morrison,
 )
 from crmcore.value._covariates import CovariateDesign
+from crmcore.value._dynamic_clv import time_varying_lifetime_value
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._ggompertz import GGompertzNBD, simulate_ggompertz_nbd
 from crmcore.value._likelihood import LikelihoodModel, ParameterSummary, PredictionInterval
@@ -151,6 +152,7 @@ __all__ = [
     "simulate_pareto_nbd_dynamic",
     "simulate_sbg",
     "threshold_tiers",
+    "time_varying_lifetime_value",
     "transaction_tracking",
     "wheat_morrison",
 ]

@@ -18,6 +18,7 @@ from crmcore.value._cnbd import BGCNBD, MBGCNBD
 from crmcore.value._gamma_gamma import GammaGamma
 from crmcore.value._ggompertz import GGompertzNBD
 from crmcore.value._pareto import ParetoNBD
+from crmcore.value._pareto_dyncov import ParetoNBDDynamic
 from crmcore.value._parts import WalletReferralPotential
 from crmcore.value._sbg import ShiftedBetaGeometric
 
@@ -33,11 +34,14 @@ __all__ = [
 @hookimpl
 def crmcore_value_models() -> Mapping[str, ValueModelFactory]:
     """crmcore's purchase models, by name (``sbg`` is offered here too, deprecated, until the
-    next release: it is a cohort model)."""
+    next release: it is a cohort model). ``pareto-nbd-dynamic`` follows
+    :class:`crmcore.protocols.TimeVaryingValueModel` (its predictions need the covariate
+    frame)."""
     return {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto-nbd": ParetoNBD, "bgbb": BGBB,
             "sbg": moved_model(ShiftedBetaGeometric, old_kind="value", kind="cohort",
                                name="sbg"),
-            "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD, "ggompertz-nbd": GGompertzNBD}
+            "bgcnbd": BGCNBD, "mbgcnbd": MBGCNBD, "ggompertz-nbd": GGompertzNBD,
+            "pareto-nbd-dynamic": ParetoNBDDynamic}
 
 
 @hookimpl
