@@ -5,6 +5,7 @@ that name the file, the column and the line."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import crmcore
 from crmcore import CustomerBase
 from crmcore.cli import main
-from crmcore.value import ParetoNBD
+from crmcore.value import ParetoNBD, ParetoNBDDynamic
 
 DATA = Path(__file__).resolve().parent / "data"
 LOG = ["--customer-id", "Id", "--datetime", "Date", "--monetary-value", "Price",
@@ -137,3 +138,53 @@ def test_a_customer_without_covariates_is_named(files: Path,
                               str(files / "s.csv"), *LOG, "--model", "pareto-nbd",
                               "--covariates", str(short)])
     assert dropped in message
+
+
+@pytest.fixture
+def dynamic_file(files: Path) -> Path:
+    path = files / "dyn.csv"
+    path.write_bytes(gzip.decompress((DATA / "apparelDynCov.csv.gz").read_bytes()))
+    return path
+
+
+DYNAMIC = ["--model", "pareto-nbd-dynamic", "--covariate-time", "Cov.Date",
+           "--life", "Gender,Channel", "--trans", "High.Season,Gender,Channel"]
+
+
+def test_time_varying_covariates_fit_score_and_predict(
+        files: Path, dynamic_file: Path, calibration: CustomerBase) -> None:
+    """The weekly apparel covariates through the command line give the library's numbers;
+    saved and read back, the model predicts the same."""
+    out = files / "scores.csv"
+    assert main(["score", str(files / "apparelTrans.csv"), "-o", str(out), *LOG, *DYNAMIC,
+                 "--covariates", str(dynamic_file)]) == 0
+    frame = pd.read_csv(dynamic_file, parse_dates=["Cov.Date"])
+    model = ParetoNBDDynamic().fit(calibration, covariates=frame, customer_id="Id",
+                                   datetime="Cov.Date", life=["Gender", "Channel"],
+                                   trans=["High.Season", "Gender", "Channel"])
+    keywords = {"covariates": frame, "customer_id": "Id", "datetime": "Cov.Date"}
+    rows = _rows(out)
+    ids = [str(i) for i in np.asarray(calibration.customer_id)]
+    np.testing.assert_allclose([float(rows[i]["p_alive"]) for i in ids],
+                               model.p_alive(calibration, **keywords), rtol=1e-6)
+    model_file = files / "dynamic.json"
+    assert main(["fit", str(files / "apparelTrans.csv"), "-o", str(model_file), *LOG,
+                 *DYNAMIC, "--covariates", str(dynamic_file)]) == 0
+    predictions = files / "predictions.csv"
+    assert main(["predict", str(model_file), str(files / "apparelTrans.csv"), "-o",
+                 str(predictions), *LOG, "--horizon", "10", "--covariates", str(dynamic_file),
+                 "--covariate-time", "Cov.Date"]) == 0
+    rows = _rows(predictions)
+    np.testing.assert_allclose([float(rows[i]["expected_purchases"]) for i in ids],
+                               model.expected_purchases(10.0, calibration, **keywords),
+                               rtol=1e-6)
+
+
+def test_time_varying_covariates_need_a_time_varying_model(
+        files: Path, dynamic_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = _error(capsys, ["score", str(files / "apparelTrans.csv"), "-o",
+                              str(files / "s.csv"), *LOG, "--model", "pareto-nbd",
+                              "--covariates", str(dynamic_file), "--covariate-time",
+                              "Cov.Date"])
+    assert "no time-varying covariates" in message
+    assert "pareto-nbd-dynamic" in message

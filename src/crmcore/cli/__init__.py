@@ -105,7 +105,7 @@ def _reading(parent: argparse.ArgumentParser, *, required_columns: bool) -> None
                             "holdout after it")
 
 
-def _covariate_options(parent: argparse.ArgumentParser) -> None:
+def _covariate_options(parent: argparse.ArgumentParser, *, processes: bool = True) -> None:
     group = parent.add_argument_group("covariates")
     group.add_argument("--covariates", metavar="FILE", default=None,
                        help="CSV or Parquet file of customer covariates: one row per customer, "
@@ -118,6 +118,14 @@ def _covariate_options(parent: argparse.ArgumentParser) -> None:
                        help="period-start column of time-varying covariates (a row holds "
                             "until the customer's next one); needs a time-varying model, "
                             "--model pareto-nbd-dynamic")
+    if not processes:
+        return
+    group.add_argument("--life", metavar="COLS", default=None,
+                       help="covariate columns of the dropout process, comma-separated; '' "
+                            "for none (default: every column)")
+    group.add_argument("--trans", metavar="COLS", default=None,
+                       help="covariate columns of the purchase process, comma-separated; '' "
+                            "for none (default: every column)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading(predict, required_columns=True)
     predict.add_argument("--horizon", type=float, default=52.0, metavar="N",
                          help="horizon of the expected purchases, in --time-unit")
-    _covariate_options(predict)
+    _covariate_options(predict, processes=False)
 
     commands.add_parser(
         "models", parents=[_common(debug_only=True)], formatter_class=_Formatter,

@@ -154,8 +154,9 @@ def _summarise(log: TransactionColumns, arguments: argparse.Namespace, time_unit
 def _covariates(arguments: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     """The covariate keywords of the fit and the predictions (``--covariates``), or none."""
     if arguments.covariates is None:
-        given = [f"--{n.replace('_', '-')}" for n in ("covariate_id", "covariate_time")
-                 if getattr(arguments, n) is not None]
+        given = [f"--{n.replace('_', '-')}" for n in ("covariate_id", "covariate_time",
+                                                      "life", "trans")
+                 if getattr(arguments, n, None) is not None]
         if given:
             raise CommandError(f"{' and '.join(given)} given without --covariates", USAGE)
         return {}
@@ -168,6 +169,13 @@ def _covariates(arguments: argparse.Namespace, progress: Progress) -> dict[str, 
     if arguments.covariate_time is not None:
         keywords["datetime"] = arguments.covariate_time
     return keywords
+
+
+def _processes(arguments: argparse.Namespace) -> dict[str, list[str]]:
+    """``life=`` and ``trans=`` for the value model's fit, from ``--life`` and ``--trans``."""
+    return {name: [c.strip() for c in value.split(",") if c.strip()]
+            for name in ("life", "trans")
+            if (value := getattr(arguments, name, None)) is not None}
 
 
 def _takes_covariates(model: Any, name: str | None, keywords: Mapping[str, Any]) -> None:
@@ -367,7 +375,7 @@ def run_score(arguments: argparse.Namespace, out: TextIO) -> int:
     _takes_covariates(value_model, arguments.model, covariates)
     with progress.step(f"fitting {arguments.model or 'the default value model'}"):
         _fail_on(f"fitting value model {arguments.model or ''}".rstrip(),
-                 lambda: value_model.fit(target, **covariates))
+                 lambda: value_model.fit(target, **covariates, **_processes(arguments)))
     with progress.step(f"scoring {len(target):,} customers"):
         scores = _fail_on("score", lambda: crmcore.score(
             target, margin=arguments.margin, discount_rate=arguments.discount_rate,
@@ -448,7 +456,8 @@ def run_fit(arguments: argparse.Namespace, out: TextIO) -> int:
     covariates = _covariates(arguments, progress)
     _takes_covariates(model, arguments.model, covariates)
     with progress.step(f"fitting {arguments.model} to {len(target):,} customers"):
-        _fail_on(f"fitting {arguments.model}", lambda: model.fit(target, **covariates))
+        _fail_on(f"fitting {arguments.model}", lambda: model.fit(
+            target, **covariates, **(_processes(arguments) if kind == "value" else {})))
     document = model.to_json()
 
     def save() -> None:
@@ -477,10 +486,15 @@ def _saved_model(path: str) -> Any:
         raise CommandError(f"{path}: not a model saved by 'crmcore fit' (not a JSON object)",
                            USAGE) from None
     manager = crmcore.get_plugin_manager()
-    for model_kind in ("value", "spend"):
+    from crmcore._deprecation import MOVED_TO
+    from crmcore.hookspecs import MODEL_KINDS
+
+    for model_kind in MODEL_KINDS:
         for offer in crmcore.model_offers(model_kind, plugin_manager=manager).values():
-            model = offer.factory()
-            cls = type(model)
+            if hasattr(offer.factory, MOVED_TO):
+                continue  # a deprecated name; the model is offered under its own kind too
+            # a model class is asked directly; a plugin's factory function for an instance
+            cls = offer.factory if isinstance(offer.factory, type) else type(offer.factory())
             document_kind = getattr(cls, "_document_kind", None)
             if callable(document_kind) and document_kind() == kind:
                 return _fail_on(path, functools.partial(cls.from_json, text))
