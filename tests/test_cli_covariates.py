@@ -9,6 +9,7 @@ import gzip
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,7 +163,8 @@ def test_time_varying_covariates_fit_score_and_predict(
     model = ParetoNBDDynamic().fit(calibration, covariates=frame, customer_id="Id",
                                    datetime="Cov.Date", life=["Gender", "Channel"],
                                    trans=["High.Season", "Gender", "Channel"])
-    keywords = {"covariates": frame, "customer_id": "Id", "datetime": "Cov.Date"}
+    keywords: dict[str, Any] = {"covariates": frame, "customer_id": "Id",
+                                "datetime": "Cov.Date"}
     rows = _rows(out)
     ids = [str(i) for i in np.asarray(calibration.customer_id)]
     np.testing.assert_allclose([float(rows[i]["p_alive"]) for i in ids],

@@ -494,7 +494,8 @@ def _saved_model(path: str) -> Any:
             if hasattr(offer.factory, MOVED_TO):
                 continue  # a deprecated name; the model is offered under its own kind too
             # a model class is asked directly; a plugin's factory function for an instance
-            cls = offer.factory if isinstance(offer.factory, type) else type(offer.factory())
+            cls: Any = (offer.factory if isinstance(offer.factory, type)
+                        else type(offer.factory()))
             document_kind = getattr(cls, "_document_kind", None)
             if callable(document_kind) and document_kind() == kind:
                 return _fail_on(path, functools.partial(cls.from_json, text))
