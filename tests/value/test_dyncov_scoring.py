@@ -352,7 +352,10 @@ def test_score_by_name_fits_and_scores(apparel: CustomerBase, dyncov: pd.DataFra
     assert np.all(scores.clv >= 0)
     assert scores.stage is not None
     assert scores.churn_risk is not None
-    assert not any("covariates" in note for note in scores.notes)
+    # the spend model is fitted without the periods, and says so; nothing else is noted
+    assert [note for note in scores.notes if "covariates" in note] == [
+        note for note in scores.notes if note.startswith("spend: fitted without covariates")]
+    assert any(note.startswith("spend: fitted without covariates") for note in scores.notes)
 
 
 def test_score_end_to_end_on_apparel(apparel: CustomerBase, dyncov: pd.DataFrame,
@@ -369,7 +372,8 @@ def test_score_end_to_end_on_apparel(apparel: CustomerBase, dyncov: pd.DataFrame
         assert scores.churn_risk is not None
         assert np.all((scores.churn_risk >= 0) & (scores.churn_risk <= 1))
         assert np.all(scores.churn_risk >= 1 - scores.p_alive - 1e-12)
-        held = [note for note in scores.notes if "covariates" in note]
+        held = [note for note in scores.notes if "covariates" in note
+                and not note.startswith("spend: fitted without covariates")]
         assert len(held) == (horizon is None)  # the held last row is said, nothing else
         if horizon is not None:
             assert scores.expected_purchases is not None
