@@ -449,6 +449,60 @@ class StaticCovariates(LikelihoodModel):
         map_life, map_trans = design.maps()
         return rows, x, map_life, map_trans
 
+    def _coefficient_links(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        design = self._design
+        if design is None:
+            return {}
+        links: dict[str, list[tuple[str, float]]] = {n: [] for n in design.coefficient_names}
+        for target, (process, sign) in self._covariate_targets.items():
+            acts = np.any(design.map_for(process) != 0.0, axis=0)
+            for name in np.asarray(design.coefficient_names)[acts]:
+                links[str(name)].append((target, sign))
+        return {n: tuple(t) for n, t in links.items()}
+
+    def _limit_groups(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
+                      coefficients: Sequence[str]) -> list[dict[str, Any]]:
+        """The customers grouped by the values of the covariates of ``coefficients`` (the
+        coefficients that ran off), and for each group and each parameter those coefficients
+        scale, where the group's own parameters ``p_i`` stand at ``theta``: ``"infinity"`` or
+        ``"0"`` (beyond ``e^(+/-12)`` for every customer of the group: at that limit) or
+        ``"finite"``, with their range and the group's weight (number of customers)."""
+        from crmcore.value._fit_state import _DRIFT_LOG
+
+        design = self._design
+        links = self._coefficient_links()
+        chosen = [n for n in coefficients if n in links]
+        if design is None or not chosen or not len(w):
+            return []
+        rows, x, _, _ = self._rows(theta, data)
+        # the covariate columns of the chosen coefficients, each read from a process using it
+        columns: dict[str, FloatArray] = {}
+        for name in chosen:
+            process, column = name.split(".", 1)
+            source = ("life" if column in design.life else "trans") if process == "constr" \
+                else process
+            columns.setdefault(column, x[source][:, design.columns_of(source).index(column)])
+        keys = np.column_stack(list(columns.values()))
+        unique, inverse = _unique_rows(keys)
+        if len(unique) > 8:  # a continuous covariate: too many groups to name one by one
+            return []
+        names = self._model_names()
+        targets = list(dict.fromkeys(t for n in chosen for t, _ in links[n]))
+        groups: list[dict[str, Any]] = []
+        for g, values in enumerate(unique):
+            idx = np.flatnonzero(inverse == g)
+            where: dict[str, Any] = {}
+            for target in targets:
+                log_p = np.log(rows[idx, names.index(target)])
+                state = ("infinity" if log_p.min() > _DRIFT_LOG else
+                         "0" if log_p.max() < -_DRIFT_LOG else
+                         "finite" if np.abs(log_p).max() <= _DRIFT_LOG else "mixed")
+                where[target] = {"to": state, "low": float(np.exp(log_p.min())),
+                                 "high": float(np.exp(log_p.max()))}
+            groups.append({"covariates": dict(zip(columns, map(float, values), strict=True)),
+                           "customers": float(w[idx].sum()), "parameters": where})
+        return groups
+
     def _n_covariate_columns(self) -> int:
         design = self._design
         assert design is not None

@@ -69,7 +69,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -237,6 +237,19 @@ class LikelihoodModel:
         columns themselves; a subclass may append precomputed helpers (computed once per fit,
         not per evaluation)."""
         return data
+
+    def _coefficient_links(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Covariate coefficients among ``param_names`` (optimised as log-parameters, so the
+        "parameter" is ``exp(gamma)``), each with the model parameters it scales and the sign
+        of its link, ``p_i = p exp(sign * gamma * x_i)``. None for a model without covariates;
+        the boundary fits (:mod:`crmcore.value._boundary`) read it."""
+        return {}
+
+    def _limit_groups(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
+                      coefficients: Sequence[str]) -> list[dict[str, Any]]:
+        """Which customers (by the values of the covariates of ``coefficients``) have their
+        own parameters at a limit at ``theta``; none for a model without covariates."""
+        return []
 
     # -- hyperparameters -------------------------------------------------------------------
 
