@@ -432,7 +432,11 @@ def fit_boundary(
                 f"for the customers whose {', '.join(f'{p}_i' for p in lim['parameters'])} "
                 f"run off: {text}" if at_limit & set(lim["parameters"]) else text
                 for lim, text in zip(face["limits"], limits, strict=True)]
-            limits.append(groups_text(groups))
+            limits.append(groups_text(groups, model._mixing_pairs))
+        limits += [
+            f"{n} = {float(theta_face[names.index(n)]):.4g} is no effect size: with "
+            f"{', '.join(sorted({t for t, _ in links[n]}))} held at the boundary it sets the "
+            "finite parameters of the customers it applies to" for n in face["absorbing"]]
         boundary = {
             "runaway": runaway, "pinned": face["pinned"], "limits": limits,
             "rounds": rounds, "start": start, "drifting": drifting,
@@ -441,15 +445,11 @@ def fit_boundary(
             boundary["groups"] = groups
             boundary["absorbing"] = list(face["absorbing"])
         text = "; ".join(limits)
-        absorbing = "".join(
-            f"; {n} = {float(theta_face[names.index(n)]):.4g} is no effect size: with "
-            f"{', '.join(sorted({t for t, _ in links[n]}))} held at the boundary it sets the "
-            "finite parameters of the customers it applies to" for n in face["absorbing"])
         message = (
             f"{type(model).__name__}: the likelihood is highest on the boundary of the "
             f"parameter space, as {', '.join(f'{n} -> {d}' for n, d in runaway.items())}: "
             f"{text}. Fitted that limit ({', '.join(face['pinned'])} held at the boundary, "
-            f"no standard error{absorbing}); the other parameters are estimated and "
+            "no standard error); the other parameters are estimated and "
             f"predictions are the limit model's{_remedy(model, runaway)}")
         if warn:
             warnings.warn(ConvergenceWarning(message), stacklevel=5)
@@ -470,11 +470,36 @@ def limit_text(limit: dict[str, Any], phi: FloatArray) -> str:
     return str(limit["meaning"])
 
 
-def groups_text(groups: list[dict[str, Any]]) -> str:
+def _pair_meaning(pair: tuple[str, str, str, str, str, str], du: str | None,
+                  dv: str | None) -> str | None:
+    """What a mixing pair's limit means for a group whose own ``u_i, v_i`` run off as
+    ``du, dv`` (``None``: finite), as in :func:`boundary_face`."""
+    _, _, kind, quantity, none_means, all_means = pair
+    if du is None and dv is None:
+        return None
+    if du is not None and dv is not None:
+        if du != dv:
+            return all_means if kind == "product" else None
+        if du == "infinity":
+            return f"one {quantity} for all of them"
+        top = "1" if kind == "beta" else "infinite"
+        return f"the {quantity} is either 0 or {top} for each of them"
+    return none_means if du == "0" or dv == "infinity" else all_means
+
+
+def groups_text(groups: list[dict[str, Any]],
+                pairs: tuple[tuple[str, str, str, str, str, str], ...] = ()) -> str:
     """The customer groups of :meth:`LikelihoodModel._limit_groups` in words: which
-    customers (by covariate values) have their own parameters at which limit."""
+    customers (by covariate values) have their own parameters at which limit, and what that
+    limit means for them (``pairs``: the model's ``_mixing_pairs``)."""
     parts = []
     for group in groups:
+        running = {p: where["to"] for p, where in group["parameters"].items()
+                   if where["to"] in ("0", "infinity")}
+        meanings = [m for pair in pairs if pair[0] in group["parameters"]
+                    or pair[1] in group["parameters"]
+                    if (m := _pair_meaning(pair, running.get(pair[0]),
+                                           running.get(pair[1]))) is not None]
         who = ", ".join(f"{c} = {v:g}" for c, v in group["covariates"].items())
         states: dict[str, list[str]] = {}
         for name, where in group["parameters"].items():
@@ -493,5 +518,7 @@ def groups_text(groups: list[dict[str, Any]]) -> str:
                 said.append(f"finite ({ranges})")
             else:
                 said.append(f"{label} at the limit for some of them only")
-        parts.append(f"the {group['customers']:g} customers with {who}: {', '.join(said)}")
+        meaning = f" ({'; '.join(meanings)})" if meanings else ""
+        parts.append(f"the {group['customers']:g} customers with {who}: {', '.join(said)}"
+                     f"{meaning}")
     return "by covariates, " + "; ".join(parts)
