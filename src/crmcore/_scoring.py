@@ -328,8 +328,21 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     if not callable(fit):
         raise PluginError(f"{kind} model {type(model).__name__} has no fit(base) method and is "
                           "not fitted", plugin=type(model).__name__)
-    fit(base, **fit_kwargs)
+    try:
+        fit(base, **fit_kwargs)
+    except ConvergenceError as exc:
+        if fit_kwargs.get("covariates") is not None:
+            exc.add_note(_COVARIATE_FIT_ADVICE.format(kind=kind))
+        raise
     return model
+
+
+#: What to do when ``score`` cannot fit a model with every covariate on every process.
+_COVARIATE_FIT_ADVICE = (
+    "crmcore.score fits the {kind} model with every covariate column on every process it "
+    "has; choose another model (value_model=\"pareto-nbd\" for purchases), or fit the model "
+    "yourself with fewer covariates (life=, trans=) or an L2 penalty (reg_lambdas=) and pass "
+    "it fitted as {kind}_model=")
 
 
 def _potential(estimator: object, base: CustomerBase, margins: _FloatArray,

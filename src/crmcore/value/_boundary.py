@@ -120,8 +120,9 @@ def settle_runaway(
                 f"{type(model).__name__}: the likelihood has no maximum inside the parameter "
                 f"space (it keeps rising as {where}), and no limit model on its boundary is "
                 f"as likely as the point the optimiser reached (log-likelihood "
-                f"{end_log_likelihood:.6g}; best limit fitted: {best:.6g}), so the limit cannot "
-                f"be fitted in this parameterisation{_remedy(model, runaway)}",
+                f"{end_log_likelihood:.6g}; best limit fitted: {best:.6g}): the limit it heads "
+                "for is not one this parameterisation's boundary fits reach, and a less "
+                f"likely model is no answer{_remedy(model, runaway)}",
                 diagnostics={**diagnostics, "end_log_likelihood": end_log_likelihood})
     where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
     end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
@@ -518,7 +519,7 @@ def groups_text(groups: list[dict[str, Any]],
                 said.append(f"finite ({ranges})")
             else:
                 said.append(f"{label} at the limit for some of them only")
-        meaning = f" ({'; '.join(meanings)})" if meanings else ""
+        meaning = f", i.e. {'; '.join(meanings)}" if meanings else ""
         parts.append(f"the {group['customers']:g} customers with {who}: {', '.join(said)}"
                      f"{meaning}")
     return "by covariates, " + "; ".join(parts)
