@@ -331,18 +331,18 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     try:
         fit(base, **fit_kwargs)
     except ConvergenceError as exc:
-        if fit_kwargs.get("covariates") is not None:
-            exc.add_note(_COVARIATE_FIT_ADVICE.format(kind=kind))
+        if kind == "value" and fit_kwargs.get("covariates") is not None:
+            exc.add_note(_COVARIATE_FIT_ADVICE)
         raise
     return model
 
 
-#: What to do when ``score`` cannot fit a model with every covariate on every process.
+#: What to do when ``score`` cannot fit the value model with every covariate on both processes.
 _COVARIATE_FIT_ADVICE = (
-    "crmcore.score fits the {kind} model with every covariate column on every process it "
-    "has; choose another model (value_model=\"pareto-nbd\" for purchases), or fit the model "
-    "yourself with fewer covariates (life=, trans=) or an L2 penalty (reg_lambdas=) and pass "
-    "it fitted as {kind}_model=")
+    "crmcore.score fits the value model with every covariate column on both processes; "
+    "choose another model (value_model=\"pareto-nbd\"), or fit it yourself with fewer "
+    "covariates (life=, trans=) or an L2 penalty (reg_lambdas=) and pass it fitted as "
+    "value_model=")
 
 
 def _potential(estimator: object, base: CustomerBase, margins: _FloatArray,
