@@ -362,7 +362,8 @@ def fit_boundary(
             # the end point as the face first represents it, and whether that brings a
             # pinned parameter back from beyond the pins (best_boundary's reference)
             theta_start = A @ phi0 + c
-            held = [model.param_names.index(n) for n in face["pinned"]]
+            held = [i for i in map(model.param_names.index, face["pinned"])
+                    if abs(theta_start[i]) == _PIN_LOG]
             start = {"log_likelihood": -model._objective(theta_start, data, w, 0.0,
                                                          n_obs)[0] * n_obs,
                      "inward": bool(np.any(np.abs(theta_start[held])
