@@ -320,16 +320,17 @@ def _absorbing_start(theta: FloatArray, start: FloatArray, index: Mapping[str, i
     ``x_i = 0`` reach ``p``'s limit. On the face ``p`` is held at ``e^(+/-25)`` and the
     coefficient stays free, absorbing the product: it starts where those customers' ``p_i``
     are as at the end point (``gamma - (change of log p) / sign``, averaged over its
-    targets). A coefficient running off alone, or with its targets, is held at the
-    boundary instead (its customers reach the limit)."""
+    targets; unchanged where ``p`` is held already, as in a later round). A coefficient
+    running off alone, or with its targets, is held at the boundary instead (its customers
+    reach the limit)."""
     direction = 1.0 if runaway[name] == "infinity" else -1.0
     offsets = []
     for target, sign in targets:
         t = index[target]
         delta = float(start[t] - theta[t])
-        if delta == 0.0:
-            continue
         toward = runaway.get(target)
+        if toward is None and delta == 0.0:
+            continue  # the face leaves this target where it was
         target_direction = (math.copysign(1.0, delta) if toward is None
                             else 1.0 if toward == "infinity" else -1.0)
         if sign * direction == -target_direction:
