@@ -333,3 +333,32 @@ def test_score_with_covariates_notes_the_group_limit(apparel: CustomerBase,
     note = next(n for n in scores.notes if n.startswith("value model BGNBD"))
     assert "the 372 customers with Channel = 0: a_i, b_i -> infinity" in note
     assert "the 228 customers with Channel = 1: finite" in note
+
+
+def test_limit_groups_by_covariate_values_or_by_where_customers_stand() -> None:
+    # a = e^20 held far out and life.z = -18: a_i = e^(20 - 18 z)
+    model = BGNBD.from_params(r=0.7, alpha=10.0, a=np.exp(20.0), b=np.exp(21.0),
+                              customer_id="id", **{"life.z": -18.0})
+    theta = np.log(model._state().params)
+    n = 10
+    core = (np.ones(n), np.full(n, 5.0), np.full(n, 10.0))
+    binary = np.r_[np.zeros(6), np.ones(4)]
+    groups = model._limit_groups(theta, (*core, binary), np.ones(n), ["life.z"])
+    assert [(g["covariates"], g["customers"], g["parameters"]["a"]["to"],
+             g["parameters"]["b"]["to"]) for g in groups] == [
+        ({"z": 0.0}, 6.0, "infinity", "infinity"), ({"z": 1.0}, 4.0, "finite", "finite")]
+    assert groups[1]["parameters"]["a"]["low"] == pytest.approx(np.exp(2.0))
+    # a continuous covariate: customers grouped by where their a_i, b_i stand
+    z = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.9])
+    # a_i beyond e^12 for z < 4/9, below e^-12 for z > 16/9
+    groups = model._limit_groups(theta, (*core, z), np.ones(n), ["life.z"])
+    states = {g["parameters"]["a"]["to"]: (g["customers"], g["covariates"]["z"])
+              for g in groups}
+    assert states == {"infinity": (3.0, [0.0, 0.4]), "finite": (6.0, [0.6, 1.6]),
+                      "0": (1.0, [1.9, 1.9])}
+    text = boundary.groups_text(groups, BGNBD._mixing_pairs)
+    assert "the 3 customers with z from 0 to 0.4: a_i, b_i -> infinity, i.e. one" in text
+    assert "the 1 customer with z = 1.9: a_i, b_i -> 0, i.e. the dropout" in text
+    # a model without covariates has no groups
+    assert BGNBD.from_params(r=0.7, alpha=10.0, a=1.0, b=2.0)._limit_groups(
+        np.zeros(4), core, np.ones(n), ["a"]) == []

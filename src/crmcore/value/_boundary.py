@@ -503,7 +503,10 @@ def groups_text(groups: list[dict[str, Any]],
                     or pair[1] in group["parameters"]
                     if (m := _pair_meaning(pair, running.get(pair[0]),
                                            running.get(pair[1]))) is not None]
-        who = ", ".join(f"{c} = {v:g}" for c, v in group["covariates"].items())
+        who = ", ".join(f"{c} = {v:g}" if isinstance(v, float) else
+                        f"{c} = {v[0]:g}" if v[0] == v[1] else
+                        f"{c} from {v[0]:g} to {v[1]:g}"
+                        for c, v in group["covariates"].items())
         states: dict[str, list[str]] = {}
         for name, where in group["parameters"].items():
             states.setdefault(where["to"], []).append(name)
@@ -522,6 +525,7 @@ def groups_text(groups: list[dict[str, Any]],
             else:
                 said.append(f"{label} at the limit for some of them only")
         meaning = f", i.e. {'; '.join(meanings)}" if meanings else ""
-        parts.append(f"the {group['customers']:g} customers with {who}: {', '.join(said)}"
+        noun = "customer" if group["customers"] == 1 else "customers"
+        parts.append(f"the {group['customers']:g} {noun} with {who}: {', '.join(said)}"
                      f"{meaning}")
     return "by covariates, " + "; ".join(parts)

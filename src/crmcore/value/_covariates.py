@@ -462,11 +462,14 @@ class StaticCovariates(LikelihoodModel):
 
     def _limit_groups(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
                       coefficients: Sequence[str]) -> list[dict[str, Any]]:
-        """The customers grouped by the values of the covariates of ``coefficients`` (the
-        coefficients that ran off), and for each group and each parameter those coefficients
-        scale, where the group's own parameters ``p_i`` stand at ``theta``: ``"infinity"`` or
-        ``"0"`` (beyond ``e^(+/-12)`` for every customer of the group: at that limit) or
-        ``"finite"``, with their range and the group's weight (number of customers)."""
+        """Where the customers' own parameters stand at ``theta`` when the covariate
+        ``coefficients`` ran off: the customers grouped by the values of those coefficients'
+        covariates (up to eight groups), or, for a covariate with more values, by where their
+        parameters stand (with each covariate's range in the group). For each group and each
+        parameter the coefficients scale: ``"infinity"`` or ``"0"`` (beyond ``e^(+/-12)`` for
+        every customer of the group: at that limit), ``"finite"`` or ``"mixed"``, with the
+        parameters' range, and the group's weight (number of customers). Covariate values are
+        numbers, or ``[low, high]`` ranges."""
         from crmcore.value._fit_state import _DRIFT_LOG
 
         design = self._design
@@ -482,25 +485,31 @@ class StaticCovariates(LikelihoodModel):
             source = ("life" if column in design.life else "trans") if process == "constr" \
                 else process
             columns.setdefault(column, x[source][:, design.columns_of(source).index(column)])
-        keys = np.column_stack(list(columns.values()))
-        unique, inverse = _unique_rows(keys)
-        if len(unique) > 8:  # a continuous covariate: too many groups to name one by one
-            return []
         names = self._model_names()
         targets = list(dict.fromkeys(t for n in chosen for t, _ in links[n]))
+        log_p = np.log(rows[:, [names.index(t) for t in targets]])
+        keys = np.column_stack(list(columns.values()))
+        unique, inverse = _unique_rows(keys)
+        by_values = len(unique) <= 8
+        if not by_values:  # a covariate with many values: group by where the customers stand
+            states = np.where(log_p > _DRIFT_LOG, 1.0, np.where(log_p < -_DRIFT_LOG, -1.0, 0.0))
+            unique, inverse = _unique_rows(states)
         groups: list[dict[str, Any]] = []
-        for g, values in enumerate(unique):
+        for g in range(len(unique)):
             idx = np.flatnonzero(inverse == g)
             where: dict[str, Any] = {}
-            for target in targets:
-                log_p = np.log(rows[idx, names.index(target)])
-                state = ("infinity" if log_p.min() > _DRIFT_LOG else
-                         "0" if log_p.max() < -_DRIFT_LOG else
-                         "finite" if np.abs(log_p).max() <= _DRIFT_LOG else "mixed")
-                where[target] = {"to": state, "low": float(np.exp(log_p.min())),
-                                 "high": float(np.exp(log_p.max()))}
-            groups.append({"covariates": dict(zip(columns, map(float, values), strict=True)),
-                           "customers": float(w[idx].sum()), "parameters": where})
+            for j, target in enumerate(targets):
+                lp = log_p[idx, j]
+                state = ("infinity" if lp.min() > _DRIFT_LOG else
+                         "0" if lp.max() < -_DRIFT_LOG else
+                         "finite" if np.abs(lp).max() <= _DRIFT_LOG else "mixed")
+                where[target] = {"to": state, "low": float(np.exp(lp.min())),
+                                 "high": float(np.exp(lp.max()))}
+            values: dict[str, Any] = {
+                c: float(v[idx[0]]) if by_values else [float(v[idx].min()), float(v[idx].max())]
+                for c, v in columns.items()}
+            groups.append({"covariates": values, "customers": float(w[idx].sum()),
+                           "parameters": where})
         return groups
 
     def _n_covariate_columns(self) -> int:
