@@ -281,7 +281,7 @@ def boundary_face(
         i = index[name]
         start = None
         if name in runaway and name in links:
-            start = _absorbing_start(theta, _face_start(columns, c, phi0, k), index,
+            start = _absorbing_start(theta, _face_start(columns, c, phi0), index,
                                      links[name], runaway, name)
         if name in runaway and start is None:
             c[i] = _PIN_LOG if runaway[name] == "infinity" else -_PIN_LOG
@@ -300,8 +300,7 @@ def boundary_face(
                                                       "absorbing": absorbing}
 
 
-def _face_start(columns: list[FloatArray], c: FloatArray, phi0: list[float], k: int,
-                ) -> FloatArray:
+def _face_start(columns: list[FloatArray], c: FloatArray, phi0: list[float]) -> FloatArray:
     """The log-parameters at the face's start as far as the face is built."""
     if not columns:
         return c.copy()

@@ -667,7 +667,10 @@ class LikelihoodModel:
 
         ``{"runaway": {name: "0" | "infinity"}, "pinned": [names], "limits": [text]}``: the
         parameters that run off, those held at the boundary (``e^(+/-25)``), and what the
-        limit means. See the model pages of the documentation ("Small data: fits on the
+        limit means. With covariate coefficients among them also ``"groups"`` (the customers
+        by covariate values, and where each group's own parameters stand) and
+        ``"absorbing"`` (free coefficients that carry a group back from the boundary; no
+        effect sizes). See the model pages of the documentation ("Small data: fits on the
         boundary").
         """
         boundary = self._state().diagnostics.get("boundary")
