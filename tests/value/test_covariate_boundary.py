@@ -153,16 +153,22 @@ def test_the_warning_names_the_customers_at_the_limit_and_the_remedy(
     assert "reg_lambdas" in text
 
 
-def test_an_l2_penalty_on_the_coefficients_has_a_maximum_inside(
-        apparel: CustomerBase, static_cov: pd.DataFrame) -> None:
+@pytest.mark.parametrize(("remedy", "expected"), [
+    ({"reg_lambdas": {"life": 0.01, "trans": 0.01}}, -5841.587),
+    ({"life": ["Gender"]}, -5840.991),
+    ({"constrain": ["Channel"]}, -5841.572),
+])
+def test_the_remedies_the_warning_names_have_a_maximum_inside(
+        remedy: dict[str, Any], expected: float, apparel: CustomerBase,
+        static_cov: pd.DataFrame) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", crmcore.ConvergenceWarning)
-        model = BGNBD().fit(apparel, covariates=static_cov, customer_id="Id",
-                            reg_lambdas={"life": 0.01, "trans": 0.01})
+        model = BGNBD().fit(apparel, covariates=static_cov, customer_id="Id", **remedy)
     assert model.boundary_ is None
     assert all(np.isfinite(v) for v in model.standard_errors_.values())
-    # the penalised estimate is no maximum of the likelihood, but stays above the plain one
+    # between the model without covariates and the limit fitted with all of them
     assert -5857.02 < model.log_likelihood_ < -5839.86
+    assert model.log_likelihood_ == pytest.approx(expected, abs=2e-3)
 
 
 @pytest.mark.parametrize(("cls", "nested", "published"),
