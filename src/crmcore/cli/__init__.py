@@ -105,6 +105,21 @@ def _reading(parent: argparse.ArgumentParser, *, required_columns: bool) -> None
                             "holdout after it")
 
 
+def _covariate_options(parent: argparse.ArgumentParser) -> None:
+    group = parent.add_argument_group("covariates")
+    group.add_argument("--covariates", metavar="FILE", default=None,
+                       help="CSV or Parquet file of customer covariates: one row per customer, "
+                            "or with --covariate-time one row per customer and period start; "
+                            "numeric columns (0/1 dummies for categories), every column but "
+                            "the id and time used on both processes (and on spend)")
+    group.add_argument("--covariate-id", metavar="COL", default=None,
+                       help="customer id column of --covariates (default: --customer-id)")
+    group.add_argument("--covariate-time", metavar="COL", default=None,
+                       help="period-start column of time-varying covariates (a row holds "
+                            "until the customer's next one); needs a time-varying model, "
+                            "--model pareto-nbd-dynamic")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``crmcore`` argument parser (every command, its options and examples)."""
     parser = argparse.ArgumentParser(
@@ -141,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--horizon", default="52", metavar="N",
                         help="value horizon in --time-unit, or 'lifetime' (needs a discount "
                              "rate > 0)")
+    _covariate_options(score)
 
     fit = commands.add_parser(
         "fit", parents=[_common()], formatter_class=_Formatter, epilog=_FIT_EXAMPLE,
@@ -156,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("-o", "--output", required=True, metavar="MODEL.json",
                      help="where to save the model (written atomically)")
     _reading(fit, required_columns=True)
+    _covariate_options(fit)
 
     predict = commands.add_parser(
         "predict", parents=[_common()], formatter_class=_Formatter, epilog=_PREDICT_EXAMPLE,
@@ -169,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading(predict, required_columns=True)
     predict.add_argument("--horizon", type=float, default=52.0, metavar="N",
                          help="horizon of the expected purchases, in --time-unit")
+    _covariate_options(predict)
 
     commands.add_parser(
         "models", parents=[_common(debug_only=True)], formatter_class=_Formatter,

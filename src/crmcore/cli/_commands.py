@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import math
 import shlex
@@ -33,6 +34,7 @@ from crmcore.cli._io import (
     atomic_output,
     note_line,
     output_format,
+    read_covariates_file,
     read_log,
     write_table,
 )
@@ -147,6 +149,51 @@ def _summarise(log: TransactionColumns, arguments: argparse.Namespace, time_unit
                             amount=None if log.amount is None else log.amount[keep],
                             margin=None if log.margin is None else log.margin[keep])
         return build(kept), int((~keep).sum())
+
+
+def _covariates(arguments: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+    """The covariate keywords of the fit and the predictions (``--covariates``), or none."""
+    if arguments.covariates is None:
+        given = [f"--{n.replace('_', '-')}" for n in ("covariate_id", "covariate_time")
+                 if getattr(arguments, n) is not None]
+        if given:
+            raise CommandError(f"{' and '.join(given)} given without --covariates", USAGE)
+        return {}
+    id_column = arguments.covariate_id or arguments.customer_id
+    with progress.step(f"reading {arguments.covariates}"):
+        frame = _fail_on(f"--covariates {arguments.covariates}", lambda: read_covariates_file(
+            arguments.covariates, customer_id=id_column, datetime=arguments.covariate_time,
+            separator=arguments.separator, datetime_format=arguments.datetime_format))
+    keywords: dict[str, Any] = {"covariates": frame, "customer_id": id_column}
+    if arguments.covariate_time is not None:
+        keywords["datetime"] = arguments.covariate_time
+    return keywords
+
+
+def _takes_covariates(model: Any, name: str | None, keywords: Mapping[str, Any]) -> None:
+    """Refuse ``--covariates`` for a model whose fit takes none, naming the ones that do."""
+    if not keywords:
+        return
+    fit = getattr(model, "fit", None)
+    accepted = set(inspect.signature(fit).parameters) if callable(fit) else set()
+    if {"covariates", "customer_id"} <= accepted and (
+            "datetime" not in keywords or "datetime" in accepted):
+        return
+    import crmcore
+
+    kind = "time-varying covariates (--covariate-time)" if "datetime" in keywords else (
+        "covariates")
+    takers = []
+    for candidate, offer in crmcore.model_offers("value").items():
+        fit = getattr(offer.factory, "fit", None)  # a model class; moved names are functions
+        if not callable(fit):
+            continue
+        params = inspect.signature(fit).parameters
+        if "covariates" in params and ("datetime" in params) == ("datetime" in keywords):
+            takers.append(candidate)
+    raise CommandError(f"--model {name or type(model).__name__}: {type(model).__name__} takes "
+                       f"no {kind}; models that do: {', '.join(sorted(takers)) or 'none'}",
+                       USAGE)
 
 
 # -- the summary ------------------------------------------------------------------------------
@@ -316,26 +363,30 @@ def run_score(arguments: argparse.Namespace, out: TextIO) -> int:
     manager = crmcore.get_plugin_manager()
     value_model = _fail_on("--model", lambda: crmcore.get_model(
         "value", arguments.model, plugin_manager=manager))
+    covariates = _covariates(arguments, progress)
+    _takes_covariates(value_model, arguments.model, covariates)
     with progress.step(f"fitting {arguments.model or 'the default value model'}"):
         _fail_on(f"fitting value model {arguments.model or ''}".rstrip(),
-                 lambda: value_model.fit(target))
+                 lambda: value_model.fit(target, **covariates))
     with progress.step(f"scoring {len(target):,} customers"):
         scores = _fail_on("score", lambda: crmcore.score(
             target, margin=arguments.margin, discount_rate=arguments.discount_rate,
             time_unit=time_unit, horizon=horizon, value_model=value_model,
-            spend_model=_spend_model(arguments.spend_model), plugin_manager=manager))
+            spend_model=_spend_model(arguments.spend_model), plugin_manager=manager,
+            **covariates))
         columns = _fail_on("segments", lambda: _score_columns(read, scores))
     with progress.step(f"writing {arguments.output}"):
         written = _fail_on(arguments.output, lambda: write_table(arguments.output, columns))
     if not arguments.quiet:
         _read_report(read, arguments, out)
-        _score_report(read, scores, value_model, out)
+        _score_report(read, scores, value_model, out, covariates)
         out.write(f"wrote {written:,} rows x {len(columns)} columns to {arguments.output} "
                   f"in {time.perf_counter() - started:.1f} s\n")
     return 0
 
 
-def _score_report(read: _Read, scores: Any, value_model: Any, out: TextIO) -> None:
+def _score_report(read: _Read, scores: Any, value_model: Any, out: TextIO,
+                  covariates: Mapping[str, Any]) -> None:
     summary = scores.summary()
     unit = unit_name(scores.time_unit)
     horizon = "lifetime" if scores.horizon is None else f"{scores.horizon:g} {unit}s"
@@ -349,8 +400,8 @@ def _score_report(read: _Read, scores: Any, value_model: Any, out: TextIO) -> No
         _row(out, "expected repeat purchases", f"{summary.total_expected_purchases:,.1f}")
     if read.split is not None and scores.expected_purchases is not None:
         # The check a planner wants: the model's forecast of the holdout against what happened.
-        predicted = float(np.sum(value_model.expected_purchases(read.split.duration_holdout,
-                                                                read.split.calibration)))
+        predicted = float(np.sum(value_model.expected_purchases(
+            read.split.duration_holdout, read.split.calibration, **covariates)))
         actual = int(read.split.frequency_holdout.sum())
         _row(out, "holdout repeat purchases", f"predicted {predicted:,.1f}, actual {actual:,}")
     if summary.stage_counts:
@@ -394,8 +445,10 @@ def run_fit(arguments: argparse.Namespace, out: TextIO) -> int:
         _settings_header("fit", arguments, _defaults("fit"), {"time_unit": time_unit}, out)
     read = _read_base(arguments, progress, time_unit)
     target = read.split.calibration if read.split is not None else read.base
+    covariates = _covariates(arguments, progress)
+    _takes_covariates(model, arguments.model, covariates)
     with progress.step(f"fitting {arguments.model} to {len(target):,} customers"):
-        _fail_on(f"fitting {arguments.model}", lambda: model.fit(target))
+        _fail_on(f"fitting {arguments.model}", lambda: model.fit(target, **covariates))
     document = model.to_json()
 
     def save() -> None:
@@ -447,8 +500,9 @@ def run_predict(arguments: argparse.Namespace, out: TextIO) -> int:
     read = _read_base(arguments, progress, time_unit)
     base = read.split.calibration if read.split is not None else read.base
     columns: dict[str, NDArray[Any]] = dict(base._columns())
+    covariates = _covariates(arguments, progress)
     with progress.step(f"predicting for {len(base):,} customers"):
-        for name, compute in _predictions(model, base, arguments.horizon):
+        for name, compute in _predictions(model, base, arguments.horizon, covariates):
             columns[name] = _fail_on(name, compute)
     with progress.step(f"writing {arguments.output}"):
         written = _fail_on(arguments.output, lambda: write_table(arguments.output, columns))
@@ -459,14 +513,17 @@ def run_predict(arguments: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _predictions(model: Any, base: CustomerBase, horizon: float
+def _predictions(model: Any, base: CustomerBase, horizon: float,
+                 covariates: Mapping[str, Any],
                  ) -> Iterator[tuple[str, Callable[[], NDArray[Any]]]]:
+    keywords = dict(covariates)
     if callable(getattr(model, "p_alive", None)):
-        yield "p_alive", lambda: np.asarray(model.p_alive(base))
+        yield "p_alive", lambda: np.asarray(model.p_alive(base, **keywords))
     if callable(getattr(model, "expected_purchases", None)):
-        yield "expected_purchases", lambda: np.asarray(model.expected_purchases(horizon, base))
+        yield "expected_purchases", lambda: np.asarray(model.expected_purchases(
+            horizon, base, **keywords))
     if callable(getattr(model, "expected_spend", None)):
-        yield "expected_spend", lambda: np.asarray(model.expected_spend(base))
+        yield "expected_spend", lambda: np.asarray(model.expected_spend(base, **keywords))
 
 
 # -- models -----------------------------------------------------------------------------------

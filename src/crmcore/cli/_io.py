@@ -45,6 +45,7 @@ __all__ = [
     "atomic_output",
     "note_line",
     "output_format",
+    "read_covariates_file",
     "read_log",
     "write_table",
 ]
@@ -252,6 +253,112 @@ def _read_parquet(source: str, columns: LogColumns, datetime_format: str | None
     return read_transactions(table, customer_id=columns.customer_id, datetime=columns.datetime,
                              monetary_value=columns.monetary_value,
                              datetime_format=datetime_format)
+
+
+def read_covariates_file(
+    source: str, *, customer_id: str, datetime: str | None = None, separator: str = ",",
+    datetime_format: str | None = None,
+) -> Any:
+    """A covariate file (``--covariates``) as a data frame for the models' covariate readers.
+
+    CSV (read with the standard library, like the log: ids by the log's rule, ``datetime``
+    by the library's one time rule, every other column a number) or Parquet. The frame is a
+    pyarrow table, else pandas, else polars, whichever is installed; covariates need one of
+    them (the ``cli`` extra brings pyarrow).
+    """
+    if not Path(source).is_file():
+        raise InputError(f"--covariates {source}: cannot open: no such file",
+                         field="covariates")
+    if Path(source).suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.read_table(source)
+        except ModuleNotFoundError:
+            try:
+                import polars as pl
+            except ModuleNotFoundError:
+                raise InputError("reading Parquet needs pyarrow or polars: pip install "
+                                 "'crmcore[cli]'", field="covariates") from None
+            return pl.read_parquet(source)
+        except Exception as exc:  # pyarrow's ArrowInvalid and kin: not a Parquet file
+            raise InputError(f"--covariates {source}: cannot read as Parquet: {exc}",
+                             field="covariates") from None
+    try:
+        handle = open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"--covariates {source}: cannot open: {exc.strerror or exc}",
+                         field="covariates") from None
+    with handle:
+        try:
+            rows = _rows(handle, separator)
+            header = [name.strip() for name in next(rows, [])]
+            data = [row for row in rows if row and not (len(row) == 1 and not row[0].strip())]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--covariates {source}: not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start})", field="covariates") from None
+    if not header:
+        raise EmptyDataError(f"--covariates {source} is empty (no header line)",
+                             field="covariates")
+    if not data:
+        raise EmptyDataError(f"--covariates {source} has a header but no data rows",
+                             field="covariates")
+    for role, name in (("customer_id", customer_id), ("datetime", datetime)):
+        if name is not None and name not in header:
+            raise UnknownColumnError(name, header, role=role)
+    short = next((i for i, row in enumerate(data) if len(row) < len(header)), None)
+    if short is not None:
+        raise DataError(f"--covariates {source}: line {short + 2} has {len(data[short])} "
+                        f"field(s); the header has {len(header)}", field="covariates",
+                        rows=(short + 2,))
+    columns: dict[str, Any] = {}
+    for position, name in enumerate(header):
+        values = [row[position] for row in data]
+        try:
+            if name == customer_id:
+                columns[name] = _ids(values, name)
+            elif name == datetime:
+                columns[name] = _times(values, name, datetime_format)[0]
+            else:
+                columns[name] = _numbers(values, name)
+        except DataError as exc:
+            note_line(exc, lambda row: row + 2)
+            raise
+    return _frame(columns)
+
+
+def _numbers(values: list[str], column: str) -> NDArray[np.float64]:
+    """A covariate column; a cell that is not a number is named (categories need 0/1
+    dummy columns)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except ValueError:
+        for i, v in enumerate(values):
+            try:
+                float(v)
+            except ValueError:
+                raise InvalidValueError(
+                    f"covariate {column!r} is not a number at row {i}: {v!r} (give a "
+                    "category as 0/1 dummy columns)", field=column, rows=(i,)) from None
+        raise  # pragma: no cover - numpy refused a list that float() accepts
+
+
+def _frame(columns: Mapping[str, NDArray[Any]]) -> Any:
+    """``columns`` as a native data frame of the first installed of pyarrow, pandas, polars."""
+    import importlib
+
+    import narwhals.stable.v1 as nw
+
+    for backend in ("pyarrow", "pandas", "polars"):
+        try:
+            importlib.import_module(backend)
+        except ModuleNotFoundError:
+            continue
+        data = {name: (values.tolist() if values.dtype == object else values)
+                for name, values in columns.items()}
+        return nw.from_dict(data, backend=backend).to_native()
+    raise InputError("--covariates needs pyarrow, pandas or polars to hold the covariates: "
+                     "pip install 'crmcore[cli]'", field="covariates")
 
 
 # -- writing ----------------------------------------------------------------------------------

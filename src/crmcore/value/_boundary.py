@@ -101,13 +101,16 @@ def settle_runaway(
         diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
     if model._mixing_pairs and penalizer == 0:
         # The faces are held to the end point's likelihood: a limit less likely than where
-        # the optimiser stood is not the limit it was heading for (a face fit that failed, or
-        # a face that misplaces a group of customers). best_boundary relaxes this for a face
-        # that brings a parameter back from beyond the pins (where the likelihood may rise
-        # without bound: identical spends, a degenerate density).
+        # the optimiser stood is not the limit it was heading for (a face fit that failed, a
+        # face that misplaces a group of customers, or, in the GGompertz/NBD, a parameter
+        # pinned alone that changes the meaning of another). best_boundary relaxes this for
+        # a face that brings a parameter back from beyond the pins (where the likelihood may
+        # rise without bound: identical spends, a degenerate density), unless the model asks
+        # for the plain comparison (_boundary_at_least_end_point).
         end_log_likelihood = -model._objective(theta, data, w, 0.0, n_obs)[0] * n_obs
         fit = best_boundary(model, runaway, theta, data, w, n_obs, time_unit, diagnostics,
-                            at_least=end_log_likelihood)
+                            at_least=end_log_likelihood,
+                            from_beyond_pins=not model._boundary_at_least_end_point)
         if fit is not None:
             warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
                           stacklevel=5)
@@ -149,7 +152,7 @@ def best_boundary(
     model: LikelihoodModel, runaway: dict[str, str], theta: FloatArray,
     data: tuple[FloatArray, ...],
     w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
-    *, at_least: float,
+    *, at_least: float, from_beyond_pins: bool = True,
 ) -> _Fit | None:
     """The most likely boundary fit among the faces the runaway may head for.
 
@@ -159,9 +162,10 @@ def best_boundary(
     combination of the named parameters is fitted as a boundary and the one with the
     highest likelihood is kept, provided it is at least ``at_least`` (the end point's
     log-likelihood, within ``_AS_LIKELY`` per observation: a limit less likely than where the
-    optimiser stood is no answer). A face that brings a parameter back from beyond the pins
-    ``e^(+/-25)`` is compared with its own starting point instead (the end point brought
-    back along its runaway), since there the likelihood may rise without bound. Returns
+    optimiser stood is no answer). With ``from_beyond_pins``, a face that brings a parameter
+    back from beyond the pins ``e^(+/-25)`` is compared with its own starting point instead
+    (the end point brought back along its runaway), since there the likelihood may rise
+    without bound. Returns
     ``None`` (with ``diagnostics["faces"]``) when no face qualifies.
     No warning is issued here; the caller warns with ``diagnostics["boundary"]["message"]``.
     """
@@ -181,7 +185,7 @@ def best_boundary(
                 continue
             reference = at_least
             start = fit.diagnostics["boundary"]["start"]
-            if start["inward"]:
+            if from_beyond_pins and start["inward"]:
                 # the face brings a parameter back from beyond the pins: compare with the end
                 # point brought back along its runaway, the face's own starting point
                 reference = min(reference, start["log_likelihood"])
@@ -217,10 +221,22 @@ def boundary_face(
     limits: list[dict[str, Any]] = []
     handled: set[str] = set()
     for u, v, kind, quantity, none_means, all_means in model._mixing_pairs:
+        if u in handled or v in handled:
+            continue  # shares a parameter with a pair met before (GGompertz/NBD's beta)
         iu, iv = index[u], index[v]
         du, dv = runaway.get(u), runaway.get(v)
         if du is None and dv is None:
             continue
+        if kind == "ratio":
+            # both run off the same way with their ratio fixed. One alone is read as both:
+            # the other, free on that face, can follow it, so pinning it alone would reach
+            # the same fit under another name. A direction without a meaning is no limit
+            # (pinned alone below).
+            ways = {d for d in (du, dv) if d is not None}
+            way = ways.pop() if len(ways) == 1 else None
+            if not (none_means if way == "0" else all_means if way == "infinity" else ""):
+                continue
+            du = dv = way
         handled |= {u, v}
         if kind == "product" and du is not None and dv is not None and du != dv:
             # u -> infinity, v -> 0 with u v fixed (or the reverse): pin u at the edge,
@@ -248,7 +264,9 @@ def boundary_face(
             phi0.append(psi)
             pinned.append(u)
             label = f"{u}/({u}+{v})" if kind == "beta" else f"{u}/{v}"
-            if du == "infinity":
+            if kind == "ratio":
+                meaning = none_means if du == "0" else all_means
+            elif du == "infinity":
                 meaning = f"every customer has the same {quantity} ({label} = {{mean:.4g}})"
             else:
                 top = "1" if kind == "beta" else "infinite"

@@ -206,10 +206,20 @@ class LikelihoodModel:
     param_names: ClassVar[tuple[str, ...]] = ()
     #: Pairs of parameters of a mixing distribution whose limits are models in their own right:
     #: ``(first, second, kind, quantity, mean-to-0 meaning, mean-to-top meaning)`` with kind
-    #: ``"beta"`` (``Beta(first, second)``) or ``"gamma"`` (shape ``first``, rate ``second``).
+    #: ``"beta"`` (``Beta(first, second)``) or ``"gamma"`` (shape ``first``, rate ``second``),
+    #: ``"product"`` (``first -> infinity``, ``second -> 0``, the product fixed) or ``"ratio"``
+    #: (both to 0, or to infinity, with ``first/second`` fixed; the meanings are formatted
+    #: with that ratio as ``mean``; an empty one is no limit; either alone is read as both).
     #: A fit whose likelihood rises towards such a limit is fitted there (see
     #: ``_fit_boundary``); models without pairs raise :class:`crmcore.ConvergenceError`.
     _mixing_pairs: ClassVar[tuple[tuple[str, str, str, str, str, str], ...]] = ()
+    #: Every boundary fit must be about as likely as the optimiser's end point (else
+    #: ``ConvergenceError``), except a face that brings a parameter back from beyond the pins,
+    #: which is compared with its own start (the likelihood may rise without bound there).
+    #: ``True`` drops that exception: for models where a parameter pinned alone is not always
+    #: a limit (GGompertz/NBD: ``b -> infinity`` beside ``s -> 0`` is an exponential lifetime,
+    #: not "no dropout").
+    _boundary_at_least_end_point: ClassVar[bool] = False
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
