@@ -24,7 +24,7 @@ import crmcore.value._bgnbd_cov as bgnbd_cov
 import crmcore.value._boundary as boundary
 import crmcore.value._likelihood as likelihood
 from crmcore import CustomerBase
-from crmcore.value import BGNBD, MBGNBD, ParetoNBD, simulate_bgnbd
+from crmcore.value import BGNBD, MBGNBD, ParetoNBD, simulate_bgnbd, simulate_pareto_nbd
 from crmcore.value._fit_state import _AS_LIKELY
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -368,3 +368,40 @@ def test_limit_groups_by_covariate_values_or_by_where_customers_stand() -> None:
     # a model without covariates has no groups
     assert BGNBD.from_params(r=0.7, alpha=10.0, a=1.0, b=2.0)._limit_groups(
         np.zeros(4), core, np.ones(n), ["a"]) == []
+
+
+def test_pareto_nbd_group_without_dropout_is_held_at_the_limit() -> None:
+    # 1,500 Pareto/NBD customers with Gamma(0.6, 30) dropout rates and 1,500 who (almost)
+    # never drop out: life.g -> -infinity sends beta_i -> infinity for the second group only
+    # (no dropout: the NBD model of purchases), the coefficient held at the boundary
+    heterogeneous = simulate_pareto_nbd(1500, r=0.8, alpha=10.0, s=0.6, beta=30.0, T=52.0,
+                                        seed=0)
+    staying = simulate_pareto_nbd(1500, r=0.8, alpha=10.0, s=0.6, beta=3e9, T=52.0,
+                                  seed=1000)
+    x, tx, t_obs = (np.concatenate(pair) for pair in zip(heterogeneous, staying, strict=True))
+    n = len(x)
+    base = CustomerBase.from_summary(np.arange(n), x, tx, t_obs, np.full(n, 10.0),
+                                     time_unit="W")
+    g = np.r_[np.zeros(1500), np.ones(1500)]
+    cov = pd.DataFrame({"id": np.arange(n), "g": g})
+    with pytest.warns(crmcore.ConvergenceWarning, match="i.e. no customer drops out"):
+        model = ParetoNBD().fit(base, covariates=cov, customer_id="id", trans=[])
+    assert model.boundary_ is not None
+    assert model.boundary_["pinned"] == ["life.g"]
+    assert model.boundary_["absorbing"] == []
+    groups = {grp["covariates"]["g"]: grp["parameters"]["beta"]["to"]
+              for grp in model.boundary_["groups"]}
+    assert groups == {0.0: "finite", 1.0: "infinity"}
+    # the limit model written out: the first group a Pareto/NBD, the second the NBD
+    par = model.params_
+    plain = ParetoNBD.from_params(r=par["r"], alpha=par["alpha"], s=par["s"],
+                                  beta=par["beta"])
+    first = g == 0.0
+    ll_first, _ = plain._log_likelihood_terms(
+        plain._param_array(), (x[first], tx[first], t_obs[first]), gradient=False)
+    r, alpha = par["r"], par["alpha"]
+    rest = ~first
+    ll_nbd = (gammaln(r + x[rest]) - gammaln(r) + r * np.log(alpha)
+              - (r + x[rest]) * np.log(alpha + t_obs[rest]))
+    assert float(ll_first.sum() + ll_nbd.sum()) == pytest.approx(model.log_likelihood_,
+                                                                 abs=1e-5)
