@@ -24,7 +24,14 @@ import crmcore.value._bgnbd_cov as bgnbd_cov
 import crmcore.value._boundary as boundary
 import crmcore.value._likelihood as likelihood
 from crmcore import CustomerBase
-from crmcore.value import BGNBD, MBGNBD, ParetoNBD, simulate_bgnbd, simulate_pareto_nbd
+from crmcore.value import (
+    BGNBD,
+    MBGNBD,
+    ParetoNBD,
+    simulate_bgnbd,
+    simulate_mbgnbd,
+    simulate_pareto_nbd,
+)
 from crmcore.value._fit_state import _AS_LIKELY
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -185,12 +192,13 @@ def test_mbgnbd_and_pareto_nbd_with_covariates_on_apparel_are_inside(
         assert model.log_likelihood_ == pytest.approx(published, abs=1e-3)
 
 
-def _two_groups(seed: int, flip: bool) -> tuple[CustomerBase, pd.DataFrame]:
-    """1,500 BG/NBD customers with Beta(1.5, 8.5) dropout and 1,500 with one dropout
+def _two_groups(seed: int, flip: bool, simulate: Any = simulate_bgnbd,
+                ) -> tuple[CustomerBase, pd.DataFrame]:
+    """1,500 (M)BG/NBD customers with Beta(1.5, 8.5) dropout and 1,500 with one dropout
     probability 0.15 (the same mean); ``g`` marks the second group (``flip``: the first)."""
-    heterogeneous = simulate_bgnbd(1500, r=0.8, alpha=10.0, a=1.5, b=8.5, T=52.0, seed=seed)
-    homogeneous = simulate_bgnbd(1500, r=0.8, alpha=10.0, a=1e7, b=1e7 * 0.85 / 0.15,
-                                 T=52.0, seed=seed + 1000)
+    heterogeneous = simulate(1500, r=0.8, alpha=10.0, a=1.5, b=8.5, T=52.0, seed=seed)
+    homogeneous = simulate(1500, r=0.8, alpha=10.0, a=1e7, b=1e7 * 0.85 / 0.15, T=52.0,
+                           seed=seed + 1000)
     x, tx, t_obs = (np.concatenate(pair)
                     for pair in zip(heterogeneous, homogeneous, strict=True))
     n = len(x)
@@ -200,15 +208,17 @@ def _two_groups(seed: int, flip: bool) -> tuple[CustomerBase, pd.DataFrame]:
     return base, pd.DataFrame({"id": np.arange(n), "g": 1.0 - g if flip else g})
 
 
-@pytest.mark.slow
-def test_either_coding_of_the_group_gives_the_same_limit() -> None:
+@pytest.mark.parametrize(("cls", "simulate"), [(BGNBD, simulate_bgnbd),
+                                               (MBGNBD, simulate_mbgnbd)])
+def test_either_coding_of_the_group_gives_the_same_limit(cls: type[BGNBD],
+                                                         simulate: Any) -> None:
     # g = 1 marks the customers at the limit (life.g -> +infinity, held at the boundary) or
     # those kept finite (a, b held, life.g -> -infinity carries them): the same model
     fits = {}
     for flip in (False, True):
-        base, cov = _two_groups(1, flip)
+        base, cov = _two_groups(1, flip, simulate)
         with pytest.warns(crmcore.ConvergenceWarning, match="i.e. one dropout probability"):
-            fits[flip] = BGNBD().fit(base, covariates=cov, customer_id="id", trans=[])
+            fits[flip] = cls().fit(base, covariates=cov, customer_id="id", trans=[])
     held_g, held_a = fits[False], fits[True]
     assert held_g.boundary_ is not None
     assert held_a.boundary_ is not None
@@ -226,8 +236,8 @@ def test_either_coding_of_the_group_gives_the_same_limit() -> None:
         at_limit = [g["customers"] for g in groups
                     if g["parameters"]["a"]["to"] == "infinity"]
         assert at_limit == [1500.0]
-    base, cov = _two_groups(1, False)
-    _, cov_flipped = _two_groups(1, True)
+    base, cov = _two_groups(1, False, simulate)
+    _, cov_flipped = _two_groups(1, True, simulate)
     np.testing.assert_allclose(held_g.p_alive(base, covariates=cov),
                                held_a.p_alive(base, covariates=cov_flipped), rtol=1e-5)
 
