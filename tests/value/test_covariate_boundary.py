@@ -415,3 +415,4 @@ def test_pareto_nbd_group_without_dropout_is_held_at_the_limit() -> None:
               - (r + x[rest]) * np.log(alpha + t_obs[rest]))
     assert float(ll_first.sum() + ll_nbd.sum()) == pytest.approx(model.log_likelihood_,
                                                                  abs=1e-5)
+

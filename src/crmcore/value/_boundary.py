@@ -99,6 +99,8 @@ def settle_runaway(
     finite = bool(np.all(np.isfinite(information)))
     if finite:
         diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
+    where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
+    end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
     if model._mixing_pairs and penalizer == 0:
         # The faces are held to the end point's likelihood: a limit less likely than where
         # the optimiser stood is not the limit it was heading for (a face fit that failed, a
@@ -118,17 +120,14 @@ def settle_runaway(
         faces = diagnostics.get("faces", [])
         if any(f.get("below_end_point") for f in faces):
             best = max(f["log_likelihood"] for f in faces if f.get("below_end_point"))
-            where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
             raise ConvergenceError(
-                f"{type(model).__name__}: the likelihood has no maximum inside the parameter "
-                f"space (it keeps rising as {where}), and no limit model on its boundary is "
-                f"as likely as the point the optimiser reached (log-likelihood "
-                f"{end_log_likelihood:.6g}; best limit fitted: {best:.6g}): the limit it heads "
-                "for is not one this parameterisation's boundary fits reach, and a less "
-                f"likely model is no answer{_remedy(model, runaway)}",
+                f"{type(model).__name__}: the likelihood has no strict maximum inside the "
+                f"parameter space (it keeps rising, or stays flat, as {where}; the optimiser "
+                f"stopped at {end}), and no limit model on its boundary is as likely as that "
+                f"point (log-likelihood {end_log_likelihood:.6g}; best limit fitted: "
+                f"{best:.6g}), so neither is an answer: the data do not identify "
+                f"{', '.join(runaway)}{_remedy(model, runaway)}",
                 diagnostics={**diagnostics, "end_log_likelihood": end_log_likelihood})
-    where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
-    end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
     raise ConvergenceError(
         f"{type(model).__name__}: the likelihood has no maximum inside the parameter space: "
         f"it keeps rising, or stays flat, as {where} (the optimiser stopped at {end}), so "
