@@ -274,8 +274,8 @@ def test_a_weakly_identified_maximum_is_not_traded_for_a_worse_limit() -> None:
     # whose log(beta) has a standard error above 10, so the runaway diagnosis names
     # beta -> infinity; that face ("no dropout") is 14 nats less likely than the end point
     # and was once returned as the fit. Now no face qualifies and the error says so.
-    data = crmcore.value.simulate_pareto_nbd(82, r=0.5, alpha=5.0, s=1.5211149655354237,
-                               beta=69.5250435687211, T=30.0, seed=157)
+    data = crmcore.value.simulate_pareto_nbd(
+        82, r=0.5, alpha=5.0, s=1.5211149655354237, beta=69.5250435687211, T=30.0, seed=157)
     with pytest.raises(crmcore.ConvergenceError, match="no limit model") as info:
         ParetoNBD().fit(*data)
     diagnostics = info.value.diagnostics
