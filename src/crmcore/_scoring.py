@@ -343,7 +343,12 @@ def _model(kind: Literal["value", "spend"], given: object, base: CustomerBase,
     if not callable(fit):
         raise PluginError(f"{kind} model {type(model).__name__} has no fit(base) method and is "
                           "not fitted", plugin=type(model).__name__)
-    fit(base, **fit_kwargs)
+    try:
+        fit(base, **fit_kwargs)
+    except ConvergenceError as exc:
+        if kind == "value" and fit_kwargs.get("covariates") is not None:
+            exc.add_note(_COVARIATE_FIT_ADVICE)
+        raise
     return model
 
 
@@ -395,6 +400,14 @@ def _date_columns(frame: object) -> list[str]:
     schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
     return [name for name, dtype in schema.items() if dtype in (nw.Date, nw.Datetime)
             or isinstance(dtype, nw.Datetime)]
+
+
+#: What to do when ``score`` cannot fit the value model with every covariate on both processes.
+_COVARIATE_FIT_ADVICE = (
+    "crmcore.score fits the value model with every covariate column on both processes; "
+    "choose another model (value_model=\"pareto-nbd\"), or fit it yourself with fewer "
+    "covariates (life=, trans=) or an L2 penalty (reg_lambdas=) and pass it fitted as "
+    "value_model=")
 
 
 def _potential(estimator: object, base: CustomerBase, margins: _FloatArray,

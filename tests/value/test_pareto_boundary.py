@@ -267,3 +267,21 @@ def test_scipy_2f1_overflow_near_one_falls_back_to_the_series() -> None:
     model = ParetoNBD.from_params(r=1.0, alpha=1.0, s=1.0, beta=21.0)
     assert model.p_alive([98], [0.0], [0.0])[0] == pytest.approx(1.0)
     assert np.isfinite(model.expected_purchases(1.0, [98], [0.0], [1e-9])[0])
+
+
+def test_a_weakly_identified_maximum_is_not_traded_for_a_worse_limit() -> None:
+    # 82 simulated Pareto/NBD customers: the optimiser ends at a maximum (gradient zero)
+    # whose log(beta) has a standard error above 10, so the runaway diagnosis names
+    # beta -> infinity; that face ("no dropout") is 14 nats less likely than the end point
+    # and was once returned as the fit. Now no face qualifies and the error says so.
+    data = crmcore.value.simulate_pareto_nbd(
+        82, r=0.5, alpha=5.0, s=1.5211149655354237, beta=69.5250435687211, T=30.0, seed=157)
+    with pytest.raises(crmcore.ConvergenceError, match="no limit model") as info:
+        ParetoNBD().fit(*data)
+    diagnostics = info.value.diagnostics
+    assert diagnostics["runaway"] == {"beta": "infinity"}
+    assert diagnostics["end_log_likelihood"] == pytest.approx(-531.496, abs=1e-3)
+    faces = diagnostics["faces"]
+    assert all(f.get("below_end_point") for f in faces if f["log_likelihood"] is not None)
+    assert max(f["log_likelihood"] for f in faces
+               if f["log_likelihood"] is not None) < -540.0

@@ -99,35 +99,59 @@ def settle_runaway(
     finite = bool(np.all(np.isfinite(information)))
     if finite:
         diagnostics["information_eigenvalues"] = np.linalg.eigvalsh(information).tolist()
+    where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
+    end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
     if model._mixing_pairs and penalizer == 0:
-        # No comparison with the end point here: where the likelihood has no maximum it
-        # may rise without bound (identical spends: a degenerate density), so an end point
-        # further out is "more likely" than any limit pinned at e^(+/-25); the faces are
-        # compared with each other. A model whose faces are not all limits (one parameter
-        # pinned alone may change the meaning of another pinned one) asks for the comparison.
-        at_least = -math.inf
-        if model._boundary_at_least_end_point:
-            at_least = -model._objective(theta, data, w, 0.0, n_obs)[0] * n_obs
+        # The faces are held to the end point's likelihood: a limit less likely than where
+        # the optimiser stood is not the limit it was heading for (a face fit that failed, a
+        # face that misplaces a group of customers, or, in the GGompertz/NBD, a parameter
+        # pinned alone that changes the meaning of another). best_boundary relaxes this for
+        # a face that brings a parameter back from beyond the pins (where the likelihood may
+        # rise without bound: identical spends, a degenerate density), unless the model asks
+        # for the plain comparison (_boundary_at_least_end_point).
+        end_log_likelihood = -model._objective(theta, data, w, 0.0, n_obs)[0] * n_obs
         fit = best_boundary(model, runaway, theta, data, w, n_obs, time_unit, diagnostics,
-                                  at_least=at_least)
+                            at_least=end_log_likelihood,
+                            from_beyond_pins=not model._boundary_at_least_end_point)
         if fit is not None:
             warnings.warn(ConvergenceWarning(fit.diagnostics["boundary"]["message"]),
                           stacklevel=5)
             return fit
-    where = ", ".join(f"{n} -> {d}" for n, d in runaway.items())
-    end = ", ".join(f"{n}={v:.4g}" for n, v in end_point.items())
+        faces = diagnostics.get("faces", [])
+        if any(f.get("below_end_point") for f in faces):
+            best = max(f["log_likelihood"] for f in faces if f.get("below_end_point"))
+            raise ConvergenceError(
+                f"{type(model).__name__}: the likelihood has no strict maximum inside the "
+                f"parameter space (it keeps rising, or stays flat, as {where}; the optimiser "
+                f"stopped at {end}), and no limit model on its boundary is as likely as that "
+                f"point (log-likelihood {end_log_likelihood:.6g}; best limit fitted: "
+                f"{best:.6g}), so neither is an answer: the data do not identify "
+                f"{', '.join(runaway)}{_remedy(model, runaway)}",
+                diagnostics={**diagnostics, "end_log_likelihood": end_log_likelihood})
     raise ConvergenceError(
         f"{type(model).__name__}: the likelihood has no maximum inside the parameter space: "
         f"it keeps rising, or stays flat, as {where} (the optimiser stopped at {end}), so "
-        f"the data do not identify {', '.join(runaway)}",
+        f"the data do not identify {', '.join(runaway)}{_remedy(model, runaway)}",
         diagnostics=diagnostics,
     )
+
+
+def _remedy(model: LikelihoodModel, runaway: Mapping[str, str]) -> str:
+    """What a user can do when covariate coefficients run off (empty otherwise)."""
+    coefficients = [n for n in runaway if n in model._coefficient_links()]
+    if not coefficients:
+        return ""
+    columns = ", ".join(coefficients)
+    return (f". Covariate coefficients run off ({columns}): leave those covariates off that "
+            "process, constrain them, or pass reg_lambdas= (an L2 penalty on the "
+            "coefficients, which keeps them finite)")
+
 
 def best_boundary(
     model: LikelihoodModel, runaway: dict[str, str], theta: FloatArray,
     data: tuple[FloatArray, ...],
     w: FloatArray, n_obs: float, time_unit: str | None, diagnostics: dict[str, Any],
-    *, at_least: float,
+    *, at_least: float, from_beyond_pins: bool = True,
 ) -> _Fit | None:
     """The most likely boundary fit among the faces the runaway may head for.
 
@@ -136,28 +160,50 @@ def best_boundary(
     v -> 0``), and which it names depends on where the optimiser stopped. So every
     combination of the named parameters is fitted as a boundary and the one with the
     highest likelihood is kept, provided it is at least ``at_least`` (the end point's
-    log-likelihood: a limit less likely than where the optimiser stood is no answer).
+    log-likelihood, within ``_AS_LIKELY`` per observation: a limit less likely than where the
+    optimiser stood is no answer). With ``from_beyond_pins``, a face that brings a parameter
+    back from beyond the pins ``e^(+/-25)`` is compared with its own starting point instead
+    (the end point brought back along its runaway), since there the likelihood may rise
+    without bound. Returns
+    ``None`` (with ``diagnostics["faces"]``) when no face qualifies.
     No warning is issued here; the caller warns with ``diagnostics["boundary"]["message"]``.
     """
     names = list(runaway)
-    best: _Fit | None = None
     tried: list[dict[str, Any]] = []
+    accepted: list[_Fit] = []
+    tolerance = _AS_LIKELY * max(1.0, n_obs)
     for size in range(len(names), 0, -1):
         for subset in itertools.combinations(names, size):
             face = {n: runaway[n] for n in subset}
             fit = fit_boundary(model, face, theta, data, w, n_obs, time_unit, diagnostics,
-                                     warn=False)
-            tried.append({"runaway": face, "log_likelihood":
-                          None if fit is None else fit.log_likelihood})
-            if fit is not None and math.isfinite(fit.log_likelihood) and (
-                    best is None or fit.log_likelihood > best.log_likelihood):
-                best = fit
-    tolerance = _AS_LIKELY * max(1.0, n_obs)
-    if best is None or best.log_likelihood < at_least - tolerance:
-        diagnostics["boundary_faces"] = tried
+                               warn=False)
+            entry: dict[str, Any] = {"runaway": face, "log_likelihood":
+                                     None if fit is None else fit.log_likelihood}
+            tried.append(entry)
+            if fit is None or not math.isfinite(fit.log_likelihood):
+                continue
+            reference = at_least
+            start = fit.diagnostics["boundary"]["start"]
+            if from_beyond_pins and start["inward"]:
+                # the face brings a parameter back from beyond the pins: compare with the end
+                # point brought back along its runaway, the face's own starting point
+                reference = min(reference, start["log_likelihood"])
+            if fit.log_likelihood >= reference - tolerance:
+                accepted.append(fit)
+            else:
+                entry["below_end_point"] = True
+    if not accepted:
+        diagnostics["faces"] = tried
         return None
+    # Faces as likely as the best are alike to the data; prefer one on which no free
+    # parameter drifts far out (that is the runaway going on inside the face, mislabelled)
+    top = max(fit.log_likelihood for fit in accepted)
+    near = [fit for fit in accepted if fit.log_likelihood >= top - tolerance]
+    settled = [fit for fit in near if not fit.diagnostics["boundary"]["drifting"]]
+    best = max(settled or near, key=lambda fit: fit.log_likelihood)
     best.diagnostics["boundary"]["faces"] = tried
     return best
+
 
 def boundary_face(
     model: LikelihoodModel, runaway: Mapping[str, str], theta: FloatArray
@@ -243,11 +289,18 @@ def boundary_face(
             limits.append({"parameters": [u, v], "to": "top", "kind": kind,
                            "meaning": all_means})
         pinned += [u, v]
-    for name in model.param_names:
+    links = model._coefficient_links()
+    absorbing: list[str] = []
+    # model parameters first: a coefficient's start depends on where its targets start
+    for name in sorted(model.param_names, key=lambda n: n in links):
         if name in handled:
             continue
         i = index[name]
-        if name in runaway:
+        start = None
+        if name in runaway and name in links:
+            start = _absorbing_start(theta, _face_start(columns, c, phi0), index,
+                                     links[name], runaway, name)
+        if name in runaway and start is None:
             c[i] = _PIN_LOG if runaway[name] == "infinity" else -_PIN_LOG
             pinned.append(name)
             limits.append({"parameters": [name], "to": runaway[name], "kind": "single",
@@ -256,9 +309,52 @@ def boundary_face(
         col = np.zeros(k)
         col[i] = 1.0
         columns.append(col)
-        phi0.append(float(theta[i]))
+        phi0.append(float(theta[i]) if start is None else start)
+        if start is not None:
+            absorbing.append(name)
     A = np.column_stack(columns) if columns else np.zeros((k, 0))
-    return A, c, np.asarray(phi0, dtype=np.float64), {"pinned": pinned, "limits": limits}
+    return A, c, np.asarray(phi0, dtype=np.float64), {"pinned": pinned, "limits": limits,
+                                                      "absorbing": absorbing}
+
+
+def _face_start(columns: list[FloatArray], c: FloatArray, phi0: list[float]) -> FloatArray:
+    """The log-parameters at the face's start as far as the face is built."""
+    if not columns:
+        return c.copy()
+    return np.asarray(np.column_stack(columns) @ np.asarray(phi0) + c, dtype=np.float64)
+
+
+def _absorbing_start(theta: FloatArray, start: FloatArray, index: Mapping[str, int],
+                     targets: tuple[tuple[str, float], ...], runaway: Mapping[str, str],
+                     name: str) -> float | None:
+    """Where a covariate coefficient that runs off starts on the face, or ``None`` if it is
+    to be held at the boundary itself.
+
+    A coefficient ``gamma`` running off opposite to a model parameter ``p`` it scales
+    (``p -> infinity``, ``sign * gamma -> -infinity``, or the reverse) keeps ``p_i = p
+    exp(sign * gamma * x_i)`` finite for the customers with ``x_i = 1`` while those with
+    ``x_i = 0`` reach ``p``'s limit. On the face ``p`` is held at ``e^(+/-25)`` and the
+    coefficient stays free, absorbing the product: it starts where those customers' ``p_i``
+    are as at the end point (``gamma - (change of log p) / sign``, averaged over its
+    targets; unchanged where ``p`` is held already, as in a later round). A coefficient
+    running off alone, or with its targets, is held at the boundary instead (its customers
+    reach the limit)."""
+    direction = 1.0 if runaway[name] == "infinity" else -1.0
+    offsets = []
+    for target, sign in targets:
+        t = index[target]
+        delta = float(start[t] - theta[t])
+        toward = runaway.get(target)
+        if toward is None and delta == 0.0:
+            continue  # the face leaves this target where it was
+        target_direction = (math.copysign(1.0, delta) if toward is None
+                            else 1.0 if toward == "infinity" else -1.0)
+        if sign * direction == -target_direction:
+            offsets.append(delta / sign)
+    if not offsets:
+        return None
+    value = float(theta[index[name]]) - float(np.mean(offsets))
+    return float(np.clip(value, -_LOG_BOUND, _LOG_BOUND))
 
 def fit_boundary(
     model: LikelihoodModel, runaway: dict[str, str], theta: FloatArray,
@@ -273,10 +369,22 @@ def fit_boundary(
     parameters that then run off)."""
     runaway = dict(runaway)
     rounds: list[dict[str, Any]] = []
+    end = theta
+    start: dict[str, Any] | None = None
     for _ in range(3):
         A, c, phi0, face = boundary_face(model, runaway, theta)
         if A.shape[1] == 0:
             return None
+        if start is None:
+            # the end point as the face first represents it, and whether that brings a
+            # pinned parameter back from beyond the pins (best_boundary's reference)
+            theta_start = A @ phi0 + c
+            held = [i for i in map(model.param_names.index, face["pinned"])
+                    if abs(theta_start[i]) == _PIN_LOG]
+            start = {"log_likelihood": -model._objective(theta_start, data, w, 0.0,
+                                                         n_obs)[0] * n_obs,
+                     "inward": bool(np.any(np.abs(theta_start[held])
+                                           < np.abs(end[held]) - 1e-9))}
 
         def reduced(phi: FloatArray, A: FloatArray = A, c: FloatArray = c
                     ) -> tuple[float, FloatArray]:
@@ -326,18 +434,42 @@ def fit_boundary(
         params = np.exp(theta_face)
         log_likelihood = -value * n_obs
         log_cov = A @ red_cov @ A.T
+        names = model.param_names
+        drifting = [names[int(np.flatnonzero(A[:, j])[-1])] for j in range(len(phi))
+                    if abs(phi[j]) > _DRIFT_LOG
+                    and names[int(np.flatnonzero(A[:, j])[-1])] not in face["absorbing"]]
+        links = model._coefficient_links()
+        coefficients = [n for n in runaway if n in links]
+        groups = (model._limit_groups(theta_face, data, w, coefficients) if coefficients
+                  else [])
+        limits = [limit_text(lim, phi) for lim in face["limits"]]
+        if groups:
+            # the limit is reached by some customers only: say for whom
+            at_limit = {p for g in groups for p, where in g["parameters"].items()
+                        if where["to"] != "finite"}
+            limits = [
+                f"for the customers whose {', '.join(f'{p}_i' for p in lim['parameters'])} "
+                f"run off: {text}" if at_limit & set(lim["parameters"]) else text
+                for lim, text in zip(face["limits"], limits, strict=True)]
+            limits.append(groups_text(groups, model._mixing_pairs))
+        limits += [
+            f"{n} = {float(theta_face[names.index(n)]):.4g} is no effect size: with "
+            f"{', '.join(sorted({t for t, _ in links[n]}))} held at the boundary it sets the "
+            "finite parameters of the customers it applies to" for n in face["absorbing"]]
         boundary = {
-            "runaway": runaway, "pinned": face["pinned"],
-            "limits": [limit_text(lim, phi) for lim in face["limits"]],
-            "rounds": rounds,
+            "runaway": runaway, "pinned": face["pinned"], "limits": limits,
+            "rounds": rounds, "start": start, "drifting": drifting,
         }
-        text = "; ".join(boundary["limits"])
+        if coefficients:
+            boundary["groups"] = groups
+            boundary["absorbing"] = list(face["absorbing"])
+        text = "; ".join(limits)
         message = (
             f"{type(model).__name__}: the likelihood is highest on the boundary of the "
             f"parameter space, as {', '.join(f'{n} -> {d}' for n, d in runaway.items())}: "
             f"{text}. Fitted that limit ({', '.join(face['pinned'])} held at the boundary, "
-            "no standard error); the other parameters are estimated and predictions are "
-            "the limit model's")
+            "no standard error); the other parameters are estimated and "
+            f"predictions are the limit model's{_remedy(model, runaway)}")
         if warn:
             warnings.warn(ConvergenceWarning(message), stacklevel=5)
         boundary["message"] = message
@@ -355,3 +487,61 @@ def limit_text(limit: dict[str, Any], phi: FloatArray) -> str:
         mean = ratio / (1.0 + ratio) if limit["kind"] == "beta" else ratio
         return str(limit["meaning"]).format(mean=mean)
     return str(limit["meaning"])
+
+
+def _pair_meaning(pair: tuple[str, str, str, str, str, str], du: str | None,
+                  dv: str | None) -> str | None:
+    """What a mixing pair's limit means for a group whose own ``u_i, v_i`` run off as
+    ``du, dv`` (``None``: finite), as in :func:`boundary_face`."""
+    _, _, kind, quantity, none_means, all_means = pair
+    if du is None and dv is None:
+        return None
+    if du is not None and dv is not None:
+        if du != dv:
+            return all_means if kind == "product" else None
+        if du == "infinity":
+            return f"one {quantity} for all of them"
+        top = "1" if kind == "beta" else "infinite"
+        return f"the {quantity} is either 0 or {top} for each of them"
+    return none_means if du == "0" or dv == "infinity" else all_means
+
+
+def groups_text(groups: list[dict[str, Any]],
+                pairs: tuple[tuple[str, str, str, str, str, str], ...] = ()) -> str:
+    """The customer groups of :meth:`LikelihoodModel._limit_groups` in words: which
+    customers (by covariate values) have their own parameters at which limit, and what that
+    limit means for them (``pairs``: the model's ``_mixing_pairs``)."""
+    parts = []
+    for group in groups:
+        running = {p: where["to"] for p, where in group["parameters"].items()
+                   if where["to"] in ("0", "infinity")}
+        meanings = [m for pair in pairs if pair[0] in group["parameters"]
+                    or pair[1] in group["parameters"]
+                    if (m := _pair_meaning(pair, running.get(pair[0]),
+                                           running.get(pair[1]))) is not None]
+        who = ", ".join(f"{c} = {v:g}" if isinstance(v, float) else
+                        f"{c} = {v[0]:g}" if v[0] == v[1] else
+                        f"{c} from {v[0]:g} to {v[1]:g}"
+                        for c, v in group["covariates"].items())
+        states: dict[str, list[str]] = {}
+        for name, where in group["parameters"].items():
+            states.setdefault(where["to"], []).append(name)
+        said = []
+        for to, params in states.items():
+            label = ", ".join(f"{p}_i" for p in params)
+            if to in ("infinity", "0"):
+                said.append(f"{label} -> {to}")
+            elif to == "finite":
+                ranges = ", ".join(
+                    f"{p}_i = {group['parameters'][p]['low']:.4g}"
+                    + (f" to {group['parameters'][p]['high']:.4g}"
+                       if group["parameters"][p]["high"] > group["parameters"][p]["low"]
+                       * (1 + 1e-9) else "") for p in params)
+                said.append(f"finite ({ranges})")
+            else:
+                said.append(f"{label} at the limit for some of them only")
+        meaning = f", i.e. {'; '.join(meanings)}" if meanings else ""
+        noun = "customer" if group["customers"] == 1 else "customers"
+        parts.append(f"the {group['customers']:g} {noun} with {who}: {', '.join(said)}"
+                     f"{meaning}")
+    return "by covariates, " + "; ".join(parts)

@@ -449,6 +449,69 @@ class StaticCovariates(LikelihoodModel):
         map_life, map_trans = design.maps()
         return rows, x, map_life, map_trans
 
+    def _coefficient_links(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        design = self._design
+        if design is None:
+            return {}
+        links: dict[str, list[tuple[str, float]]] = {n: [] for n in design.coefficient_names}
+        for target, (process, sign) in self._covariate_targets.items():
+            acts = np.any(design.map_for(process) != 0.0, axis=0)
+            for name in np.asarray(design.coefficient_names)[acts]:
+                links[str(name)].append((target, sign))
+        return {n: tuple(t) for n, t in links.items()}
+
+    def _limit_groups(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
+                      coefficients: Sequence[str]) -> list[dict[str, Any]]:
+        """Where the customers' own parameters stand at ``theta`` when the covariate
+        ``coefficients`` ran off: the customers grouped by the values of those coefficients'
+        covariates (up to eight groups), or, for a covariate with more values, by where their
+        parameters stand (with each covariate's range in the group). For each group and each
+        parameter the coefficients scale: ``"infinity"`` or ``"0"`` (beyond ``e^(+/-12)`` for
+        every customer of the group: at that limit), ``"finite"`` or ``"mixed"``, with the
+        parameters' range, and the group's weight (number of customers). Covariate values are
+        numbers, or ``[low, high]`` ranges."""
+        from crmcore.value._fit_state import _DRIFT_LOG
+
+        design = self._design
+        links = self._coefficient_links()
+        chosen = [n for n in coefficients if n in links]
+        if design is None or not chosen or not len(w):
+            return []
+        rows, x, _, _ = self._rows(theta, data)
+        # the covariate columns of the chosen coefficients, each read from a process using it
+        columns: dict[str, FloatArray] = {}
+        for name in chosen:
+            process, column = name.split(".", 1)
+            source = ("life" if column in design.life else "trans") if process == "constr" \
+                else process
+            columns.setdefault(column, x[source][:, design.columns_of(source).index(column)])
+        names = self._model_names()
+        targets = list(dict.fromkeys(t for n in chosen for t, _ in links[n]))
+        log_p = np.log(rows[:, [names.index(t) for t in targets]])
+        keys = np.column_stack(list(columns.values()))
+        unique, inverse = _unique_rows(keys)
+        by_values = len(unique) <= 8
+        if not by_values:  # a covariate with many values: group by where the customers stand
+            states = np.where(log_p > _DRIFT_LOG, 1.0, np.where(log_p < -_DRIFT_LOG, -1.0, 0.0))
+            unique, inverse = _unique_rows(states)
+        groups: list[dict[str, Any]] = []
+        for g in range(len(unique)):
+            idx = np.flatnonzero(inverse == g)
+            where: dict[str, Any] = {}
+            for j, target in enumerate(targets):
+                lp = log_p[idx, j]
+                state = ("infinity" if lp.min() > _DRIFT_LOG else
+                         "0" if lp.max() < -_DRIFT_LOG else
+                         "finite" if np.abs(lp).max() <= _DRIFT_LOG else "mixed")
+                where[target] = {"to": state, "low": float(np.exp(lp.min())),
+                                 "high": float(np.exp(lp.max()))}
+            values: dict[str, Any] = {
+                c: float(v[idx[0]]) if by_values else [float(v[idx].min()), float(v[idx].max())]
+                for c, v in columns.items()}
+            groups.append({"covariates": values, "customers": float(w[idx].sum()),
+                           "parameters": where})
+        return groups
+
     def _n_covariate_columns(self) -> int:
         design = self._design
         assert design is not None

@@ -69,7 +69,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -213,10 +213,12 @@ class LikelihoodModel:
     #: A fit whose likelihood rises towards such a limit is fitted there (see
     #: ``_fit_boundary``); models without pairs raise :class:`crmcore.ConvergenceError`.
     _mixing_pairs: ClassVar[tuple[tuple[str, str, str, str, str, str], ...]] = ()
-    #: Whether a boundary fit must be about as likely as the optimiser's end point (else
-    #: ``ConvergenceError``): for models where a parameter pinned alone is not always a limit
-    #: (GGompertz/NBD: ``b -> infinity`` beside ``s -> 0`` is an exponential lifetime, not
-    #: "no dropout").
+    #: Every boundary fit must be about as likely as the optimiser's end point (else
+    #: ``ConvergenceError``), except a face that brings a parameter back from beyond the pins,
+    #: which is compared with its own start (the likelihood may rise without bound there).
+    #: ``True`` drops that exception: for models where a parameter pinned alone is not always
+    #: a limit (GGompertz/NBD: ``b -> infinity`` beside ``s -> 0`` is an exponential lifetime,
+    #: not "no dropout").
     _boundary_at_least_end_point: ClassVar[bool] = False
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
@@ -245,6 +247,19 @@ class LikelihoodModel:
         columns themselves; a subclass may append precomputed helpers (computed once per fit,
         not per evaluation)."""
         return data
+
+    def _coefficient_links(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Covariate coefficients among ``param_names`` (optimised as log-parameters, so the
+        "parameter" is ``exp(gamma)``), each with the model parameters it scales and the sign
+        of its link, ``p_i = p exp(sign * gamma * x_i)``. None for a model without covariates;
+        the boundary fits (:mod:`crmcore.value._boundary`) read it."""
+        return {}
+
+    def _limit_groups(self, theta: FloatArray, data: tuple[FloatArray, ...], w: FloatArray,
+                      coefficients: Sequence[str]) -> list[dict[str, Any]]:
+        """Which customers (by the values of the covariates of ``coefficients``) have their
+        own parameters at a limit at ``theta``; none for a model without covariates."""
+        return []
 
     # -- hyperparameters -------------------------------------------------------------------
 
@@ -662,7 +677,10 @@ class LikelihoodModel:
 
         ``{"runaway": {name: "0" | "infinity"}, "pinned": [names], "limits": [text]}``: the
         parameters that run off, those held at the boundary (``e^(+/-25)``), and what the
-        limit means. See the model pages of the documentation ("Small data: fits on the
+        limit means. With covariate coefficients among them also ``"groups"`` (the customers
+        by covariate values, and where each group's own parameters stand) and
+        ``"absorbing"`` (free coefficients that carry a group back from the boundary; no
+        effect sizes). See the model pages of the documentation ("Small data: fits on the
         boundary").
         """
         boundary = self._state().diagnostics.get("boundary")
