@@ -59,7 +59,9 @@ def test_score_with_covariates_matches_the_library(files: Path,
     ids = [str(i) for i in np.asarray(expected.customer_id)]
     for column in ("p_alive", "clv", "expected_spend", "churn_risk"):
         written = np.array([float(rows[i][column]) for i in ids])
-        np.testing.assert_allclose(written, getattr(expected, column), rtol=1e-9,
+        # two fits of the same data (the command's and the library's) agree to the
+        # optimiser's tolerance, not bit for bit
+        np.testing.assert_allclose(written, getattr(expected, column), rtol=1e-6,
                                    err_msg=column)
     # covariates move the prediction: two customers with the same history but other
     # covariates get other P(alive) in the library; the file carries the same numbers
