@@ -207,18 +207,22 @@ def _times(values: list[str], column: str, datetime_format: str | None
     return parse_time_strings([v.strip() for v in values], column, datetime_format)
 
 
-def _amounts(values: list[str], column: str) -> NDArray[np.float64]:
+def _floats(values: list[str], column: str, what: str, hint: str = "") -> NDArray[np.float64]:
+    """A column of numbers; the first cell that is not one is named with its row."""
     try:
-        amounts = np.asarray(values, dtype=np.float64)
+        return np.asarray(values, dtype=np.float64)
     except ValueError:
         for i, v in enumerate(values):
             try:
                 float(v)
             except ValueError:
-                raise InvalidValueError(
-                    f"column {column!r} (monetary_value) is not a number at row {i}: {v!r}",
-                    field=column, rows=(i,)) from None
+                raise InvalidValueError(f"{what} is not a number at row {i}: {v!r}{hint}",
+                                        field=column, rows=(i,)) from None
         raise  # pragma: no cover - numpy refused a list that float() accepts
+
+
+def _amounts(values: list[str], column: str) -> NDArray[np.float64]:
+    amounts = _floats(values, column, f"column {column!r} (monetary_value)")
     bad = np.flatnonzero(~np.isfinite(amounts))
     if len(bad):
         raise InvalidValueError(
@@ -328,19 +332,9 @@ def read_covariates_file(
 
 
 def _numbers(values: list[str], column: str) -> NDArray[np.float64]:
-    """A covariate column; a cell that is not a number is named (categories need 0/1
-    dummy columns)."""
-    try:
-        return np.asarray(values, dtype=np.float64)
-    except ValueError:
-        for i, v in enumerate(values):
-            try:
-                float(v)
-            except ValueError:
-                raise InvalidValueError(
-                    f"covariate {column!r} is not a number at row {i}: {v!r} (give a "
-                    "category as 0/1 dummy columns)", field=column, rows=(i,)) from None
-        raise  # pragma: no cover - numpy refused a list that float() accepts
+    """A covariate column (categories need 0/1 dummy columns)."""
+    return _floats(values, column, f"covariate {column!r}",
+                   " (give a category as 0/1 dummy columns)")
 
 
 def _frame(columns: Mapping[str, NDArray[Any]]) -> Any:

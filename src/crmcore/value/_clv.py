@@ -174,6 +174,19 @@ def _output(values: object, model: Any, method: str, n: int) -> _FloatArray:
     return model_output(values, n=n, what=f"{_name(model)}.{method}", plugin=_name(model))
 
 
+def step_grid(horizon: float, step: float, time_unit: str) -> _FloatArray:
+    """The ends of the cash-flow steps over ``(0, horizon]``: ``step, 2 step, ...``, the last
+    one cut at ``horizon`` (checked: both positive, at most ``MAX_STEPS`` steps)."""
+    span = _number(horizon, "horizon", positive=True)
+    width = _number(step, "step", positive=True)
+    count = math.ceil(span / width - 1e-9)
+    if count > MAX_STEPS:
+        raise InvalidValueError(
+            f"horizon={horizon!r} in steps of {step!r} {time_unit} makes {count:,} steps, "
+            f"more than {MAX_STEPS:,}; give a longer step", field="step")
+    return np.asarray(np.minimum(np.arange(1, count + 1) * width, span), dtype=np.float64)
+
+
 def lifetime_value(
     purchase_model: PurchaseModel,
     spend_model: SpendModel | float | NDArray[np.float64] | Sequence[float],
@@ -283,14 +296,7 @@ def lifetime_value(
                 "(DERT); give a finite horizon", model=_name(purchase_model), missing=("dert",))
         grid: _FloatArray | None = None
     else:
-        span = _number(horizon, "horizon", positive=True)
-        width = _number(step, "step", positive=True)
-        count = math.ceil(span / width - 1e-9)
-        if count > MAX_STEPS:
-            raise InvalidValueError(
-                f"horizon={horizon!r} in steps of {step!r} {time_unit} makes {count:,} steps, "
-                f"more than {MAX_STEPS:,}; give a longer step", field="step")
-        grid = np.minimum(np.arange(1, count + 1) * width, span)
+        grid = step_grid(horizon, step, time_unit)
         if discrete:
             periods = grid * per_data_unit
             if np.any(np.abs(periods - np.round(periods)) > 1e-9):

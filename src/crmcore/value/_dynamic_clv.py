@@ -14,7 +14,6 @@ at their last value).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -23,10 +22,10 @@ from numpy.typing import ArrayLike
 from crmcore._base import CustomerBase
 from crmcore._checks import discount_rate as check_discount_rate
 from crmcore._checks import model_output
-from crmcore._errors import InvalidValueError, ModelCapabilityError, TimeUnitError
+from crmcore._errors import ModelCapabilityError, TimeUnitError
 from crmcore._time import check_unit, unit_factor, unit_name
 from crmcore.value._btyd import FloatArray
-from crmcore.value._clv import MAX_STEPS, LifetimeValue, _number, dert_rate
+from crmcore.value._clv import LifetimeValue, _number, dert_rate, step_grid
 from crmcore.value._parts import margin_rates
 
 __all__ = ["time_varying_lifetime_value"]
@@ -111,14 +110,7 @@ def time_varying_lifetime_value(
                               "p_alive", n)
         expected = None
     else:
-        span = _number(horizon, "horizon", positive=True)
-        width = _number(step, "step", positive=True)
-        count = math.ceil(span / width - 1e-9)
-        if count > MAX_STEPS:
-            raise InvalidValueError(
-                f"horizon={horizon!r} in steps of {step!r} {time_unit} makes {count:,} steps, "
-                f"more than {MAX_STEPS:,}; give a longer step", field="step")
-        grid = np.minimum(np.arange(1, count + 1) * width, span)
+        grid = step_grid(horizon, step, time_unit)
         stepped = getattr(purchase_model, "_cumulative_expected", None)
         if callable(stepped):  # one reading of the covariate frame for every step
             alive, cumulative = stepped(grid * per_data_unit, base, **keywords)
