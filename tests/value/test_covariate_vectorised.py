@@ -124,10 +124,10 @@ def test_score_columns_equal_the_per_group_path(cls: type[Any], horizon: float |
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     base, cov = _base(), _covariates("continuous")
     model = _model(cls, CASES[cls][0])
-    options: dict[str, Any] = dict(margin=0.3, discount_rate=0.002, time_unit="W",
-                                   horizon=horizon, value_model=model,
-                                   spend_model="gamma-gamma", covariates=cov,
-                                   customer_id="id", loyalty_model=False)
+    options: dict[str, Any] = {
+        "margin": 0.3, "discount_rate": 0.002, "time_unit": "W", "horizon": horizon,
+        "value_model": model, "spend_model": "gamma-gamma", "covariates": cov,
+        "customer_id": "id", "loyalty_model": False}
     new = crmcore.score(base, **options).to_frame()
     monkeypatch.setattr(cls, "_vectorised", frozenset())  # the per-group path
     old = crmcore.score(base, **options).to_frame()
