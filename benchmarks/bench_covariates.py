@@ -37,6 +37,7 @@ import argparse
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +195,13 @@ def _per_group(cls: type[Any], step: Callable[[], Any]) -> Callable[[], Any]:
 
 def _score_models(base: CustomerBase, cov: pd.DataFrame, *, former: bool) -> None:
     for cls in (ParetoNBD, BGNBD):
-        model = _on_the_boundary(lambda cls=cls: cls().fit(
-            base, covariates=cov, customer_id="id"))()
-        plain = _on_the_boundary(lambda cls=cls: cls().fit(base))()
+        def fit(cls: type[Any] = cls, with_cov: bool = True) -> Any:
+            if with_cov:
+                return cls().fit(base, covariates=cov, customer_id="id")
+            return cls().fit(base)
+
+        model = _on_the_boundary(fit)()
+        plain = _on_the_boundary(lambda: fit(with_cov=False))()
 
         def score(model: Any = model, with_cov: bool = True) -> Any:
             extra: dict[str, Any] = ({"covariates": cov, "customer_id": "id"}
@@ -212,7 +217,7 @@ def _score_models(base: CustomerBase, cov: pd.DataFrame, *, former: bool) -> Non
             before, _ = _timed(_per_group(cls, score))
             line += f"  former per-row path {before:7.2f} s, ratio {before / seconds:.0f}"
         else:
-            free, _ = _timed(lambda plain=plain: score(plain, with_cov=False))
+            free, _ = _timed(partial(score, plain, with_cov=False))
             line += f"  without covariates {free:6.2f} s, ratio {seconds / free:.1f}"
         print(line)
 

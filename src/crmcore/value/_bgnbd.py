@@ -448,11 +448,11 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
             if np.any(near_pole):
                 h = 1e-5
                 pole = np.round(c0[near_pole])
-                sub = tuple(v[near_pole] for v in args)
+                t_, x_, tobs_, lp_ = (v[near_pole] for v in args)
                 rr, al, aa = r[idx][near_pole], alpha[idx][near_pole], a_used[near_pole]
-                value[near_pole] = 0.5 * (
-                    _conditional_hypergeometric(*sub, pole + h, rr, al, aa)
-                    + _conditional_hypergeometric(*sub, pole - h, rr, al, aa))
+                above = _conditional_hypergeometric(t_, x_, tobs_, lp_, pole + h, rr, al, aa)
+                below = _conditional_hypergeometric(t_, x_, tobs_, lp_, pole - h, rr, al, aa)
+                value[near_pole] = 0.5 * (above + below)
             return value
 
         regular = np.flatnonzero(~large & ~near_one)
