@@ -731,7 +731,7 @@ class StaticCovariates(LikelihoodModel):
         x = np.asarray(base.frequency, dtype=np.float64)
         tx, t_obs = np.asarray(base.recency), np.asarray(base.T)
         n = len(x)
-        if method in self._vectorised:
+        if method in self._vectorised and n:
             return np.asarray(getattr(self._plain_rows(rows), method)(
                 *lead, x, tx, t_obs, **kwargs), dtype=np.float64)
         unique, inverse = _unique_rows(rows)
@@ -1000,7 +1000,7 @@ def covariate_lifetime_value(
     n = len(base)
     margins = margin_rates(margin, n)
     rows = purchase_model._customer_rows(covariates, np.asarray(base.customer_id))
-    if "lifetime_value" in purchase_model._vectorised:
+    if "lifetime_value" in purchase_model._vectorised and n:
         # one pass: the covariate-free model with each customer's own parameters
         whole = lifetime_value(purchase_model._plain_rows(rows), spend, base, margin=margins,
                                discount_rate=discount_rate, time_unit=time_unit,
