@@ -118,11 +118,13 @@ def test_lifetime_value_equals_the_plain_model_per_customer(
         np.testing.assert_allclose(value, want, rtol=RTOL, atol=1e-300, err_msg=name)
 
 
+@pytest.mark.parametrize("kind", ["continuous", "binary"])
 @pytest.mark.parametrize("horizon", [52.0, None])
 @pytest.mark.parametrize("cls", [BGNBD, MBGNBD, ParetoNBD])
 def test_score_columns_equal_the_per_group_path(cls: type[Any], horizon: float | None,
+                                                kind: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    base, cov = _base(), _covariates("continuous")
+    base, cov = _base(), _covariates(kind)
     model = _model(cls, CASES[cls][0])
     options: dict[str, Any] = {
         "margin": 0.3, "discount_rate": 0.002, "time_unit": "W", "horizon": horizon,

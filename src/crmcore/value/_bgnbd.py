@@ -442,9 +442,14 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         def hypergeometric(idx: NDArray[np.intp], a_used: FloatArray) -> FloatArray:
             args = (tt[idx], xx[idx], tobs[idx], lp[idx])
             c0 = a_used + b[idx] + xx[idx] - shift
-            value = _conditional_hypergeometric(*args, c0, r[idx], alpha[idx], a_used)
             # as _conditional_with: c0 * 2F1 near a pole of 2F1, the mean of two neighbours
+            # (the pole itself is not evaluated)
             near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
+            off = ~near_pole
+            value = np.empty(len(idx))
+            value[off] = _conditional_hypergeometric(
+                args[0][off], args[1][off], args[2][off], args[3][off], c0[off],
+                r[idx][off], alpha[idx][off], a_used[off])
             if np.any(near_pole):
                 h = 1e-5
                 pole = np.round(c0[near_pole])
