@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import betainc, betaln, digamma, gammaln, polygamma
 
@@ -80,8 +80,8 @@ def _jacobi_rule(a: float, b: float) -> tuple[FloatArray, FloatArray]:
     return (1.0 + x) / 2.0, weights / weights.sum()
 
 
-def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray, a: float,
-                   b: FloatArray) -> FloatArray:
+def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray,
+                   a: float | FloatArray, b: FloatArray) -> FloatArray:
     """``log P(X(t) = k)`` of a BG/NBD customer alive at the start of ``(0, t]`` with
     ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)`` (FHL 2005, eq. 8): ``B(a, b+k)/B(a, b)
     NB(k) + [k > 0] B(a+1, b+k-1)/B(a, b) P(N >= k)``, ``N ~ NB(r, alpha/(alpha+t))``.
@@ -89,13 +89,14 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     At ``k = 0`` this is ``NB(0) = (alpha/(alpha+t))^r`` alone (the beta ratio is 1 and there
     is no second term); the special functions are evaluated for the rows with ``k > 0`` only
     (churn risk asks for ``k = 0`` of every customer)."""
-    k, t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
-                                              for v in (k, t, r, alpha, b)))
+    k, t, r, alpha, a_, b = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                                  for v in (k, t, r, alpha, a, b)))
     result: FloatArray = -r * np.log1p(t / alpha)
     some = k > 0
     if not np.any(some):
         return np.asarray(result, dtype=np.float64)
     k, t, r, alpha, b = k[some], t[some], r[some], alpha[some], b[some]
+    a = a if np.ndim(a) == 0 else a_[some]  # per-customer a (covariates)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nb = (gammaln(r + k) - gammaln(r) - gammaln(k + 1.0) - r * np.log1p(t / alpha)
                   + k * (np.log(t) - np.log(alpha + t)))
@@ -112,20 +113,25 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     return np.asarray(result, dtype=np.float64)
 
 
-def _log_beta_ratio_rows(a: float, b: FloatArray, n: FloatArray) -> FloatArray:
-    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history): for
-    moderate ``a + b`` all rows at once (the formula :func:`log_beta_ratio` uses there), for
-    large ``a + b`` once per distinct ``b`` (its running sums)."""
-    bb, nn = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
+def _log_beta_ratio_rows(a: float | FloatArray, b: FloatArray, n: FloatArray) -> FloatArray:
+    """``log B(a, b+n)/B(a, b)`` row by row (``b`` varies with the customer's history, ``a``
+    too with covariates): for moderate ``a + b`` all rows at once (the formula
+    :func:`log_beta_ratio` uses there), for large ``a + b`` once per distinct ``(a, b)`` (its
+    running sums)."""
+    aa, bb, nn = np.broadcast_arrays(np.asarray(a, dtype=np.float64),
+                                     np.asarray(b, dtype=np.float64), np.asarray(n, np.float64))
     out = np.empty(bb.shape)
-    flat_b, flat_n, flat_out = bb.reshape(-1), nn.reshape(-1), out.reshape(-1)
-    moderate = a + flat_b <= _LARGE_BETA
-    flat_out[moderate] = (betaln(a, flat_b[moderate] + flat_n[moderate])
-                          - betaln(a, flat_b[moderate]))
+    flat_a, flat_b, flat_n = aa.reshape(-1), bb.reshape(-1), nn.reshape(-1)
+    flat_out = out.reshape(-1)
+    moderate = flat_a + flat_b <= _LARGE_BETA
+    flat_out[moderate] = (betaln(flat_a[moderate], flat_b[moderate] + flat_n[moderate])
+                          - betaln(flat_a[moderate], flat_b[moderate]))
     large = ~moderate
-    for value in np.unique(flat_b[large]):
-        rows = large & (flat_b == value)
-        flat_out[rows] = log_beta_ratio(a, float(value), flat_n[rows])[0]
+    if np.any(large):
+        pairs = np.unique(np.column_stack([flat_a[large], flat_b[large]]), axis=0)
+        for a_value, b_value in pairs:
+            rows = large & (flat_a == a_value) & (flat_b == b_value)
+            flat_out[rows] = log_beta_ratio(float(a_value), float(b_value), flat_n[rows])[0]
     return flat_out.reshape(bb.shape)
 
 
@@ -152,6 +158,23 @@ def _log_beta_ratio_hessian(a: float, b: float, n: FloatArray
     return aa, aa, bb
 
 
+def _conditional_hypergeometric(t: FloatArray, x: FloatArray, t_obs: FloatArray,
+                                log_p_alive: FloatArray, c0: FloatArray, r: FloatArray,
+                                alpha: FloatArray, a: float | FloatArray) -> FloatArray:
+    """E[Y(t) | x, t_x, T] by FHL 2005 eq. 10 (parameters broadcast against the rows).
+
+    Eq. 10 is ``c0/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; c0;
+    t/(alpha+T+t))] P(alive)`` with ``c0 = a+b+x-1`` (MBG/NBD: ``a+b+x``). Two Euler
+    transformations turn the prefactor and 2F1 into ``((alpha+T)/(alpha+T+t))^(a-1) 2F1(a-1,
+    c0-r-x; c0; z)``, whose parameters no longer grow with x (no overflow for x in the
+    thousands)."""
+    z = t / (alpha + t_obs + t)
+    log_q = (a - 1.0) * (np.log(alpha + t_obs) - np.log(alpha + t_obs + t))
+    f = hyp2f1_stable(a - 1.0, c0 - r - x, c0, z)
+    factor = -np.expm1(log_q) - np.exp(log_q) * (f - 1.0)  # 1 - q F, with care near t = 0
+    return np.asarray(c0 / (a - 1.0) * factor * np.exp(log_p_alive), dtype=np.float64)
+
+
 class _BetaGeometricNBD(BTYDStaticCovariates):
     """BG/NBD and MBG/NBD share everything but where the dropout coin is first tossed.
 
@@ -161,6 +184,9 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
 
     param_names = ("r", "alpha", "a", "b")
     _modified: ClassVar[bool] = False
+    _vectorised: ClassVar[frozenset[str]] = frozenset({
+        "p_alive", "expected_purchases", "conditional_probability_of_purchases", "dert",
+        "lifetime_value"})
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "a": ("life", 1.0), "b": ("life", 1.0)}
     _mixing_pairs = (
@@ -359,6 +385,8 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
     def _conditional(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                      log_p_alive: FloatArray) -> FloatArray:
         _, _, a, b = self._param_array()
+        if np.ndim(a) > 0:  # one parameter vector per customer (covariates)
+            return self._conditional_rows(t, x, t_obs, log_p_alive)
         h = 1e-5
         if abs(a - 1.0) < 1e-7:
             # c0/(a-1) [...] has a finite limit at a = 1: the mean of two neighbours
@@ -391,16 +419,64 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         r, alpha, _, b = self._param_array()
         if a >= _QUADRATURE_A or b >= _QUADRATURE_B:
             return self._conditional_large_a(t, x, t_obs, log_p_alive, c0, a)
-        # FHL 2005 eq. 10 is c0/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x)
-        # 2F1(r+x, b+x; c0; t/(alpha+T+t))] P(alive) with c0 = a+b+x-1 (MBG/NBD: a+b+x).
-        # Two Euler transformations turn the prefactor and 2F1 into
-        # ((alpha+T)/(alpha+T+t))^(a-1) 2F1(a-1, c0-r-x; c0; z), whose parameters no longer
-        # grow with x (no overflow for x in the thousands).
-        z = t / (alpha + t_obs + t)
-        log_q = (a - 1.0) * (np.log(alpha + t_obs) - np.log(alpha + t_obs + t))
-        f = hyp2f1_stable(a - 1.0, c0 - r - x, c0, z)
-        factor = -np.expm1(log_q) - np.exp(log_q) * (f - 1.0)  # 1 - q F, with care near t = 0
-        return np.asarray(c0 / (a - 1.0) * factor * np.exp(log_p_alive), dtype=np.float64)
+        return _conditional_hypergeometric(t, x, t_obs, log_p_alive, c0, r, alpha, a)
+
+    def _conditional_rows(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
+                          log_p_alive: FloatArray) -> FloatArray:
+        """:meth:`_conditional` with one parameter vector per customer (``_param_array``
+        gives ``(n,)`` arrays, broadcast against the other arguments). The same branches as
+        the covariate-free model, chosen per row: the hypergeometric form (with the limits at
+        ``a = 1`` and at the poles of ``2F1``) for all its rows in one pass; the rows of large
+        ``a`` or ``b`` (quadrature, asymptotic expansion) once per distinct parameter vector
+        with the covariate-free model."""
+        params = self._param_array()
+        arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in
+                                       (t, x, t_obs, log_p_alive, *params)))
+        shape = arrays[0].shape
+        tt, xx, tobs, lp, r, alpha, a, b = (v.reshape(-1) for v in arrays)
+        out = np.empty(tt.shape)
+        shift = 0.0 if self._modified else 1.0
+        large = (a >= _QUADRATURE_A) | (b >= _QUADRATURE_B)
+        near_one = np.abs(a - 1.0) < 1e-7
+
+        def hypergeometric(idx: NDArray[np.intp], a_used: FloatArray) -> FloatArray:
+            args = (tt[idx], xx[idx], tobs[idx], lp[idx])
+            c0 = a_used + b[idx] + xx[idx] - shift
+            # as _conditional_with: c0 * 2F1 near a pole of 2F1, the mean of two neighbours
+            # (the pole itself is not evaluated)
+            near_pole = (c0 < 0.5) & (np.abs(c0 - np.round(c0)) < 1e-6)
+            off = ~near_pole
+            value = np.empty(len(idx))
+            value[off] = _conditional_hypergeometric(
+                args[0][off], args[1][off], args[2][off], args[3][off], c0[off],
+                r[idx][off], alpha[idx][off], a_used[off])
+            if np.any(near_pole):
+                h = 1e-5
+                pole = np.round(c0[near_pole])
+                t_, x_, tobs_, lp_ = (v[near_pole] for v in args)
+                rr, al, aa = r[idx][near_pole], alpha[idx][near_pole], a_used[near_pole]
+                above = _conditional_hypergeometric(t_, x_, tobs_, lp_, pole + h, rr, al, aa)
+                below = _conditional_hypergeometric(t_, x_, tobs_, lp_, pole - h, rr, al, aa)
+                value[near_pole] = 0.5 * (above + below)
+            return value
+
+        regular = np.flatnonzero(~large & ~near_one)
+        out[regular] = hypergeometric(regular, a[regular])
+        at_one = np.flatnonzero(~large & near_one)
+        if len(at_one):  # as _conditional: the mean of the neighbours a = 1 +- h
+            h = 1e-5
+            out[at_one] = 0.5 * (hypergeometric(at_one, np.full(len(at_one), 1.0 + h))
+                                 + hypergeometric(at_one, np.full(len(at_one), 1.0 - h)))
+        rest = np.flatnonzero(large)
+        if len(rest):
+            stacked = np.column_stack([r[rest], alpha[rest], a[rest], b[rest]])
+            unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+            inverse = np.asarray(inverse).reshape(-1)
+            for g, vector in enumerate(unique):
+                idx = rest[inverse == g]
+                plain = self._plain(vector)
+                out[idx] = plain._conditional(tt[idx], xx[idx], tobs[idx], lp[idx])
+        return out.reshape(shape)
 
     def _conditional_large_a(self, t: FloatArray, x: FloatArray, t_obs: FloatArray,
                              log_p_alive: FloatArray, c0: FloatArray, a: float) -> FloatArray:
@@ -623,7 +699,10 @@ class _BetaGeometricNBD(BTYDStaticCovariates):
         # Given alive, E[Y(t)] depends on a customer only through (x, T): integrate once per
         # distinct pair (far fewer than customers; 2F1 near z = 1 is slow) and scale each
         # customer's result by P(alive) afterwards.
-        (ux, ut), _, pair_of = compress_rows(x, t_obs)
+        if self._row_params is not None:  # one parameter vector per customer: no pairs
+            ux, ut, pair_of = x, t_obs, np.arange(len(x))
+        else:
+            (ux, ut), _, pair_of = compress_rows(x, t_obs)
         certain = np.zeros_like(ux)
         total = np.zeros_like(ux)
         for u, w in zip(nodes, weights, strict=True):

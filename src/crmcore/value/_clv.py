@@ -306,7 +306,11 @@ def lifetime_value(
 
     # Purchase models see a customer only through (frequency, recency, T): predict once per
     # distinct pattern and spread the results back over the customers.
-    (pf, pr, pt), _, pattern_of = compress_rows(f, r, t_obs)
+    # A model with one parameter vector per customer (static covariates) is not compressed.
+    if getattr(purchase_model, "_row_params", None) is not None:
+        pf, pr, pt, pattern_of = f, r, t_obs, np.arange(len(f))
+    else:
+        (pf, pr, pt), _, pattern_of = compress_rows(f, r, t_obs)
 
     pattern_alive: dict[int, _FloatArray] = {}
 
@@ -412,7 +416,10 @@ def _stepped_given_alive(model: Any, times: _FloatArray, discount: _FloatArray,
     alive depends on ``t_x`` as well (BG/CNBD-k: the Erlang phases since the last purchase)
     does not.
     """
-    (ux, ut), _, pair_of = compress_rows(pf, pt)
+    if getattr(model, "_row_params", None) is not None:  # per-customer parameters
+        ux, ut, pair_of = pf, pt, np.arange(len(pf))
+    else:
+        (ux, ut), _, pair_of = compress_rows(pf, pt)
     cumulative = np.empty((len(times), len(ux)))
     for k, horizon in enumerate(times):
         cumulative[k] = model._expected_given_alive(np.full_like(ux, horizon), ux, ut)

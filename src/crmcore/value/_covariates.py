@@ -17,8 +17,10 @@ The model parameters stay positive and are optimised over their logarithms, the
 coefficients over the real line. :class:`StaticCovariates` is a mixin placed before the model
 class: it adds the covariate keywords to ``fit``, keeps the covariate design, overrides what the
 fitted-state accessors report (coefficients on their own scale, not exponentiated) and
-evaluates predictions per distinct covariate row with the covariate-free model at that row's
-parameters (the models' predictions depend on a customer's covariates only through them).
+evaluates predictions with the covariate-free model at each customer's parameters (the
+models' predictions depend on a customer's covariates only through them): in one pass with
+per-customer parameter arrays for the methods a model lists in ``_vectorised``, else once per
+distinct covariate row.
 
 Internally the base class's optimiser sees the coefficients as log-parameters: the stored
 "natural" vector holds ``exp(gamma)``, so the base's machinery (starts, warm start, Newton
@@ -276,8 +278,16 @@ class StaticCovariates(LikelihoodModel):
 
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {}
     _n_core: ClassVar[int] = 3
+    # The prediction methods whose covariate-free code takes per-customer parameters (each
+    # parameter an (n,) array, one value per customer, broadcast against (x, t_x, T)):
+    # with covariates they run once over all customers. ``"lifetime_value"`` says that
+    # :func:`crmcore.value.lifetime_value` may be given such a model (it then needs
+    # ``p_alive``, ``dert`` and ``_expected_given_alive`` per customer). Any other method runs
+    # once per distinct covariate row.
+    _vectorised: ClassVar[frozenset[str]] = frozenset()
     _design: CovariateDesign | None = None
     _start: FloatArray | None = None
+    _row_params: FloatArray | None = None  # (n, k): one parameter vector per customer
 
     # -- to be provided by the model -------------------------------------------------------
 
@@ -678,6 +688,20 @@ class StaticCovariates(LikelihoodModel):
         """The covariate-free model at ``params`` (one customer's, say)."""
         return LikelihoodModel._with_params(self, params)
 
+    def _plain_rows(self, rows: FloatArray) -> Self:
+        """The covariate-free model with one parameter vector per customer (``rows``, shape
+        ``(n, k)``): its ``_param_array`` gives each parameter as an ``(n,)`` array, so the
+        methods in ``_vectorised`` evaluate every customer at her own parameters in one pass
+        (for customers given in the order of ``rows``, without pattern compression)."""
+        model = self._plain(rows[0])
+        model._row_params = np.asarray(rows, dtype=np.float64)
+        return model
+
+    def _param_array(self) -> FloatArray:
+        if self._row_params is not None:
+            return self._row_params.T
+        return super()._param_array()
+
     def _check_covariate_call(self, covariates: object, customer_id: str | None) -> None:
         if self._design is None:
             if covariates is not None:
@@ -696,8 +720,9 @@ class StaticCovariates(LikelihoodModel):
         self, method: str, lead: tuple[Any, ...], base: object, covariates: object,
         customer_id: str | None, **kwargs: Any,
     ) -> FloatArray:
-        """``method`` evaluated per customer of ``base`` at the customer's own parameters
-        (grouped by distinct covariate rows)."""
+        """``method`` evaluated per customer of ``base`` at the customer's own parameters:
+        in one pass over all customers when the model lists ``method`` in ``_vectorised``,
+        else grouped by distinct covariate rows."""
         self._check_covariate_call(covariates, customer_id)
         if not isinstance(base, CustomerBase):
             raise InvalidValueError("predictions with covariates need a CustomerBase (its "
@@ -706,6 +731,9 @@ class StaticCovariates(LikelihoodModel):
         x = np.asarray(base.frequency, dtype=np.float64)
         tx, t_obs = np.asarray(base.recency), np.asarray(base.T)
         n = len(x)
+        if method in self._vectorised and n:
+            return np.asarray(getattr(self._plain_rows(rows), method)(
+                *lead, x, tx, t_obs, **kwargs), dtype=np.float64)
         unique, inverse = _unique_rows(rows)
         out: FloatArray | None = None
         for g, params in enumerate(unique):
@@ -936,7 +964,9 @@ def covariate_lifetime_value(
 
     A spend model fitted with covariates gives each customer's expected spend at her own
     parameters, passed on as an array. Customers are grouped by their own purchase-model
-    parameters (one group per distinct covariate row); each group goes through
+    parameters: a model that can (``"lifetime_value"`` in its ``_vectorised``: BG/NBD,
+    MBG/NBD, Pareto/NBD) goes through :func:`~crmcore.value.lifetime_value` once with each
+    customer's own parameters; otherwise one group per distinct covariate row goes through
     :func:`~crmcore.value.lifetime_value` with the covariate-free model at that group's
     parameters, and the results are put back in the base's order.
 
@@ -970,6 +1000,12 @@ def covariate_lifetime_value(
     n = len(base)
     margins = margin_rates(margin, n)
     rows = purchase_model._customer_rows(covariates, np.asarray(base.customer_id))
+    if "lifetime_value" in purchase_model._vectorised and n:
+        # one pass: the covariate-free model with each customer's own parameters
+        whole = lifetime_value(purchase_model._plain_rows(rows), spend, base, margin=margins,
+                               discount_rate=discount_rate, time_unit=time_unit,
+                               horizon=horizon, step=step)
+        return attrs.evolve(whole, model=f"{purchase_name} + {spend_name}")
     unique, inverse = _unique_rows(rows)
     columns = {name: np.full(n, np.nan) for name in
                ("clv", "p_alive", "expected_spend", "discounted_purchases",

@@ -341,32 +341,46 @@ def _stable_parts(
     return log_const, log_alive, log_dead, d_const, d_alive, d_dead
 
 
-def _mean_discount(delta: float, s: float, c: FloatArray) -> FloatArray:
+def _mean_discount(delta: float, s: float | FloatArray, c: FloatArray) -> FloatArray:
     """``E[1/(delta + mu)]`` for ``mu ~ Gamma(s, c)`` (shape, rate), ``c`` per customer.
 
     It equals ``c^s delta^(s-1) U(s, s; delta c)`` (Fader, Hardie & Lee 2005), but the power
     overflows for large ``s`` and SciPy's ``U`` loses digits (``1e-6`` near ``s = 50``), so it
     is computed as the Laplace transform ``integral_0^inf e^(-delta u) (1 + u/c)^-s du`` by the
     likelihood's panel quadrature (agrees with adaptive quadrature to ~1e-15); it tends to
-    ``1/(delta + s/c)`` as ``s, c -> infinity`` with ``s/c`` fixed. Once per distinct ``c``.
+    ``1/(delta + s/c)`` as ``s, c -> infinity`` with ``s/c`` fixed. Once per distinct ``c``
+    (per distinct ``(s, c)`` when ``s`` is given per customer, broadcast against ``c``).
     """
-    values, inverse = np.unique(np.asarray(c, dtype=np.float64).reshape(-1),
-                                return_inverse=True)
+    if np.ndim(s) == 0:
+        values, inverse = np.unique(np.asarray(c, dtype=np.float64).reshape(-1),
+                                    return_inverse=True)
+        shapes = np.full_like(values, float(s))
+    else:
+        ss, cc = np.broadcast_arrays(np.asarray(s, dtype=np.float64),
+                                     np.asarray(c, dtype=np.float64))
+        pairs, inverse = np.unique(np.column_stack([ss.reshape(-1), cc.reshape(-1)]), axis=0,
+                                   return_inverse=True)
+        shapes, values = pairs[:, 0].copy(), pairs[:, 1].copy()
     out = np.empty_like(values)
 
     for start in range(0, len(values), _CHUNK // 4):
         cb = values[start:start + _CHUNK // 4]
+        sb = shapes[start:start + _CHUNK // 4]
 
-        def log_g(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
-            return np.asarray(-delta * u - s * np.log1p(u / cb[i, None]), dtype=np.float64)
+        def log_g(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb,
+                  sb: FloatArray = sb) -> FloatArray:
+            return np.asarray(-delta * u - sb[i, None] * np.log1p(u / cb[i, None]),
+                              dtype=np.float64)
 
-        def rate(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb) -> FloatArray:
-            return np.asarray(delta + s / (cb[i, None] + u), dtype=np.float64)
+        def rate(u: FloatArray, i: NDArray[np.intp], cb: FloatArray = cb,
+                 sb: FloatArray = sb) -> FloatArray:
+            return np.asarray(delta + sb[i, None] / (cb[i, None] + u), dtype=np.float64)
 
         log_value, _ = _panel_integral(np.zeros_like(cb), np.full_like(cb, np.inf), cb,
                                        np.full_like(cb, delta), log_g, rate, None)
         out[start:start + len(cb)] = np.exp(log_value)
-    return np.asarray(out[inverse].reshape(np.shape(c)), dtype=np.float64)
+    shape = np.broadcast_shapes(np.shape(s), np.shape(c))
+    return np.asarray(out[np.asarray(inverse).reshape(-1)].reshape(shape), dtype=np.float64)
 
 def _needs_stable(r: float, alpha: float, s: float, beta: float) -> bool:
     """Whether the hypergeometric representation is outside the range where it is accurate."""
@@ -397,6 +411,9 @@ class ParetoNBD(BTYDStaticCovariates):
     """
 
     param_names = ("r", "alpha", "s", "beta")
+    _vectorised: ClassVar[frozenset[str]] = frozenset({
+        "p_alive", "expected_purchases", "conditional_probability_of_purchases", "dert",
+        "lifetime_value"})
     _covariate_targets: ClassVar[Mapping[str, tuple[str, float]]] = {
         "alpha": ("trans", -1.0), "beta": ("life", -1.0)}
     _mixing_pairs = (
@@ -475,6 +492,13 @@ class ParetoNBD(BTYDStaticCovariates):
 
     def _log_p_alive(self, x: FloatArray, tx: FloatArray, t_obs: FloatArray) -> FloatArray:
         params = self._param_array()
+        if np.ndim(params[0]) > 0:  # one parameter vector per customer (covariates)
+            from crmcore.value._pareto_cov import row_log_p_alive
+
+            arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                           for v in (x, tx, t_obs, *params)))
+            xx, txx, tt, r, alpha, s, beta = (v.reshape(-1) for v in arrays)
+            return row_log_p_alive(r, alpha, s, beta, xx, txx, tt).reshape(arrays[0].shape)
         if _needs_stable(*params) and np.size(x) > 1:
             # the stable form integrates per row: once per distinct (x, t_x, T)
             shape = np.shape(x)
@@ -509,6 +533,11 @@ class ParetoNBD(BTYDStaticCovariates):
         """``c [1 - (c/(c+t))^(s-1)] / (s-1)`` (its limit ``c log(1 + t/c)`` at ``s = 1``)."""
         s = self._param_array()[2]
         log_ratio = np.log1p(t / c)
+        if np.ndim(s) > 0:  # per-customer s (covariates): the same two cases per row
+            with np.errstate(divide="ignore", invalid="ignore"):
+                general = c * -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
+            return np.asarray(np.where(np.abs(s - 1.0) < 1e-10, c * log_ratio, general),
+                              dtype=np.float64)
         if abs(s - 1.0) < 1e-10:
             return np.asarray(c * log_ratio, dtype=np.float64)
         return np.asarray(c * -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0), dtype=np.float64)
@@ -684,16 +713,17 @@ _ABS_TOL = 1e-13
 _REL_TOL = 1e-10
 
 
-def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray, s: float,
-              beta: FloatArray, n_nodes: int) -> FloatArray:
+def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray,
+              s: float | FloatArray, beta: FloatArray, n_nodes: int) -> FloatArray:
     """``log integral_0^U NB(k; r, alpha/(alpha+tau(u))) du`` with ``U = 1 - q``, by
     ``_PANELS`` panels of ``n_nodes``-point Gauss-Legendre quadrature in log space (in blocks
     of rows, so memory stays bounded)."""
     rows = max(1, _BLOCK_POINTS // (_PANELS * n_nodes))
     if len(k) > rows:
         return np.concatenate([
-            _log_dead(k[i:i + rows], log_q[i:i + rows], r[i:i + rows], alpha[i:i + rows], s,
-                      beta[i:i + rows], n_nodes) for i in range(0, len(k), rows)])
+            _log_dead(k[i:i + rows], log_q[i:i + rows], r[i:i + rows], alpha[i:i + rows],
+                      s if np.ndim(s) == 0 else np.asarray(s)[i:i + rows], beta[i:i + rows],
+                      n_nodes) for i in range(0, len(k), rows)])
     nodes, weights = roots_legendre(n_nodes)
     edges = np.linspace(0.0, 1.0, _PANELS + 1)
     half = np.diff(edges) / 2.0
@@ -702,7 +732,8 @@ def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray
     q = np.exp(log_q)[:, None]
     # 1 - u = 1 - v U = (1 - v) + v q, formed without cancellation
     log_1mu = np.log((1.0 - v)[None, :] + v[None, :] * q)
-    tau = beta[:, None] * np.expm1(-log_1mu / s)
+    tau = beta[:, None] * np.expm1(-log_1mu / (s if np.ndim(s) == 0
+                                               else np.asarray(s)[:, None]))
     kk, rr, aa = k[:, None], r[:, None], alpha[:, None]
     log_coef = (_log_rising(r, k)[0] - gammaln(k + 1.0))[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -715,10 +746,11 @@ def _log_dead(k: FloatArray, log_q: FloatArray, r: FloatArray, alpha: FloatArray
         return np.asarray(log1mexp(log_q) + log_sum, dtype=np.float64)
 
 
-def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray, s: float,
-                   beta: FloatArray, n_nodes: int) -> FloatArray:
+def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArray,
+                   s: float | FloatArray, beta: FloatArray, n_nodes: int) -> FloatArray:
     """``log P(Y(t) = k)`` for a customer alive at the start of ``(0, t]`` with
-    ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (1-D arrays of one length).
+    ``lambda ~ Gamma(r, alpha)`` and ``mu ~ Gamma(s, beta)`` (1-D arrays of one length; ``s``
+    a number, or one per row with covariates).
 
     "Alive through t with k purchases" plus "died at tau < t after k purchases"; the second is
     ``integral_0^t s beta^s (beta+tau)^-(s+1) NB(k; r, alpha/(alpha+tau)) dtau``. Substituting
@@ -740,7 +772,8 @@ def _log_pmf_alive(k: FloatArray, t: FloatArray, r: FloatArray, alpha: FloatArra
     n = n_nodes
     while len(todo) and n < _MAX_NODES:
         n = min(2 * n, _MAX_NODES)
-        finer = _log_dead(k[todo], log_q[todo], r[todo], alpha[todo], s, beta[todo], n)
+        finer = _log_dead(k[todo], log_q[todo], r[todo], alpha[todo],
+                          s if np.ndim(s) == 0 else np.asarray(s)[todo], beta[todo], n)
         coarse_p, finer_p = np.exp(log_dead[todo]), np.exp(finer)
         log_dead[todo] = finer
         todo = todo[np.abs(finer_p - coarse_p) > _ABS_TOL + _REL_TOL * finer_p]
@@ -760,16 +793,25 @@ def _conditional_pmf(model: ParetoNBD, k: ArrayLike, t: ArrayLike,
     log_alive = model._log_p_alive(x, tx, t_obs)
     kk, hh, xx, tt, la = model._vector(counts, horizon, x, t_obs, log_alive)
     shape = kk.shape
-    # given alive at T the posterior is lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T):
-    # the PMF given alive depends on a row only through (k, t, x, T)
-    (uk, uh, ux, ut), _, inverse = compress_rows(kk.reshape(-1), hh.reshape(-1),
-                                                 xx.reshape(-1), tt.reshape(-1))
-    uk, uh, ux, ut = (np.asarray(c, dtype=np.float64) for c in (uk, uh, ux, ut))
+    if np.ndim(r) > 0:  # one parameter vector per customer (covariates): nothing to share
+        uk, uh, ux, ut, ur, ua, us, ub = (np.broadcast_to(v, shape).reshape(-1) for v in
+                                          (kk, hh, xx, tt, r, alpha, s, beta))
+        inverse = np.arange(len(uk))
+    else:
+        # given alive at T the posterior is lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s,
+        # beta+T): the PMF given alive depends on a row only through (k, t, x, T)
+        (uk, uh, ux, ut), _, inverse = compress_rows(kk.reshape(-1), hh.reshape(-1),
+                                                     xx.reshape(-1), tt.reshape(-1))
+        uk, uh, ux, ut = (np.asarray(c, dtype=np.float64) for c in (uk, uh, ux, ut))
+        ur, ua, ub = (np.full(len(uk), v) for v in (r, alpha, beta))
+        us = s
     given_alive = np.empty(len(uk))
     for start in range(0, len(uk), _CHUNK):
         part = slice(start, start + _CHUNK)
-        given_alive[part] = _log_pmf_alive(uk[part], uh[part], r + ux[part],
-                                           alpha + ut[part], s, beta + ut[part], int(n_nodes))
+        given_alive[part] = _log_pmf_alive(uk[part], uh[part], ur[part] + ux[part],
+                                           ua[part] + ut[part],
+                                           us if np.ndim(us) == 0 else us[part],
+                                           ub[part] + ut[part], int(n_nodes))
     log_pmf = la.reshape(-1) + given_alive[inverse]
     log_pmf = np.where(kk.reshape(-1) == 0,
                        np.logaddexp(log_pmf, log1mexp(la.reshape(-1))), log_pmf)

@@ -91,6 +91,33 @@ def pareto_row_terms(rows: FloatArray, data: tuple[FloatArray, ...], *, gradient
     return ll, grad
 
 
+def row_log_p_alive(r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray,
+                    x: FloatArray, tx: FloatArray, t_obs: FloatArray) -> FloatArray:
+    """``log P(alive at T | x, t_x, T)`` per row at the row's own ``(r, alpha, s, beta)``
+    (1-D arrays of one length): the alive-at-T term's share of the likelihood, as the plain
+    model's ``_log_p_alive``, by the hypergeometric representation where it is accurate and
+    the stable form elsewhere (per row)."""
+    stable = _needs_stable_rows(r, alpha, s, beta)
+    log_alive = np.empty(len(x))
+    log_dead = np.empty(len(x))
+    plain = ~stable
+    if plain.any():
+        rp, ap, sp, bp, xp, txp, tp = (v[plain] for v in (r, alpha, s, beta, x, tx, t_obs))
+        log_alive[plain] = -(rp + xp) * np.log(ap + tp) - sp * np.log(bp + tp)
+        b1, _ = _log_f_rows(rp, ap, sp, bp, xp, txp, derivatives=False)
+        b2, _ = _log_f_rows(rp, ap, sp, bp, xp, tp, derivatives=False)
+        now = txp >= tp  # a purchase at T leaves no dead-since term
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where(now, 0.0, np.minimum(b2 - b1, 0.0))
+            log_diff = np.where(now, -np.inf, b1 + log1mexp(gap))
+        log_dead[plain] = np.log(sp) - np.log(rp + sp + xp) + log_diff
+    if stable.any():
+        _, log_alive[stable], log_dead[stable], *_ = _stable_parts(
+            r[stable], alpha[stable], s[stable], beta[stable], x[stable], tx[stable],
+            t_obs[stable], gradient=False)
+    return np.asarray(log_alive - np.logaddexp(log_alive, log_dead), dtype=np.float64)
+
+
 def _hypergeometric_row_terms(rows: FloatArray, data: tuple[FloatArray, ...], *,
                               gradient: bool) -> tuple[FloatArray, FloatArray | None]:
     """:func:`pareto_row_terms` by the hypergeometric representation."""
