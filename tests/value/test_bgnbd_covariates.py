@@ -21,19 +21,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 COEF = {"life.Gender": 0.5, "life.Channel": -0.6, "trans.Gender": 0.3, "trans.Channel": 0.7}
 
 
-@pytest.fixture(scope="module")
-def apparel() -> CustomerBase:
-    log = pd.read_csv(DATA / "apparelTrans.csv")
-    full = CustomerBase.from_transactions(log, customer_id="Id", datetime="Date",
-                                          monetary_value="Price", freq="D", time_unit="W")
-    return full.calibration_holdout("2006-12-31").calibration
-
-
-@pytest.fixture(scope="module")
-def static_cov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
 def _core(base: CustomerBase) -> tuple[np.ndarray, ...]:
     return (np.asarray(base.frequency, dtype=float), np.asarray(base.recency),
             np.asarray(base.T))

@@ -37,19 +37,6 @@ from crmcore.value._fit_state import _AS_LIKELY
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-@pytest.fixture(scope="module")
-def apparel() -> CustomerBase:
-    log = pd.read_csv(DATA / "apparelTrans.csv")
-    full = CustomerBase.from_transactions(log, customer_id="Id", datetime="Date",
-                                          monetary_value="Price", freq="D", time_unit="W")
-    return full.calibration_holdout("2006-12-31").calibration
-
-
-@pytest.fixture(scope="module")
-def static_cov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
 def _fit_quietly(model: Any, *args: Any, **kwargs: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", crmcore.ConvergenceWarning)

@@ -42,30 +42,6 @@ DAY0 = np.datetime64("2020-01-05")
 
 
 @pytest.fixture(scope="module")
-def apparel() -> CustomerBase:
-    log = pd.read_csv(DATA / "apparelTrans.csv")
-    return CustomerBase.from_transactions(
-        log, customer_id="Id", datetime="Date", monetary_value="Price", freq="D",
-        time_unit="W").calibration_holdout("2006-12-31").calibration
-
-
-@pytest.fixture(scope="module")
-def dyncov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelDynCov.csv.gz")
-
-
-@pytest.fixture(scope="module")
-def static() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
-@pytest.fixture(scope="module")
-def constant(dyncov: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
-    """The static covariates as a weekly series (constant per customer)."""
-    return dyncov[["Id", "Cov.Date"]].merge(static, on="Id")
-
-
-@pytest.fixture(scope="module")
 def seasonal_fit(apparel: CustomerBase, dyncov: pd.DataFrame) -> ParetoNBDDynamic:
     # high season on the purchase process only: on the dropout process its coefficient is
     # not identified on these data (tests/value/test_pareto_dyncov.py)

@@ -31,11 +31,6 @@ def apparel() -> CustomerBase:
                                           monetary_value="Price", freq="D", time_unit="W")
 
 
-@pytest.fixture(scope="module")
-def static_cov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
 def _simulate(n: int, coef: dict[str, float], seed: int, core: dict[str, float] = CORE,
               ) -> tuple[CustomerBase, pd.DataFrame]:
     """``n`` customers with 1 + Poisson(3) repeat transactions, a 0/1 covariate ``group``

@@ -49,19 +49,6 @@ REG_OBJECTIVE = -9.7313
 
 
 @pytest.fixture(scope="module")
-def apparel() -> CustomerBase:
-    log = pd.read_csv(DATA / "apparelTrans.csv")
-    full = CustomerBase.from_transactions(log, customer_id="Id", datetime="Date",
-                                          monetary_value="Price", freq="D", time_unit="W")
-    return full.calibration_holdout("2006-12-31").calibration
-
-
-@pytest.fixture(scope="module")
-def static_cov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
-@pytest.fixture(scope="module")
 def full_fit(apparel: CustomerBase, static_cov: pd.DataFrame) -> ParetoNBD:
     return ParetoNBD().fit(apparel, covariates=static_cov, customer_id="Id",
                            life=["Gender", "Channel"], trans=["Gender", "Channel"])

@@ -45,22 +45,6 @@ def apparel() -> CalibrationHoldout:
                                           time_unit="W").calibration_holdout("2006-12-31")
 
 
-@pytest.fixture(scope="module")
-def dyncov() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelDynCov.csv.gz")
-
-
-@pytest.fixture(scope="module")
-def static() -> pd.DataFrame:
-    return pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
-@pytest.fixture(scope="module")
-def constant(dyncov: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
-    """The static covariates as a weekly time series (constant per customer)."""
-    return dyncov[["Id", "Cov.Date"]].merge(static, on="Id")
-
-
 def _theta(params: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
     core = [math.log(params[n]) for n in ("r", "alpha", "s", "beta")]
     return np.array(core + [params[n] for n in names[4:]])

@@ -33,15 +33,6 @@ def reference() -> dict[str, Any]:
     return loaded
 
 
-@pytest.fixture(scope="module")
-def apparel() -> tuple[CustomerBase, pd.DataFrame]:
-    log = pd.read_csv(DATA / "apparelTrans.csv")
-    base = CustomerBase.from_transactions(
-        log, customer_id="Id", datetime="Date", monetary_value="Price", freq="D",
-        time_unit="W").calibration_holdout("2006-12-31").calibration
-    return base, pd.read_csv(DATA / "apparelStaticCov.csv")
-
-
 def _in_reference_order(values: np.ndarray, base: CustomerBase,
                         reference: dict[str, Any]) -> np.ndarray:
     row = pd.Series(np.arange(len(base)), index=np.asarray(base.customer_id))
@@ -49,10 +40,10 @@ def _in_reference_order(values: np.ndarray, base: CustomerBase,
 
 
 def test_same_likelihood_at_pymc_marketings_estimates(
-        apparel: tuple[CustomerBase, pd.DataFrame], reference: dict[str, Any]) -> None:
+        apparel: CustomerBase, static_cov: pd.DataFrame, reference: dict[str, Any]) -> None:
     """crmcore's likelihood evaluated at PyMC-Marketing's MAP is PyMC-Marketing's own value:
     the two implement the same model (the optimisers play no part)."""
-    base, cov = apparel
+    base, cov = apparel, static_cov
     model = ParetoNBD.from_params(**reference["params"], customer_id="Id")
     design = model.covariates_
     assert design is not None
@@ -64,8 +55,8 @@ def test_same_likelihood_at_pymc_marketings_estimates(
 
 
 def test_same_maximum_as_pymc_marketing(
-        apparel: tuple[CustomerBase, pd.DataFrame], reference: dict[str, Any]) -> None:
-    base, cov = apparel
+        apparel: CustomerBase, static_cov: pd.DataFrame, reference: dict[str, Any]) -> None:
+    base, cov = apparel, static_cov
     model = ParetoNBD().fit(base, covariates=cov, customer_id="Id", life=COLUMNS,
                             trans=COLUMNS)
     # both stop at the same maximum; crmcore's is at least as high
@@ -78,11 +69,11 @@ def test_same_maximum_as_pymc_marketing(
 
 
 def test_same_predictions_as_pymc_marketing(
-        apparel: tuple[CustomerBase, pd.DataFrame], reference: dict[str, Any]) -> None:
+        apparel: CustomerBase, static_cov: pd.DataFrame, reference: dict[str, Any]) -> None:
     """At PyMC-Marketing's estimates, P(alive) and the 10-week expected purchases of every
     customer agree with PyMC-Marketing's to a few parts in a million (per-customer alpha_i,
     beta_i from the covariates, aligned by id)."""
-    base, cov = apparel
+    base, cov = apparel, static_cov
     model = ParetoNBD.from_params(**reference["params"], customer_id="Id")
     p_alive = _in_reference_order(model.p_alive(base, covariates=cov, customer_id="Id"),
                                   base, reference)
