@@ -1011,15 +1011,23 @@ class ParetoNBDDynamic(StaticCovariates):
                                     "frame); a loaded model does not know it", field="datetime")
         return stamp
 
-    def p_alive(self, base: CustomerBase, *, covariates: object,
-                customer_id: str | None = None, datetime: str | None = None) -> FloatArray:
-        """P(alive at T | history): the likelihood's "alive" term over the whole."""
+    def _read_for(self, base: CustomerBase, covariates: object, customer_id: str | None,
+                  datetime: str | None, horizon: float = 0.0, *, hold_last: bool = False,
+                  ) -> tuple[DynamicCovariates, FloatArray]:
+        """The customers' covariate paths (see :func:`_read_paths`) and their P(alive at T),
+        from one reading of the frame."""
         ident = self._check(covariates, customer_id)
         stamp = self._stamp(datetime)
         design = self._design
         assert design is not None
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans)
-        return self._alive(paths, base)
+        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
+                            horizon=horizon, hold_last=hold_last)
+        return paths, self._alive(paths, base)
+
+    def p_alive(self, base: CustomerBase, *, covariates: object,
+                customer_id: str | None = None, datetime: str | None = None) -> FloatArray:
+        """P(alive at T | history): the likelihood's "alive" term over the whole."""
+        return self._read_for(base, covariates, customer_id, datetime)[1]
 
     def _alive(self, paths: DynamicCovariates, base: CustomerBase) -> FloatArray:
         """P(alive at T) from covariate paths that cover each customer's time to ``T`` (or
@@ -1042,13 +1050,7 @@ class ParetoNBDDynamic(StaticCovariates):
         """What a forecast over ``(T, T+t]`` needs: P(alive), each customer's covariate
         periods clipped to the horizon and the cumulative rate clocks at ``T``."""
         horizon = float(check_horizon(t))
-        ident = self._check(covariates, customer_id)
-        stamp = self._stamp(datetime)
-        design = self._design
-        assert design is not None
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            horizon=horizon)
-        alive = self._alive(paths, base)  # the same reading of the frame
+        paths, alive = self._read_for(base, covariates, customer_id, datetime, horizon)
         t_obs = np.asarray(base.T)
         theta = np.log(self._state().params)
         r, alpha, s, beta = (float(v) for v in np.exp(theta[:4]))
@@ -1136,13 +1138,7 @@ class ParetoNBDDynamic(StaticCovariates):
         the held last row).
         """
         delta = check_rate(continuous_rate)
-        ident = self._check(covariates, customer_id)
-        stamp = self._stamp(datetime)
-        design = self._design
-        assert design is not None
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            hold_last=True)
-        alive = self._alive(paths, base)
+        paths, alive = self._read_for(base, covariates, customer_id, datetime, hold_last=True)
         x = np.asarray(base.frequency, dtype=np.float64)
         t_obs = np.asarray(base.T, dtype=np.float64)
         theta = np.log(self._state().params)
@@ -1179,13 +1175,8 @@ class ParetoNBDDynamic(StaticCovariates):
         parameters.
         """
         horizon = float(check_horizon(t))
-        ident = self._check(covariates, customer_id)
-        stamp = self._stamp(datetime)
-        design = self._design
-        assert design is not None
-        paths = _read_paths(base, covariates, ident, stamp, design.life, design.trans,
-                            horizon=0.0 if hold_last else horizon, hold_last=hold_last)
-        alive = self._alive(paths, base)
+        paths, alive = self._read_for(base, covariates, customer_id, datetime,
+                                      0.0 if hold_last else horizon, hold_last=hold_last)
         x = np.asarray(base.frequency, dtype=np.float64)
         t_obs = np.asarray(base.T, dtype=np.float64)
         theta = np.log(self._state().params)
