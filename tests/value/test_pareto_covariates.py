@@ -283,6 +283,20 @@ def test_bad_covariates_are_named_errors(apparel: CustomerBase, static_cov: pd.D
     assert info.value.field == field  # type: ignore[attr-defined]
 
 
+def test_a_frame_of_periods_points_to_the_time_varying_model(
+        apparel: CustomerBase, dyncov: pd.DataFrame, static_cov: pd.DataFrame) -> None:
+    """Rows per customer and week given as static covariates: the error says what they are
+    (a slip of one duplicated row does not get that hint)."""
+    weekly = dyncov.drop(columns=["Cov.Date"])
+    with pytest.raises(crmcore.DuplicateCustomerError, match="pareto-nbd-dynamic") as info:
+        ParetoNBD().fit(apparel, covariates=weekly, customer_id="Id")
+    assert info.value.field == "Id"
+    with pytest.raises(crmcore.DuplicateCustomerError) as slip:
+        ParetoNBD().fit(apparel, covariates=pd.concat([static_cov, static_cov.iloc[:1]]),
+                        customer_id="Id")
+    assert "pareto-nbd-dynamic" not in str(slip.value)
+
+
 def test_misuse_is_a_named_error(full_fit: ParetoNBD, apparel: CustomerBase,
                                  static_cov: pd.DataFrame) -> None:
     with pytest.raises(crmcore.InvalidValueError, match="covariates"):

@@ -223,8 +223,14 @@ def read_covariates(
         dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
         if len(dup):
             twice = sorted(set(sorted_ids[dup + 1].tolist()))
+            # most customers with several rows: rows per period, not a data-entry slip
+            many = 2 * len(twice) > len(sorted_ids) - len(dup)
             raise DuplicateCustomerError(
-                f"covariates have more than one row for {describe_rows(twice, noun='id')}",
+                f"covariates have more than one row for {describe_rows(twice, noun='id')}"
+                + ("; static covariates are one row per customer, and covariates that change "
+                   "over time (one row per customer and period) need a time-varying model: "
+                   "ParetoNBDDynamic, value_model='pareto-nbd-dynamic', with datetime= naming "
+                   "the period-start column" if many else ""),
                 field=customer_id, rows=twice)
     wanted = np.asarray(ids)
     try:
