@@ -14,6 +14,7 @@ estimation split 104 weeks. Parameterisation ``alpha_i = alpha exp(-gamma_trans 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -313,3 +314,24 @@ def test_misuse_is_a_named_error(full_fit: ParetoNBD, apparel: CustomerBase,
         ParetoNBD().fit(apparel, covariates=static_cov, customer_id="Id", life=["Age"])
     with pytest.raises(crmcore.InvalidValueError, match="customer_id"):
         ParetoNBD().fit(apparel, covariates=static_cov)
+
+
+def test_a_saved_covariate_model_is_checked_like_any_other(
+        full_fit: ParetoNBD, apparel: CustomerBase, static_cov: pd.DataFrame) -> None:
+    """The saved document round-trips, and a damaged one is refused naming the field: a
+    covariance that is not one row and column per parameter and coefficient, or a
+    coefficient that is not finite."""
+    loaded = ParetoNBD.from_json(full_fit.to_json())
+    assert loaded.params_ == pytest.approx(full_fit.params_, rel=1e-12)
+    assert loaded.standard_errors_ == pytest.approx(full_fit.standard_errors_, rel=1e-12)
+    np.testing.assert_allclose(loaded.p_alive(apparel, covariates=static_cov),
+                               full_fit.p_alive(apparel, covariates=static_cov), rtol=1e-12)
+    payload = json.loads(full_fit.to_json())
+    assert list(payload)[:4] == ["crmcore", "schema_version", "hyperparameters", "params"]
+    short = dict(payload, log_covariance=np.eye(4).tolist())
+    with pytest.raises(crmcore.SerializationError) as info:
+        ParetoNBD.from_json(json.dumps(short))
+    assert info.value.field == "log_covariance"
+    bad = dict(payload, params=dict(payload["params"], **{"life.Gender": None}))
+    with pytest.raises(crmcore.SerializationError):
+        ParetoNBD.from_json(json.dumps(bad))

@@ -45,19 +45,15 @@ from crmcore._errors import (
     DuplicateCustomerError,
     InvalidValueError,
     NotFittedError,
-    SerializationError,
     UnknownColumnError,
     describe_rows,
 )
 from crmcore._frames import _read_ids
-from crmcore._serialization import dump_document, load_document
 from crmcore.value._btyd import ContinuousBTYDModel, customer_arrays
 from crmcore.value._fit_state import _Fit
 from crmcore.value._likelihood import (
-    _SCHEMA_VERSION,
     LikelihoodModel,
     ParameterSummary,
-    _jsonable,
     _z,
 )
 
@@ -788,63 +784,28 @@ class StaticCovariates(LikelihoodModel):
 
     # -- saving ----------------------------------------------------------------------------
 
-    def to_json(self) -> str:
-        """The model, with its covariate design and coefficients, as a JSON document."""
+    def _json_payload(self) -> dict[str, Any]:
+        """The base document, with the covariate design beside the parameters."""
+        payload = super()._json_payload()
         if self._design is None:
-            return super().to_json()
-        state = self._state()
-        payload: dict[str, Any] = {
-            "hyperparameters": self.get_params(), "params": self.params_,
-            "covariates": self._design.to_dict(), "time_unit": state.time_unit,
-            "fitted": bool(state.diagnostics.get("fitted", True)),
-        }
-        if payload["fitted"]:
-            payload.update(
-                log_likelihood=state.log_likelihood, n_obs=state.n_obs,
-                n_patterns=state.n_patterns, converged=state.converged,
-                log_covariance=None if state.log_covariance is None
-                else state.log_covariance.tolist(),
-                diagnostics=_jsonable(state.diagnostics))
-        return dump_document(self._document_kind(), _SCHEMA_VERSION, payload)
+            return payload
+        order = ("hyperparameters", "params")
+        return {**{k: payload[k] for k in order}, "covariates": self._design.to_dict(),
+                **{k: v for k, v in payload.items() if k not in order}}
 
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Self:
-        """Read a model written by :meth:`to_json` (with or without covariates)."""
-        payload = load_document(text, cls._document_kind(), (_SCHEMA_VERSION,))
+    def _saved_params(self, payload: Mapping[str, Any]) -> FloatArray:
+        """The core parameters and ``exp`` of the coefficients; a saved design is set on the
+        model first, so that its names (and a saved covariance's size) include them."""
         if "covariates" not in payload:
-            return super().from_json(text)
-        try:
-            model = cls(**payload["hyperparameters"])
-            design = CovariateDesign.from_dict(payload["covariates"])
-            names = cls.param_names
-            core = cls._param_vector({n: payload["params"][n] for n in names}, "from_json")
-            coefs = np.array([float(payload["params"][n]) for n in design.coefficient_names])
-            if not np.all(np.isfinite(coefs)):
-                raise InvalidValueError("a coefficient is not finite", field="params")
-            internal = np.concatenate([core, np.exp(coefs)])
-            model._set_design(design)
-            if payload["fitted"]:
-                cov = payload["log_covariance"]
-                diagnostics = dict(payload["diagnostics"])
-                boundary = diagnostics.get("boundary")
-                pinned = boundary.get("pinned") if isinstance(boundary, Mapping) else None
-                model._fit_state = _Fit(
-                    params=internal, log_likelihood=float(payload["log_likelihood"]),
-                    log_covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
-                    n_obs=float(payload["n_obs"]), n_patterns=int(payload["n_patterns"]),
-                    time_unit=payload["time_unit"], diagnostics=diagnostics,
-                    converged=bool(payload["converged"]),
-                    pinned=tuple(n for n in pinned or () if n in model.param_names))
-            else:
-                model._fit_state = _Fit.unfitted(internal, payload["time_unit"])
-        except InvalidValueError as exc:
-            raise SerializationError(f"saved {cls.__name__} has invalid parameters: {exc}",
-                                     field=exc.field) from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SerializationError(
-                f"saved {cls.__name__} is incomplete or malformed: {type(exc).__name__}: {exc}"
-            ) from exc
-        return model
+            return super()._saved_params(payload)
+        design = CovariateDesign.from_dict(payload["covariates"])
+        core = self._param_vector({n: payload["params"][n] for n in type(self).param_names},
+                                  "from_json")
+        coefs = np.array([float(payload["params"][n]) for n in design.coefficient_names])
+        if not np.all(np.isfinite(coefs)):
+            raise InvalidValueError("a coefficient is not finite", field="params")
+        self._set_design(design)
+        return np.concatenate([core, np.exp(coefs)])
 
     def _state_or_none(self) -> _Fit | None:
         try:

@@ -810,6 +810,10 @@ class LikelihoodModel:
 
     def to_json(self) -> str:
         """The model (hyperparameters, parameters and fit statistics) as a JSON document."""
+        return dump_document(self._document_kind(), _SCHEMA_VERSION, self._json_payload())
+
+    def _json_payload(self) -> dict[str, Any]:
+        """The saved document's fields (a model with more to save adds its own)."""
         state = self._state()
         payload: dict[str, Any] = {
             "hyperparameters": self.get_params(),
@@ -825,7 +829,7 @@ class LikelihoodModel:
                 else state.log_covariance.tolist(),
                 diagnostics=_jsonable(state.diagnostics),
             )
-        return dump_document(self._document_kind(), _SCHEMA_VERSION, payload)
+        return payload
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:
@@ -839,11 +843,11 @@ class LikelihoodModel:
         payload = load_document(text, cls._document_kind(), (_SCHEMA_VERSION,))
         try:
             model = cls(**payload["hyperparameters"])
-            params = cls._param_vector(payload["params"], "from_json")
+            params = model._saved_params(payload)
             if payload["fitted"]:
-                cov = cls._saved_covariance(payload["log_covariance"])
+                cov = model._saved_covariance(payload["log_covariance"])
                 diagnostics = dict(payload["diagnostics"])
-                pinned = cls._saved_pinned(diagnostics)
+                pinned = model._saved_pinned(diagnostics)
                 model._fit_state = _Fit(
                     params=params, log_likelihood=float(payload["log_likelihood"]),
                     log_covariance=cov,
@@ -864,13 +868,17 @@ class LikelihoodModel:
             ) from exc
         return model
 
-    @classmethod
-    def _saved_covariance(cls, cov: Any) -> FloatArray | None:
+    def _saved_params(self, payload: Mapping[str, Any]) -> FloatArray:
+        """The internal parameter vector of a saved document (checked)."""
+        return self._param_vector(payload["params"], "from_json")
+
+    def _saved_covariance(self, cov: Any) -> FloatArray | None:
         """A saved ``log_covariance``: ``None`` or a finite, symmetric ``k x k`` matrix (``k``
         parameters) with a non-negative diagonal; anything else is refused, naming the field."""
+        cls = type(self)
         if cov is None:
             return None
-        k = len(cls.param_names)
+        k = len(self.param_names)
         try:
             matrix = np.asarray(cov, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -880,7 +888,7 @@ class LikelihoodModel:
         if matrix.shape != (k, k):
             raise SerializationError(
                 f"saved {cls.__name__} has a log_covariance of shape {matrix.shape}; expected "
-                f"({k}, {k}), one row and column per parameter ({', '.join(cls.param_names)})",
+                f"({k}, {k}), one row and column per parameter ({', '.join(self.param_names)})",
                 field="log_covariance")
         if (not np.all(np.isfinite(matrix)) or np.any(np.diag(matrix) < 0)
                 or not np.allclose(matrix, matrix.T, rtol=1e-9, atol=0.0)):
@@ -889,16 +897,16 @@ class LikelihoodModel:
                 "(finite, symmetric, non-negative variances)", field="log_covariance")
         return matrix
 
-    @classmethod
-    def _saved_pinned(cls, diagnostics: Mapping[str, Any]) -> tuple[str, ...]:
+    def _saved_pinned(self, diagnostics: Mapping[str, Any]) -> tuple[str, ...]:
         boundary = diagnostics.get("boundary")
         if boundary is None:
             return ()
         pinned = boundary.get("pinned") if isinstance(boundary, Mapping) else None
-        if not isinstance(pinned, list) or not all(n in cls.param_names for n in pinned):
+        if not isinstance(pinned, list) or not all(n in self.param_names for n in pinned):
             raise SerializationError(
-                f"saved {cls.__name__} has a boundary fit whose pinned parameters {pinned!r} "
-                f"are not among {', '.join(cls.param_names)}", field="diagnostics.boundary")
+                f"saved {type(self).__name__} has a boundary fit whose pinned parameters "
+                f"{pinned!r} are not among {', '.join(self.param_names)}",
+                field="diagnostics.boundary")
         return tuple(pinned)
 
     def save(self, path: str | Path) -> None:
