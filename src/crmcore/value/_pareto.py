@@ -139,19 +139,16 @@ def _series(
     return g, g_m, g_c, g_z
 
 
-def _log_f(
-    params: FloatArray, x: FloatArray, t: FloatArray, *, derivatives: bool
-) -> tuple[FloatArray, NDArray[np.float64] | None]:
-    """``B(t) = log F(z(t)) - m log(rho + t)`` and its gradient in ``(r, alpha, s, beta)``."""
-    r, alpha, s, beta = params
+def _log_f_rows(r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray,
+                x: FloatArray, t: FloatArray, *, derivatives: bool,
+                ) -> tuple[FloatArray, FloatArray | None]:
+    """``log F(z(t)) - m log(rho + t)`` per row and its gradient in ``(r, alpha, s, beta)``."""
     m = r + s + x
-    if alpha >= beta:
-        rho, k, mm = alpha, s + 1.0, r + x
-        z = (alpha - beta) / (alpha + t)
-    else:
-        rho, k, mm = beta, r + x, s + 1.0
-        z = (beta - alpha) / (beta + t)
-    mm = mm + np.zeros_like(x)
+    upper = alpha >= beta
+    rho = np.where(upper, alpha, beta)
+    k = np.where(upper, s + 1.0, r + x)
+    mm = np.where(upper, r + x, s + 1.0)
+    z = np.abs(alpha - beta) / (rho + t)
     g, g_m, g_c, g_z = _series(mm, m + 1.0, z, derivatives=derivatives)
     log1mz = np.log1p(-z)
     log_rho_t = np.log(rho + t)
@@ -159,19 +156,25 @@ def _log_f(
     if not derivatives:
         return value, None
     dlg_m, dlg_c, dlg_z = g_m / g, g_c / g, g_z / g
-    # d log F / dz including the (1-z)^(1-k) prefactor
     dz_total = (k - 1.0) / (1.0 - z) + dlg_z
-    if alpha >= beta:  # k = s+1, mm = r+x, z = (alpha-beta)/(alpha+t)
-        d_r = dlg_m + dlg_c - log_rho_t
-        d_s = -log1mz + dlg_c - log_rho_t
-        d_alpha = dz_total * (beta + t) / (alpha + t) ** 2 - m / (alpha + t)
-        d_beta = dz_total * (-1.0 / (alpha + t))
-    else:  # k = r+x, mm = s+1, z = (beta-alpha)/(beta+t)
-        d_r = -log1mz + dlg_c - log_rho_t
-        d_s = dlg_m + dlg_c - log_rho_t
-        d_alpha = dz_total * (-1.0 / (beta + t))
-        d_beta = dz_total * (alpha + t) / (beta + t) ** 2 - m / (beta + t)
+    own = dlg_m + dlg_c - log_rho_t  # for the parameter inside mm
+    other = -log1mz + dlg_c - log_rho_t  # for the parameter inside k
+    d_r = np.where(upper, own, other)
+    d_s = np.where(upper, other, own)
+    d_alpha = np.where(upper, dz_total * (beta + t) / (alpha + t) ** 2 - m / (alpha + t),
+                       -dz_total / (beta + t))
+    d_beta = np.where(upper, -dz_total / (alpha + t),
+                      dz_total * (alpha + t) / (beta + t) ** 2 - m / (beta + t))
     return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
+
+
+def _log_f(
+    params: FloatArray, x: FloatArray, t: FloatArray, *, derivatives: bool
+) -> tuple[FloatArray, NDArray[np.float64] | None]:
+    """``B(t) = log F(z(t)) - m log(rho + t)`` and its gradient in ``(r, alpha, s, beta)``,
+    at one parameter vector for every row."""
+    r, alpha, s, beta = params
+    return _log_f_rows(r, alpha, s, beta, x, t, derivatives=derivatives)
 
 
 # -- a stable evaluation for any parameters (fits on the boundary, extreme estimates) ------

@@ -17,38 +17,14 @@ from numpy.typing import NDArray
 from scipy.special import digamma, gammaln
 
 from crmcore.value._btyd import FloatArray, log1mexp
-from crmcore.value._pareto import _STABLE_RATE_RATIO, _STABLE_SHAPE, _series, _stable_parts
+from crmcore.value._pareto import (
+    _STABLE_RATE_RATIO,
+    _STABLE_SHAPE,
+    _log_f_rows,
+    _stable_parts,
+)
 
 __all__ = ["pareto_row_terms"]
-
-
-def _log_f_rows(r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray,
-                x: FloatArray, t: FloatArray, *, derivatives: bool,
-                ) -> tuple[FloatArray, FloatArray | None]:
-    """``log F(z(t)) - m log(rho + t)`` per row and its gradient in ``(r, alpha, s, beta)``."""
-    m = r + s + x
-    upper = alpha >= beta
-    rho = np.where(upper, alpha, beta)
-    k = np.where(upper, s + 1.0, r + x)
-    mm = np.where(upper, r + x, s + 1.0)
-    z = np.abs(alpha - beta) / (rho + t)
-    g, g_m, g_c, g_z = _series(mm, m + 1.0, z, derivatives=derivatives)
-    log1mz = np.log1p(-z)
-    log_rho_t = np.log(rho + t)
-    value = (1.0 - k) * log1mz + np.log(g) - m * log_rho_t
-    if not derivatives:
-        return value, None
-    dlg_m, dlg_c, dlg_z = g_m / g, g_c / g, g_z / g
-    dz_total = (k - 1.0) / (1.0 - z) + dlg_z
-    own = dlg_m + dlg_c - log_rho_t  # for the parameter inside mm
-    other = -log1mz + dlg_c - log_rho_t  # for the parameter inside k
-    d_r = np.where(upper, own, other)
-    d_s = np.where(upper, other, own)
-    d_alpha = np.where(upper, dz_total * (beta + t) / (alpha + t) ** 2 - m / (alpha + t),
-                       -dz_total / (beta + t))
-    d_beta = np.where(upper, -dz_total / (alpha + t),
-                      dz_total * (alpha + t) / (beta + t) ** 2 - m / (beta + t))
-    return value, np.column_stack([d_r, d_alpha, d_s, d_beta])
 
 
 def _needs_stable_rows(r: FloatArray, alpha: FloatArray, s: FloatArray, beta: FloatArray
