@@ -576,7 +576,8 @@ def test_a_subset_of_rows_is_integrated_alone() -> None:
     assert grad is not None
     assert grad_all is not None
     np.testing.assert_allclose(ll, ll_all[rows], rtol=1e-13)
-    np.testing.assert_allclose(grad, grad_all[rows], rtol=1e-12, atol=1e-13)
+    # the same sums in another order of periods: equal to rounding (a few 1e-13 absolute)
+    np.testing.assert_allclose(grad, grad_all[rows], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"constrain": ["gender"]},
