@@ -240,11 +240,13 @@ def test_save_load_round_trip(full_fit: ParetoNBD, apparel: CustomerBase,
     path = tmp_path / "pnbd.json"
     full_fit.save(path)
     loaded = ParetoNBD.load(path)
-    assert loaded.params_ == full_fit.params_
+    # a coefficient is saved as itself and held as exp(coefficient): equal to the last bit
+    # or two, not bit for bit on every numpy
+    assert loaded.params_ == pytest.approx(full_fit.params_, rel=1e-14)
     assert loaded.standard_errors_ == pytest.approx(full_fit.standard_errors_)
     assert loaded.covariates_ == full_fit.covariates_
-    np.testing.assert_array_equal(loaded.p_alive(apparel, covariates=static_cov),
-                                  full_fit.p_alive(apparel, covariates=static_cov))
+    np.testing.assert_allclose(loaded.p_alive(apparel, covariates=static_cov),
+                               full_fit.p_alive(apparel, covariates=static_cov), rtol=1e-12)
     interval = full_fit.interval(lambda m: m.p_alive(apparel, covariates=static_cov),
                                  n_draws=20, seed=1)
     assert np.all(interval.lower <= interval.upper)
